@@ -1,0 +1,131 @@
+//! Safetensors files with metadata, written atomically: the bytes go to a temporary file in
+//! the same folder, are synced, then renamed over the target, so a crash never leaves a
+//! half-written checkpoint or export and never destroys the previous one.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use crate::{Error, Result};
+
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
+    let path = path.as_ref();
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Msg(format!("{}: not a file path", path.display())))?;
+    let tmp = dir.join(format!(".{}.tmp", file_name.to_string_lossy()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(path, e));
+    }
+    Ok(())
+}
+
+/// Serializes tensors (sorted by name) with `metadata` into safetensors bytes. The key
+/// `format` is set to `pt` unless given, as Python loaders and the Hub expect.
+pub fn safetensors_bytes(
+    tensors: &BTreeMap<String, Tensor>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<Vec<u8>> {
+    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    meta.entry("format".into()).or_insert_with(|| "pt".into());
+    let cpu: Vec<(String, Tensor)> = tensors
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?.contiguous()?)))
+        .collect::<Result<_>>()?;
+    Ok(safetensors::serialize(cpu, Some(meta))?)
+}
+
+/// Writes a safetensors file with metadata atomically.
+pub fn save_safetensors(
+    path: impl AsRef<Path>,
+    tensors: &BTreeMap<String, Tensor>,
+    metadata: &BTreeMap<String, String>,
+) -> Result<()> {
+    write_atomic(path, &safetensors_bytes(tensors, metadata)?)
+}
+
+/// Reads a safetensors file: its tensors on `device` and its metadata. Errors name the file.
+pub fn load_safetensors(
+    path: impl AsRef<Path>,
+    device: &Device,
+) -> Result<(BTreeMap<String, Tensor>, BTreeMap<String, String>)> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_safetensors(&bytes, device)
+        .map_err(|e| Error::Msg(format!("{}: not a valid safetensors file: {e}", path.display())))
+}
+
+/// Parses safetensors bytes.
+pub fn parse_safetensors(
+    bytes: &[u8],
+    device: &Device,
+) -> Result<(BTreeMap<String, Tensor>, BTreeMap<String, String>)> {
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)?;
+    let metadata = meta
+        .metadata()
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect();
+    let tensors = candle_core::safetensors::load_buffer(bytes, device)?
+        .into_iter()
+        .collect();
+    Ok((tensors, metadata))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_metadata() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("w.safetensors");
+        let mut t = BTreeMap::new();
+        t.insert("a".to_string(), Tensor::new(&[1f32, 2., 3.], &Device::Cpu).unwrap());
+        let mut m = BTreeMap::new();
+        m.insert("gm.model".to_string(), "x".to_string());
+        save_safetensors(&p, &t, &m).unwrap();
+        let (t2, m2) = load_safetensors(&p, &Device::Cpu).unwrap();
+        assert_eq!(t2["a"].to_vec1::<f32>().unwrap(), vec![1., 2., 3.]);
+        assert_eq!(m2["format"], "pt");
+        assert_eq!(m2["gm.model"], "x");
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn failed_write_keeps_the_old_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ckpt");
+        write_atomic(&p, b"old").unwrap();
+        // A temp path that is a directory makes the write fail before the rename.
+        std::fs::create_dir(dir.path().join(".ckpt.tmp")).unwrap();
+        assert!(write_atomic(&p, b"new").is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+    }
+
+    #[test]
+    fn truncated_file_is_a_named_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("bad.safetensors");
+        std::fs::write(&p, b"\x10\x00\x00\x00\x00\x00\x00\x00{\"a\":").unwrap();
+        let e = load_safetensors(&p, &Device::Cpu).unwrap_err();
+        assert!(e.to_string().contains("bad.safetensors"), "{e}");
+    }
+}

@@ -1,0 +1,31 @@
+//! gm-core: the foundation every gm crate stands on.
+//!
+//! - [`device`]: CUDA, then Metal, else CPU; `--cpu` forces the CPU.
+//! - [`rng`]: seeded, resumable randomness for noise, shuffles and weight initialisation
+//!   (candle's CPU generator cannot be seeded).
+//! - [`data`]: the IDX reader, the embedded MNIST subset, 2-D mixtures, seeded batches.
+//! - [`generator`]: the [`Generator`] trait.
+//! - [`optim`]: Adam with saveable state.
+//! - [`train`]: the training loop: progress, metrics, checkpoints, resume, NaN guard.
+//! - [`viz`]: image grids, loss curves, the run report.
+//! - [`classifier`]: the small MNIST convolutional classifier, with shipped weights.
+//! - [`io`]: safetensors files with metadata, written atomically.
+
+pub mod classifier;
+pub mod data;
+pub mod device;
+pub mod error;
+pub mod generator;
+pub mod io;
+pub mod optim;
+pub mod rng;
+pub mod theory;
+pub mod train;
+pub mod viz;
+
+pub use device::select_device;
+pub use error::{Error, Result};
+pub use generator::Generator;
+pub use optim::{Adam, AdamConfig};
+pub use rng::{GmRng, ParamStore};
+pub use train::{fit, FitConfig, FitSummary, Metrics, TrainState, Trainer};

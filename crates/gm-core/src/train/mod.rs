@@ -1,0 +1,351 @@
+//! The training loop shared by every model. A [`Trainer`] exposes one `step` that returns
+//! named scalar metrics; [`fit`] runs it over seeded epochs with a progress bar, a
+//! `metrics.jsonl` log, periodic image grids, atomic checkpoints and resume, a guard that
+//! stops on a non-finite loss or weight, and writes the run folder a user reads.
+//!
+//! A run folder holds `config.json`, `metrics.jsonl`, `checkpoint.safetensors`,
+//! `model.safetensors`, `loss.svg`, `grids/epoch_NNN.png` and `report.html`.
+
+mod checkpoint;
+mod metrics;
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+
+use crate::data::{BatchPlan, Dataset};
+use crate::rng::GmRng;
+use crate::{Error, Result};
+
+pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE};
+pub use metrics::{read_metrics, MetricsLog, METRICS_FILE};
+
+/// Named scalar metrics, in display order.
+pub type Metrics = Vec<(String, f64)>;
+
+/// Everything needed to resume a trainer: named tensors (weights, optimizer moments) and
+/// named scalars (optimizer step counts, schedules).
+#[derive(Debug, Clone, Default)]
+pub struct TrainState {
+    pub tensors: BTreeMap<String, Tensor>,
+    pub scalars: BTreeMap<String, String>,
+}
+
+impl TrainState {
+    /// A scalar parsed as `T`, with an error naming it when missing or malformed.
+    pub fn scalar<T: std::str::FromStr>(&self, key: &str) -> Result<T> {
+        let v = self
+            .scalars
+            .get(key)
+            .ok_or_else(|| Error::Msg(format!("training state: scalar `{key}` is missing")))?;
+        v.parse()
+            .map_err(|_| Error::Msg(format!("training state: scalar `{key}` = `{v}` is malformed")))
+    }
+}
+
+/// A model with its optimizers, driven one mini-batch at a time by [`fit`].
+pub trait Trainer {
+    /// The model's identity, stored in checkpoints and checked on resume.
+    fn model_name(&self) -> String;
+    /// The model's configuration, written to `config.json`.
+    fn config_json(&self) -> serde_json::Value;
+    /// One optimisation step on a batch. All randomness must come from `rng`.
+    fn step(&mut self, batch: &crate::data::Batch, rng: &mut GmRng) -> Result<Metrics>;
+    /// The full training state (weights and optimizer state).
+    fn state(&self) -> Result<TrainState>;
+    /// Restores a state produced by [`Trainer::state`].
+    fn load_state(&mut self, state: &TrainState) -> Result<()>;
+    /// The model weights, as exported to `model.safetensors`.
+    fn weights(&self) -> Result<BTreeMap<String, Tensor>>;
+    /// Images for the periodic grid `(n, c, h, w)` and whether they lie in [-1, 1].
+    /// `rng` is a fixed stream (the same noise every epoch) that does not touch training.
+    fn grid_images(&mut self, _rng: &mut GmRng) -> Result<Option<(Tensor, bool)>> {
+        Ok(None)
+    }
+    /// Metrics computed at the end of each epoch (e.g. test accuracy); must not change state.
+    fn evaluate(&mut self) -> Result<Metrics> {
+        Ok(Vec::new())
+    }
+}
+
+/// How [`fit`] runs.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub seed: u64,
+    /// Write a checkpoint every this many steps (0: only at the end of each epoch).
+    pub checkpoint_every: u64,
+    /// Write a sample grid every this many epochs (0: never).
+    pub grid_every: usize,
+    /// Stop (with a checkpoint) once this many steps are done, as if interrupted.
+    pub stop_after: Option<u64>,
+    /// Continue from the folder's checkpoint if there is one.
+    pub resume: bool,
+    /// Drop each epoch's last incomplete batch.
+    pub drop_last: bool,
+    /// Show progress (a bar on a terminal, plain lines otherwise).
+    pub progress: bool,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        Self {
+            epochs: 1,
+            batch_size: 64,
+            seed: 0,
+            checkpoint_every: 0,
+            grid_every: 1,
+            stop_after: None,
+            resume: false,
+            drop_last: true,
+            progress: true,
+        }
+    }
+}
+
+impl FitConfig {
+    pub fn validate(&self) -> Result<()> {
+        if self.epochs == 0 {
+            return Err(Error::Config {
+                field: "epochs",
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        if self.batch_size == 0 {
+            return Err(Error::Config {
+                field: "batch_size",
+                value: "0".into(),
+                reason: "must be at least 1",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// What a finished (or stopped) run did.
+#[derive(Debug, Clone)]
+pub struct FitSummary {
+    pub run_dir: PathBuf,
+    /// Steps completed in total, including those before a resume.
+    pub steps: u64,
+    pub total_steps: u64,
+    /// True when the run stopped early at `stop_after`.
+    pub stopped_early: bool,
+    /// The last end-of-epoch evaluation.
+    pub eval: Metrics,
+    /// Seconds spent in this invocation.
+    pub wall_seconds: f64,
+}
+
+fn check_finite(step: u64, what: &str, t: &Tensor) -> Result<()> {
+    let s = t.to_dtype(candle_core::DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+    if s.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::NonFinite {
+            step,
+            what: what.to_string(),
+        })
+    }
+}
+
+/// Runs `trainer` on `data` for `cfg.epochs` epochs, writing everything to `run_dir`.
+pub fn fit<T: Trainer + ?Sized>(
+    trainer: &mut T,
+    data: &Dataset,
+    cfg: &FitConfig,
+    run_dir: &Path,
+    device: &Device,
+) -> Result<FitSummary> {
+    cfg.validate()?;
+    let started = Instant::now();
+    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    let ckpt_path = run_dir.join(CHECKPOINT_FILE);
+    let existing = ckpt_path.exists();
+    if existing && !cfg.resume {
+        return Err(Error::Msg(format!(
+            "{} already holds a checkpoint: pass --resume to continue that run, or choose another output folder",
+            run_dir.display()
+        )));
+    }
+    let plan = BatchPlan::new(data.len(), cfg.batch_size, cfg.seed, cfg.drop_last)?;
+    let per_epoch = plan.batches_per_epoch() as u64;
+    let total = per_epoch * cfg.epochs as u64;
+
+    let mut rng = GmRng::derive(cfg.seed, 0);
+    let mut step = 0u64;
+    if existing {
+        let ck = read_checkpoint(&ckpt_path, device)?;
+        let want = trainer.model_name();
+        if ck.model != want {
+            return Err(Error::CheckpointModel {
+                path: ckpt_path,
+                found: ck.model,
+                expected: want,
+            });
+        }
+        trainer.load_state(&ck.state).map_err(|e| Error::Checkpoint {
+            path: ckpt_path.clone(),
+            message: e.to_string(),
+        })?;
+        rng = GmRng::from_state(ck.rng);
+        step = ck.step;
+    }
+    let config = serde_json::json!({
+        "model": trainer.model_name(),
+        "model_config": trainer.config_json(),
+        "fit": cfg,
+        "device": crate::device::device_name(device),
+        "dataset": data.name,
+    });
+    crate::io::write_atomic(
+        run_dir.join("config.json"),
+        serde_json::to_string_pretty(&config)
+            .map_err(|e| Error::Msg(e.to_string()))?
+            .as_bytes(),
+    )?;
+    let mut log = MetricsLog::open(&run_dir.join(METRICS_FILE), step)?;
+
+    let show = cfg.progress;
+    let tty = std::io::stderr().is_terminal();
+    let bar = if show && tty {
+        let b = indicatif::ProgressBar::new(total);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps {per_sec} ETA {eta} {msg}",
+            )
+            .map_err(|e| Error::Msg(e.to_string()))?,
+        );
+        b.set_position(step);
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let line_every = (total / 20).max(1);
+    let stop_at = cfg.stop_after.unwrap_or(u64::MAX).min(total);
+    let mut order_epoch = u64::MAX;
+    let mut order: Vec<Vec<usize>> = Vec::new();
+    let mut last_eval: Metrics = Vec::new();
+    let mut last_metrics: Metrics = Vec::new();
+    let run_started = Instant::now();
+    let first_step = step;
+
+    while step < stop_at {
+        let epoch = step / per_epoch;
+        let k = (step % per_epoch) as usize;
+        if order_epoch != epoch {
+            order = plan.epoch(epoch);
+            order_epoch = epoch;
+        }
+        let batch = data.batch(&order[k], device)?;
+        let metrics = trainer.step(&batch, &mut rng)?;
+        for (name, v) in &metrics {
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    step: step + 1,
+                    what: format!("metric `{name}` = {v}"),
+                });
+            }
+        }
+        for (name, w) in trainer.weights()? {
+            check_finite(step + 1, &format!("weight `{name}`"), &w)?;
+        }
+        step += 1;
+        log.train(step, epoch + 1, &metrics)?;
+        let msg: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        bar.set_position(step);
+        bar.set_message(msg.join("  "));
+        if show && !tty && (step % line_every == 0 || step == total) {
+            let el = run_started.elapsed().as_secs_f64();
+            let rate = (step - first_step) as f64 / el.max(1e-9);
+            eprintln!(
+                "step {step}/{total} epoch {}/{} {:.1} steps/s ETA {:.0}s  {}",
+                epoch + 1,
+                cfg.epochs,
+                rate,
+                (total - step) as f64 / rate.max(1e-9),
+                msg.join("  ")
+            );
+        }
+        last_metrics = metrics;
+        let epoch_end = step % per_epoch == 0;
+        if epoch_end {
+            let e = step / per_epoch;
+            last_eval = trainer.evaluate()?;
+            if !last_eval.is_empty() {
+                log.eval(step, e, &last_eval)?;
+                if show {
+                    let m: Vec<String> =
+                        last_eval.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                    bar.suspend(|| eprintln!("epoch {e}: {}", m.join("  ")));
+                }
+            }
+            if cfg.grid_every > 0 && (e as usize % cfg.grid_every == 0 || step == total) {
+                write_grid(trainer, cfg.seed, run_dir, e)?;
+            }
+        }
+        let due = epoch_end || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0);
+        if due || step == stop_at {
+            log.flush()?;
+            write_checkpoint(&ckpt_path, &trainer.model_name(), step, rng.state(), &trainer.state()?)?;
+        }
+    }
+    bar.finish_and_clear();
+    log.flush()?;
+    let stopped_early = step < total;
+    if !stopped_early {
+        finish_run(trainer, run_dir, &last_eval, &last_metrics)?;
+    }
+    Ok(FitSummary {
+        run_dir: run_dir.to_path_buf(),
+        steps: step,
+        total_steps: total,
+        stopped_early,
+        eval: last_eval,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn write_grid<T: Trainer + ?Sized>(trainer: &mut T, seed: u64, run_dir: &Path, epoch: u64) -> Result<()> {
+    let mut grid_rng = GmRng::derive(seed, u64::MAX);
+    if let Some((imgs, signed)) = trainer.grid_images(&mut grid_rng)? {
+        let dir = run_dir.join("grids");
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let n = imgs.dim(0)?;
+        let ncol = (n as f64).sqrt().ceil() as usize;
+        crate::viz::save_grid(&imgs, ncol, signed, dir.join(format!("epoch_{epoch:03}.png")))?;
+    }
+    Ok(())
+}
+
+/// Writes `model.safetensors`, `loss.svg` and `report.html` for a finished run.
+fn finish_run<T: Trainer + ?Sized>(
+    trainer: &mut T,
+    run_dir: &Path,
+    eval: &Metrics,
+    last: &Metrics,
+) -> Result<()> {
+    let mut meta = BTreeMap::new();
+    meta.insert("gm.model".to_string(), trainer.model_name());
+    meta.insert("gm.version".to_string(), env!("CARGO_PKG_VERSION").to_string());
+    meta.insert("gm.config".to_string(), trainer.config_json().to_string());
+    crate::io::save_safetensors(run_dir.join("model.safetensors"), &trainer.weights()?, &meta)?;
+    let (train, evals) = read_metrics(&run_dir.join(METRICS_FILE))?;
+    let mut series = metrics::to_series(&train, 400);
+    series.extend(metrics::to_series(&evals, 400).into_iter().map(|mut s| {
+        s.name = format!("{} (eval)", s.name);
+        s
+    }));
+    crate::viz::plot_curves(&trainer.model_name(), &series, run_dir.join("loss.svg"))?;
+    let mut table: Vec<(String, String)> = eval
+        .iter()
+        .map(|(k, v)| (format!("eval: {k}"), format!("{v:.6}")))
+        .collect();
+    table.extend(last.iter().map(|(k, v)| (format!("last step: {k}"), format!("{v:.6}"))));
+    crate::viz::write_report(run_dir, &trainer.model_name(), &table)
+}

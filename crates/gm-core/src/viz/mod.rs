@@ -1,0 +1,9 @@
+//! What a user looks at: image grids (PNG), loss curves (SVG) and the run report (HTML).
+
+pub mod grid;
+pub mod plot;
+pub mod report;
+
+pub use grid::{save_grid, save_scatter};
+pub use plot::{plot_curves, Series};
+pub use report::write_report;

@@ -1,0 +1,1 @@
+pub use gm_core as core;

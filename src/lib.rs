@@ -1,1 +1,9 @@
+//! gm: generative modeling on candle, from the classical ways of drawing random variables to
+//! deep generative models and their use as priors for inverse problems.
+//!
+//! This facade re-exports the member crates under short names (`gm::core`, ...) and holds the
+//! small command-line helper the reference examples share.
+
+pub mod cli;
+
 pub use gm_core as core;

@@ -37,7 +37,11 @@ impl Default for ClassifierConfig {
 
 impl ClassifierConfig {
     pub fn validate(&self) -> Result<()> {
-        for (field, v) in [("conv1", self.conv1), ("conv2", self.conv2), ("hidden", self.hidden)] {
+        for (field, v) in [
+            ("conv1", self.conv1),
+            ("conv2", self.conv2),
+            ("hidden", self.hidden),
+        ] {
             if v == 0 {
                 return Err(Error::Config {
                     field,
@@ -82,8 +86,9 @@ impl MnistClassifier {
         let cfg: ClassifierConfig = meta
             .get("gm.config")
             .and_then(|c| serde_json::from_str(c).ok())
-            .unwrap_or_default();
-        let vb = candle_nn::VarBuilder::from_tensors(tensors.into_iter().collect(), DType::F32, device);
+            .ok_or_else(|| Error::Msg("shipped classifier weights lack `gm.config`".into()))?;
+        let vb =
+            candle_nn::VarBuilder::from_tensors(tensors.into_iter().collect(), DType::F32, device);
         Self::new(cfg, vb)
     }
 
@@ -132,7 +137,11 @@ impl MnistClassifier {
             loss += candle_nn::loss::cross_entropy(&logits, y)?.to_scalar::<f32>()? as f64
                 * idx.len() as f64;
             let pred = logits.argmax(D::Minus1)?.to_vec1::<u32>()?;
-            correct += pred.iter().zip(&idx).filter(|(p, &i)| **p == labels[i]).count();
+            correct += pred
+                .iter()
+                .zip(&idx)
+                .filter(|(p, &i)| **p == labels[i])
+                .count();
         }
         Ok((correct as f64 / data.len() as f64, loss / data.len() as f64))
     }
@@ -145,6 +154,8 @@ pub struct ClassifierTrainConfig {
     pub adam: AdamConfig,
     /// Random translations of up to this many pixels (0: none).
     pub max_shift: usize,
+    /// Cosine-anneal the learning rate to zero over this many steps (0: constant).
+    pub cosine_steps: u64,
 }
 
 impl Default for ClassifierTrainConfig {
@@ -153,6 +164,7 @@ impl Default for ClassifierTrainConfig {
             model: ClassifierConfig::default(),
             adam: AdamConfig::default(),
             max_shift: 2,
+            cosine_steps: 0,
         }
     }
 }
@@ -168,7 +180,12 @@ pub struct ClassifierTrainer {
 }
 
 impl ClassifierTrainer {
-    pub fn new(cfg: ClassifierTrainConfig, seed: u64, test: Dataset, device: &Device) -> Result<Self> {
+    pub fn new(
+        cfg: ClassifierTrainConfig,
+        seed: u64,
+        test: Dataset,
+        device: &Device,
+    ) -> Result<Self> {
         let store = ParamStore::new(seed);
         let model = MnistClassifier::new(cfg.model, store.var_builder(device))?;
         let opt = Adam::new(&store, cfg.adam)?;
@@ -225,6 +242,10 @@ impl Trainer for ClassifierTrainer {
         serde_json::to_value(self.cfg).unwrap_or_default()
     }
 
+    fn model_config_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.cfg.model).unwrap_or_default()
+    }
+
     fn step(&mut self, batch: &Batch, rng: &mut GmRng) -> Result<Metrics> {
         let y = batch
             .labels
@@ -235,6 +256,11 @@ impl Trainer for ClassifierTrainer {
         } else {
             batch.x.clone()
         };
+        if self.cfg.cosine_steps > 0 {
+            let t = (self.opt.steps() as f64 / self.cfg.cosine_steps as f64).min(1.0);
+            self.opt
+                .set_lr(self.cfg.adam.lr * 0.5 * (1.0 + (std::f64::consts::PI * t).cos()));
+        }
         let logits = self.model.logits(&x)?;
         let loss = candle_nn::loss::cross_entropy(&logits, y)?;
         self.opt.backward_step(&loss)?;
@@ -247,6 +273,7 @@ impl Trainer for ClassifierTrainer {
         Ok(vec![
             ("loss".into(), loss.to_scalar::<f32>()? as f64),
             ("accuracy".into(), acc as f64),
+            ("lr".into(), self.opt.config().lr),
         ])
     }
 
@@ -260,7 +287,8 @@ impl Trainer for ClassifierTrainer {
 
     fn load_state(&mut self, state: &TrainState) -> Result<()> {
         self.store.load(&state.tensors, "checkpoint")?;
-        self.opt.load_state(&state.tensors, "adam.", state.scalar("adam.t")?)
+        self.opt
+            .load_state(&state.tensors, "adam.", state.scalar("adam.t")?)
     }
 
     fn weights(&self) -> Result<BTreeMap<String, Tensor>> {
@@ -272,7 +300,10 @@ impl Trainer for ClassifierTrainer {
         let all = self.test.head(self.test.len(), &self.device)?;
         let pred = self.model.predict(&all.x)?;
         let labels = self.test.labels.as_ref().expect("labelled test set");
-        let wrong: Vec<usize> = (0..pred.len()).filter(|&i| pred[i] != labels[i]).take(64).collect();
+        let wrong: Vec<usize> = (0..pred.len())
+            .filter(|&i| pred[i] != labels[i])
+            .take(64)
+            .collect();
         if wrong.is_empty() {
             return Ok(None);
         }
@@ -281,7 +312,10 @@ impl Trainer for ClassifierTrainer {
 
     fn evaluate(&mut self) -> Result<Metrics> {
         let (acc, loss) = self.model.evaluate(&self.test, &self.device)?;
-        Ok(vec![("test_accuracy".into(), acc), ("test_loss".into(), loss)])
+        Ok(vec![
+            ("test_accuracy".into(), acc),
+            ("test_loss".into(), loss),
+        ])
     }
 }
 
@@ -291,7 +325,12 @@ mod tests {
 
     #[test]
     fn zero_width_is_refused() {
-        let e = ClassifierConfig { hidden: 0, ..Default::default() }.validate().unwrap_err();
+        let e = ClassifierConfig {
+            hidden: 0,
+            ..Default::default()
+        }
+        .validate()
+        .unwrap_err();
         assert!(e.to_string().contains("hidden"));
     }
 

@@ -66,8 +66,12 @@ pub fn load_safetensors(
 ) -> Result<(BTreeMap<String, Tensor>, BTreeMap<String, String>)> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    parse_safetensors(&bytes, device)
-        .map_err(|e| Error::Msg(format!("{}: not a valid safetensors file: {e}", path.display())))
+    parse_safetensors(&bytes, device).map_err(|e| {
+        Error::Msg(format!(
+            "{}: not a valid safetensors file: {e}",
+            path.display()
+        ))
+    })
 }
 
 /// Parses safetensors bytes.
@@ -97,7 +101,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("w.safetensors");
         let mut t = BTreeMap::new();
-        t.insert("a".to_string(), Tensor::new(&[1f32, 2., 3.], &Device::Cpu).unwrap());
+        t.insert(
+            "a".to_string(),
+            Tensor::new(&[1f32, 2., 3.], &Device::Cpu).unwrap(),
+        );
         let mut m = BTreeMap::new();
         m.insert("gm.model".to_string(), "x".to_string());
         save_safetensors(&p, &t, &m).unwrap();

@@ -46,7 +46,11 @@ impl AdamConfig {
             reason,
         };
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(bad("lr", self.lr, "learning rate must be positive and finite"));
+            return Err(bad(
+                "lr",
+                self.lr,
+                "learning rate must be positive and finite",
+            ));
         }
         if !(0.0..1.0).contains(&self.beta1) {
             return Err(bad("beta1", self.beta1, "must lie in [0, 1)"));
@@ -54,11 +58,15 @@ impl AdamConfig {
         if !(0.0..1.0).contains(&self.beta2) {
             return Err(bad("beta2", self.beta2, "must lie in [0, 1)"));
         }
-        if !(self.eps > 0.0) {
+        if self.eps.is_nan() || self.eps <= 0.0 {
             return Err(bad("eps", self.eps, "must be positive"));
         }
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
-            return Err(bad("weight_decay", self.weight_decay, "must be non-negative"));
+            return Err(bad(
+                "weight_decay",
+                self.weight_decay,
+                "must be non-negative",
+            ));
         }
         Ok(())
     }
@@ -212,7 +220,10 @@ impl Adam {
                 }
                 Ok(x.clone())
             };
-            let (m, v) = (get(format!("{prefix}m.{name}"))?, get(format!("{prefix}v.{name}"))?);
+            let (m, v) = (
+                get(format!("{prefix}m.{name}"))?,
+                get(format!("{prefix}v.{name}"))?,
+            );
             *mom = match mom {
                 Moments::Host { .. } => Moments::Host {
                     m: m.flatten_all()?.to_vec1::<f32>()?,
@@ -279,15 +290,54 @@ mod tests {
     #[test]
     fn bad_hyperparameters_are_named() {
         for (cfg, field) in [
-            (AdamConfig { lr: -1.0, ..Default::default() }, "lr"),
-            (AdamConfig { lr: 0.0, ..Default::default() }, "lr"),
-            (AdamConfig { beta1: 1.0, ..Default::default() }, "beta1"),
-            (AdamConfig { beta2: -0.1, ..Default::default() }, "beta2"),
-            (AdamConfig { eps: 0.0, ..Default::default() }, "eps"),
-            (AdamConfig { weight_decay: -1.0, ..Default::default() }, "weight_decay"),
+            (
+                AdamConfig {
+                    lr: -1.0,
+                    ..Default::default()
+                },
+                "lr",
+            ),
+            (
+                AdamConfig {
+                    lr: 0.0,
+                    ..Default::default()
+                },
+                "lr",
+            ),
+            (
+                AdamConfig {
+                    beta1: 1.0,
+                    ..Default::default()
+                },
+                "beta1",
+            ),
+            (
+                AdamConfig {
+                    beta2: -0.1,
+                    ..Default::default()
+                },
+                "beta2",
+            ),
+            (
+                AdamConfig {
+                    eps: 0.0,
+                    ..Default::default()
+                },
+                "eps",
+            ),
+            (
+                AdamConfig {
+                    weight_decay: -1.0,
+                    ..Default::default()
+                },
+                "weight_decay",
+            ),
         ] {
             let e = cfg.validate().unwrap_err();
-            assert!(matches!(e, Error::Config { field: f, .. } if f == field), "{e}");
+            assert!(
+                matches!(e, Error::Config { field: f, .. } if f == field),
+                "{e}"
+            );
         }
     }
 }

@@ -229,9 +229,9 @@ impl ParamStore {
     /// that names it.
     pub fn load(&self, tensors: &BTreeMap<String, Tensor>, what: &str) -> Result<()> {
         for (name, var) in self.vars() {
-            let t = tensors.get(&name).ok_or_else(|| {
-                crate::Error::Msg(format!("{what}: tensor `{name}` is missing"))
-            })?;
+            let t = tensors
+                .get(&name)
+                .ok_or_else(|| crate::Error::Msg(format!("{what}: tensor `{name}` is missing")))?;
             if t.dims() != var.dims() {
                 return Err(crate::Error::Msg(format!(
                     "{what}: tensor `{name}` has shape {:?}, the model expects {:?}",
@@ -277,7 +277,12 @@ impl SimpleBackend for ParamStore {
         Ok(out)
     }
 
-    fn get_unchecked(&self, name: &str, _dtype: DType, _dev: &Device) -> candle_core::Result<Tensor> {
+    fn get_unchecked(
+        &self,
+        name: &str,
+        _dtype: DType,
+        _dev: &Device,
+    ) -> candle_core::Result<Tensor> {
         let data = self.varmap.data().lock().unwrap_or_else(|e| e.into_inner());
         match data.get(name) {
             Some(v) => Ok(v.as_tensor().clone()),

@@ -86,7 +86,10 @@ mod tests {
         assert_eq!(s, (0..10).collect::<Vec<_>>());
         assert_ne!(p.epoch(0), p.epoch(1));
         assert_eq!(p.batch_indices(1, 2), p.epoch(1)[2]);
-        assert_eq!(BatchPlan::new(10, 3, 1, true).unwrap().batches_per_epoch(), 3);
+        assert_eq!(
+            BatchPlan::new(10, 3, 1, true).unwrap().batches_per_epoch(),
+            3
+        );
     }
 
     #[test]

@@ -144,7 +144,14 @@ mod tests {
         let b = idx_bytes(IMAGES_MAGIC, &[2, 2, 2], &[0, 1, 2]);
         let e = parse_idx(&b, IMAGES_MAGIC, "f").unwrap_err();
         assert!(
-            matches!(e, Error::IdxTruncated { expected: 24, found: 19, .. }),
+            matches!(
+                e,
+                Error::IdxTruncated {
+                    expected: 24,
+                    found: 19,
+                    ..
+                }
+            ),
             "{e}"
         );
         let e = parse_idx(&b[..6], IMAGES_MAGIC, "f").unwrap_err();
@@ -172,6 +179,9 @@ mod tests {
     #[test]
     fn missing_file_names_the_path() {
         let e = read_idx_file("/no/such/dir/train-images.gz", IMAGES_MAGIC).unwrap_err();
-        assert!(e.to_string().contains("/no/such/dir/train-images.gz"), "{e}");
+        assert!(
+            e.to_string().contains("/no/such/dir/train-images.gz"),
+            "{e}"
+        );
     }
 }

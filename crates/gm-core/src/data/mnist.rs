@@ -8,8 +8,10 @@ use super::idx::{parse_idx, read_idx_file, IdxArray, IMAGES_MAGIC, LABELS_MAGIC}
 use super::Dataset;
 use crate::{Error, Result};
 
-static TRAIN_IMAGES: &[u8] = include_bytes!("../../../../data/mnist-10k/train-images-idx3-ubyte.gz");
-static TRAIN_LABELS: &[u8] = include_bytes!("../../../../data/mnist-10k/train-labels-idx1-ubyte.gz");
+static TRAIN_IMAGES: &[u8] =
+    include_bytes!("../../../../data/mnist-10k/train-images-idx3-ubyte.gz");
+static TRAIN_LABELS: &[u8] =
+    include_bytes!("../../../../data/mnist-10k/train-labels-idx1-ubyte.gz");
 static TEST_IMAGES: &[u8] = include_bytes!("../../../../data/mnist-10k/t10k-images-idx3-ubyte.gz");
 static TEST_LABELS: &[u8] = include_bytes!("../../../../data/mnist-10k/t10k-labels-idx1-ubyte.gz");
 
@@ -24,16 +26,32 @@ pub struct Mnist {
 pub fn mnist_embedded() -> Result<Mnist> {
     let train = assemble(
         "mnist-10k/train",
-        parse_idx(TRAIN_IMAGES, IMAGES_MAGIC, "embedded train-images-idx3-ubyte.gz")?,
+        parse_idx(
+            TRAIN_IMAGES,
+            IMAGES_MAGIC,
+            "embedded train-images-idx3-ubyte.gz",
+        )?,
         "embedded train-images-idx3-ubyte.gz",
-        parse_idx(TRAIN_LABELS, LABELS_MAGIC, "embedded train-labels-idx1-ubyte.gz")?,
+        parse_idx(
+            TRAIN_LABELS,
+            LABELS_MAGIC,
+            "embedded train-labels-idx1-ubyte.gz",
+        )?,
         "embedded train-labels-idx1-ubyte.gz",
     )?;
     let test = assemble(
         "mnist-10k/test",
-        parse_idx(TEST_IMAGES, IMAGES_MAGIC, "embedded t10k-images-idx3-ubyte.gz")?,
+        parse_idx(
+            TEST_IMAGES,
+            IMAGES_MAGIC,
+            "embedded t10k-images-idx3-ubyte.gz",
+        )?,
         "embedded t10k-images-idx3-ubyte.gz",
-        parse_idx(TEST_LABELS, LABELS_MAGIC, "embedded t10k-labels-idx1-ubyte.gz")?,
+        parse_idx(
+            TEST_LABELS,
+            LABELS_MAGIC,
+            "embedded t10k-labels-idx1-ubyte.gz",
+        )?,
         "embedded t10k-labels-idx1-ubyte.gz",
     )?;
     Ok(Mnist { train, test })
@@ -65,8 +83,16 @@ pub fn load_mnist_dir(dir: impl AsRef<Path>) -> Result<Mnist> {
         )
     };
     Ok(Mnist {
-        train: split("mnist/train", "train-images-idx3-ubyte", "train-labels-idx1-ubyte")?,
-        test: split("mnist/test", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")?,
+        train: split(
+            "mnist/train",
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+        )?,
+        test: split(
+            "mnist/test",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )?,
     })
 }
 
@@ -131,7 +157,11 @@ mod tests {
             counts[l as usize] += 1;
         }
         assert_eq!(counts, [801, 902, 793, 826, 784, 690, 811, 856, 755, 782]);
-        let (lo, hi) = m.test.x.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        let (lo, hi) = m
+            .test
+            .x
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
         assert_eq!((lo, hi), (0.0, 1.0));
     }
 
@@ -144,7 +174,17 @@ mod tests {
         w("t10k-images-idx3-ubyte.gz", TEST_IMAGES);
         w("t10k-labels-idx1-ubyte.gz", TEST_LABELS);
         let e = load_mnist_dir(dir.path()).unwrap_err();
-        assert!(matches!(e, Error::CountMismatch { n_images: 8000, n_labels: 2000, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::CountMismatch {
+                    n_images: 8000,
+                    n_labels: 2000,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(e.to_string().contains("train-images"), "{e}");
     }
 

@@ -149,9 +149,18 @@ mod tests {
 
     #[test]
     fn batch_gathers_rows_and_labels() {
-        let ds = Dataset::new("t", vec![2], vec![0., 1., 2., 3., 4., 5.], Some(vec![7, 8, 9])).unwrap();
+        let ds = Dataset::new(
+            "t",
+            vec![2],
+            vec![0., 1., 2., 3., 4., 5.],
+            Some(vec![7, 8, 9]),
+        )
+        .unwrap();
         let b = ds.batch(&[2, 0], &Device::Cpu).unwrap();
-        assert_eq!(b.x.to_vec2::<f32>().unwrap(), vec![vec![4., 5.], vec![0., 1.]]);
+        assert_eq!(
+            b.x.to_vec2::<f32>().unwrap(),
+            vec![vec![4., 5.], vec![0., 1.]]
+        );
         assert_eq!(b.labels.unwrap().to_vec1::<u32>().unwrap(), vec![9, 7]);
         assert!(ds.batch(&[3], &Device::Cpu).is_err());
     }
@@ -159,7 +168,17 @@ mod tests {
     #[test]
     fn label_count_must_agree() {
         let e = Dataset::new("t", vec![2], vec![0.; 6], Some(vec![1, 2])).unwrap_err();
-        assert!(matches!(e, Error::CountMismatch { n_images: 3, n_labels: 2, .. }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::CountMismatch {
+                    n_images: 3,
+                    n_labels: 2,
+                    ..
+                }
+            ),
+            "{e}"
+        );
         assert!(Dataset::new("t", vec![4], vec![0.; 6], None).is_err());
     }
 

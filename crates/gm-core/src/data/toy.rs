@@ -127,13 +127,17 @@ mod tests {
         let mut counts = [0usize; 8];
         for i in 0..4000 {
             let m = r.means[c[i] as usize];
-            let d = ((x[2 * i] as f64 - m[0]).powi(2) + (x[2 * i + 1] as f64 - m[1]).powi(2)).sqrt();
+            let d =
+                ((x[2 * i] as f64 - m[0]).powi(2) + (x[2 * i + 1] as f64 - m[1]).powi(2)).sqrt();
             // P(chi_2 > 6) = exp(-18) for the radius in std units: never in 4,000 draws.
             assert!(d < 6.0 * r.std);
             counts[c[i] as usize] += 1;
         }
         // Binomial(4000, 1/8): mean 500, sd 20.9; 5 sd.
-        assert!(counts.iter().all(|&k| (k as f64 - 500.0).abs() < 105.0), "{counts:?}");
+        assert!(
+            counts.iter().all(|&k| (k as f64 - 500.0).abs() < 105.0),
+            "{counts:?}"
+        );
     }
 
     #[test]

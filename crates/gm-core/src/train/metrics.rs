@@ -55,7 +55,8 @@ impl MetricsLog {
         for (k, v) in m {
             obj.insert(k.clone(), serde_json::json!(v));
         }
-        writeln!(self.out, "{}", serde_json::Value::Object(obj)).map_err(|e| Error::io(&self.path, e))
+        writeln!(self.out, "{}", serde_json::Value::Object(obj))
+            .map_err(|e| Error::io(&self.path, e))
     }
 
     pub fn train(&mut self, step: u64, epoch: u64, m: &Metrics) -> Result<()> {
@@ -112,13 +113,20 @@ pub fn to_series(rows: &[LogRow], max_points: usize) -> Vec<Series> {
         .map(|name| {
             let pts: Vec<(f64, f64)> = rows
                 .iter()
-                .filter_map(|(s, m)| m.iter().find(|(k, _)| *k == name).map(|(_, v)| (*s as f64, *v)))
+                .filter_map(|(s, m)| {
+                    m.iter()
+                        .find(|(k, _)| *k == name)
+                        .map(|(_, v)| (*s as f64, *v))
+                })
                 .collect();
             let points = pts
                 .chunks(w)
                 .map(|c| {
                     let n = c.len() as f64;
-                    (c.iter().map(|p| p.0).sum::<f64>() / n, c.iter().map(|p| p.1).sum::<f64>() / n)
+                    (
+                        c.iter().map(|p| p.0).sum::<f64>() / n,
+                        c.iter().map(|p| p.1).sum::<f64>() / n,
+                    )
                 })
                 .collect();
             Series { name, points }

@@ -41,8 +41,11 @@ impl TrainState {
             .scalars
             .get(key)
             .ok_or_else(|| Error::Msg(format!("training state: scalar `{key}` is missing")))?;
-        v.parse()
-            .map_err(|_| Error::Msg(format!("training state: scalar `{key}` = `{v}` is malformed")))
+        v.parse().map_err(|_| {
+            Error::Msg(format!(
+                "training state: scalar `{key}` = `{v}` is malformed"
+            ))
+        })
     }
 }
 
@@ -50,8 +53,12 @@ impl TrainState {
 pub trait Trainer {
     /// The model's identity, stored in checkpoints and checked on resume.
     fn model_name(&self) -> String;
-    /// The model's configuration, written to `config.json`.
+    /// The training configuration, written to `config.json`.
     fn config_json(&self) -> serde_json::Value;
+    /// The configuration that rebuilds the model alone, stored in `model.safetensors`.
+    fn model_config_json(&self) -> serde_json::Value {
+        self.config_json()
+    }
     /// One optimisation step on a batch. All randomness must come from `rng`.
     fn step(&mut self, batch: &crate::data::Batch, rng: &mut GmRng) -> Result<Metrics>;
     /// The full training state (weights and optimizer state).
@@ -143,7 +150,10 @@ pub struct FitSummary {
 }
 
 fn check_finite(step: u64, what: &str, t: &Tensor) -> Result<()> {
-    let s = t.to_dtype(candle_core::DType::F32)?.sum_all()?.to_scalar::<f32>()?;
+    let s = t
+        .to_dtype(candle_core::DType::F32)?
+        .sum_all()?
+        .to_scalar::<f32>()?;
     if s.is_finite() {
         Ok(())
     } else {
@@ -189,10 +199,12 @@ pub fn fit<T: Trainer + ?Sized>(
                 expected: want,
             });
         }
-        trainer.load_state(&ck.state).map_err(|e| Error::Checkpoint {
-            path: ckpt_path.clone(),
-            message: e.to_string(),
-        })?;
+        trainer
+            .load_state(&ck.state)
+            .map_err(|e| Error::Checkpoint {
+                path: ckpt_path.clone(),
+                message: e.to_string(),
+            })?;
         rng = GmRng::from_state(ck.rng);
         step = ck.step;
     }
@@ -280,8 +292,10 @@ pub fn fit<T: Trainer + ?Sized>(
             if !last_eval.is_empty() {
                 log.eval(step, e, &last_eval)?;
                 if show {
-                    let m: Vec<String> =
-                        last_eval.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                    let m: Vec<String> = last_eval
+                        .iter()
+                        .map(|(k, v)| format!("{k} {v:.4}"))
+                        .collect();
                     bar.suspend(|| eprintln!("epoch {e}: {}", m.join("  ")));
                 }
             }
@@ -292,7 +306,13 @@ pub fn fit<T: Trainer + ?Sized>(
         let due = epoch_end || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0);
         if due || step == stop_at {
             log.flush()?;
-            write_checkpoint(&ckpt_path, &trainer.model_name(), step, rng.state(), &trainer.state()?)?;
+            write_checkpoint(
+                &ckpt_path,
+                &trainer.model_name(),
+                step,
+                rng.state(),
+                &trainer.state()?,
+            )?;
         }
     }
     bar.finish_and_clear();
@@ -311,14 +331,24 @@ pub fn fit<T: Trainer + ?Sized>(
     })
 }
 
-fn write_grid<T: Trainer + ?Sized>(trainer: &mut T, seed: u64, run_dir: &Path, epoch: u64) -> Result<()> {
+fn write_grid<T: Trainer + ?Sized>(
+    trainer: &mut T,
+    seed: u64,
+    run_dir: &Path,
+    epoch: u64,
+) -> Result<()> {
     let mut grid_rng = GmRng::derive(seed, u64::MAX);
     if let Some((imgs, signed)) = trainer.grid_images(&mut grid_rng)? {
         let dir = run_dir.join("grids");
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let n = imgs.dim(0)?;
         let ncol = (n as f64).sqrt().ceil() as usize;
-        crate::viz::save_grid(&imgs, ncol, signed, dir.join(format!("epoch_{epoch:03}.png")))?;
+        crate::viz::save_grid(
+            &imgs,
+            ncol,
+            signed,
+            dir.join(format!("epoch_{epoch:03}.png")),
+        )?;
     }
     Ok(())
 }
@@ -332,9 +362,19 @@ fn finish_run<T: Trainer + ?Sized>(
 ) -> Result<()> {
     let mut meta = BTreeMap::new();
     meta.insert("gm.model".to_string(), trainer.model_name());
-    meta.insert("gm.version".to_string(), env!("CARGO_PKG_VERSION").to_string());
-    meta.insert("gm.config".to_string(), trainer.config_json().to_string());
-    crate::io::save_safetensors(run_dir.join("model.safetensors"), &trainer.weights()?, &meta)?;
+    meta.insert(
+        "gm.version".to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    );
+    meta.insert(
+        "gm.config".to_string(),
+        trainer.model_config_json().to_string(),
+    );
+    crate::io::save_safetensors(
+        run_dir.join("model.safetensors"),
+        &trainer.weights()?,
+        &meta,
+    )?;
     let (train, evals) = read_metrics(&run_dir.join(METRICS_FILE))?;
     let mut series = metrics::to_series(&train, 400);
     series.extend(metrics::to_series(&evals, 400).into_iter().map(|mut s| {
@@ -346,6 +386,9 @@ fn finish_run<T: Trainer + ?Sized>(
         .iter()
         .map(|(k, v)| (format!("eval: {k}"), format!("{v:.6}")))
         .collect();
-    table.extend(last.iter().map(|(k, v)| (format!("last step: {k}"), format!("{v:.6}"))));
+    table.extend(
+        last.iter()
+            .map(|(k, v)| (format!("last step: {k}"), format!("{v:.6}"))),
+    );
     crate::viz::write_report(run_dir, &trainer.model_name(), &table)
 }

@@ -13,13 +13,18 @@ pub fn save_grid(images: &Tensor, ncol: usize, signed: bool, path: impl AsRef<Pa
     let path = path.as_ref();
     let (n, c, h, w) = images.dims4()?;
     if c != 1 && c != 3 {
-        return Err(Error::Msg(format!("image grid: {c} channels, expected 1 or 3")));
+        return Err(Error::Msg(format!(
+            "image grid: {c} channels, expected 1 or 3"
+        )));
     }
     let ncol = ncol.clamp(1, n.max(1));
     let nrow = n.div_ceil(ncol);
     let pad = 2;
     let (gw, gh) = (ncol * (w + pad) + pad, nrow * (h + pad) + pad);
-    let mut x = images.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    let mut x = images
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?;
     if signed {
         x.iter_mut().for_each(|v| *v = (*v + 1.0) / 2.0);
     }
@@ -32,7 +37,11 @@ pub fn save_grid(images: &Tensor, ncol: usize, signed: bool, path: impl AsRef<Pa
                 for ch in 0..3 {
                     let src = if c == 1 { 0 } else { ch };
                     let v = x[((k * c + src) * h + y) * w + xx];
-                    let v = if v.is_finite() { v.clamp(0.0, 1.0) } else { 0.0 };
+                    let v = if v.is_finite() {
+                        v.clamp(0.0, 1.0)
+                    } else {
+                        0.0
+                    };
                     buf[((oy + y) * gw + ox + xx) * 3 + ch] = (v * 255.0).round() as u8;
                 }
             }
@@ -41,8 +50,11 @@ pub fn save_grid(images: &Tensor, ncol: usize, signed: bool, path: impl AsRef<Pa
     let img = image::RgbImage::from_raw(gw as u32, gh as u32, buf)
         .ok_or_else(|| Error::Msg("image grid: buffer size".into()))?;
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| Error::Msg(format!("{}: {e}", path.display())))?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Msg(format!("{}: {e}", path.display())))?;
     crate::io::write_atomic(path, &bytes)
 }
 
@@ -55,7 +67,8 @@ pub fn save_scatter(
     size: usize,
     path: impl AsRef<Path>,
 ) -> Result<()> {
-    let mut img = image::RgbImage::from_pixel(size as u32, size as u32, image::Rgb([255, 255, 255]));
+    let mut img =
+        image::RgbImage::from_pixel(size as u32, size as u32, image::Rgb([255, 255, 255]));
     let to_px = |v: f64| ((v + extent) / (2.0 * extent) * (size as f64 - 1.0)).round() as i64;
     let mut put = |x: i64, y: i64, c: [u8; 3]| {
         if x >= 0 && y >= 0 && (x as usize) < size && (y as usize) < size {
@@ -73,8 +86,11 @@ pub fn save_scatter(
         }
     }
     let mut bytes = Vec::new();
-    img.write_to(&mut std::io::Cursor::new(&mut bytes), image::ImageFormat::Png)
-        .map_err(|e| Error::Msg(format!("{}: {e}", path.as_ref().display())))?;
+    img.write_to(
+        &mut std::io::Cursor::new(&mut bytes),
+        image::ImageFormat::Png,
+    )
+    .map_err(|e| Error::Msg(format!("{}: {e}", path.as_ref().display())))?;
     crate::io::write_atomic(path, &bytes)
 }
 

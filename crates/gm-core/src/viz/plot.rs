@@ -25,7 +25,10 @@ const COLORS: [RGBColor; 6] = [
 /// Plots `series` into an SVG at `path` (written atomically).
 pub fn plot_curves(title: &str, series: &[Series], path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
-    let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| p.1.is_finite());
+    let pts = series
+        .iter()
+        .flat_map(|s| s.points.iter())
+        .filter(|p| p.1.is_finite());
     let (mut x0, mut x1, mut y0, mut y1) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in pts {
         x0 = x0.min(x);
@@ -89,7 +92,9 @@ mod tests {
         let p = dir.path().join("loss.svg");
         let s = vec![Series {
             name: "loss".into(),
-            points: (0..10).map(|i| (i as f64, 1.0 / (1.0 + i as f64))).collect(),
+            points: (0..10)
+                .map(|i| (i as f64, 1.0 / (1.0 + i as f64)))
+                .collect(),
         }];
         plot_curves("training", &s, &p).unwrap();
         let text = std::fs::read_to_string(&p).unwrap();

@@ -5,7 +5,9 @@ use std::path::Path;
 use crate::Result;
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Writes `dir/report.html` from the run's files: `config.json`, the given metrics table,
@@ -18,7 +20,11 @@ pub fn write_report(dir: &Path, title: &str, metrics: &[(String, String)]) -> Re
     if !metrics.is_empty() {
         html.push_str("<h2>Metrics</h2>\n<table><tr><th>metric</th><th>value</th></tr>\n");
         for (k, v) in metrics {
-            html.push_str(&format!("<tr><td>{}</td><td>{}</td></tr>\n", esc(k), esc(v)));
+            html.push_str(&format!(
+                "<tr><td>{}</td><td>{}</td></tr>\n",
+                esc(k),
+                esc(v)
+            ));
         }
         html.push_str("</table>\n");
     }
@@ -32,7 +38,13 @@ pub fn write_report(dir: &Path, title: &str, metrics: &[(String, String)]) -> Re
                 .filter_map(|e| e.ok())
                 .map(|e| e.file_name().to_string_lossy().to_string())
                 .filter(|n| n.ends_with(".png"))
-                .map(|n| if sub.is_empty() { n } else { format!("{sub}/{n}") })
+                .map(|n| {
+                    if sub.is_empty() {
+                        n
+                    } else {
+                        format!("{sub}/{n}")
+                    }
+                })
                 .collect();
             v.sort();
             pngs.extend(v);
@@ -48,7 +60,10 @@ pub fn write_report(dir: &Path, title: &str, metrics: &[(String, String)]) -> Re
         }
     }
     if let Ok(cfg) = std::fs::read_to_string(dir.join("config.json")) {
-        html.push_str(&format!("<h2>Configuration</h2>\n<pre>{}</pre>\n", esc(&cfg)));
+        html.push_str(&format!(
+            "<h2>Configuration</h2>\n<pre>{}</pre>\n",
+            esc(&cfg)
+        ));
     }
     html.push_str("</body></html>\n");
     crate::io::write_atomic(dir.join("report.html"), html.as_bytes())

@@ -2,11 +2,11 @@
 //! the same folder, are synced, then renamed over the target, so a crash never leaves a
 //! half-written checkpoint or export and never destroys the previous one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use crate::{Error, Result};
 
@@ -36,18 +36,90 @@ pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
 }
 
 /// Serializes tensors (sorted by name) with `metadata` into safetensors bytes. The key
-/// `format` is set to `pt` unless given, as Python loaders and the Hub expect.
+/// `format` is set to `pt` unless given, as Python loaders and the Hub expect. The header is
+/// written with sorted keys, so the same tensors and metadata always give the same bytes.
 pub fn safetensors_bytes(
     tensors: &BTreeMap<String, Tensor>,
     metadata: &BTreeMap<String, String>,
 ) -> Result<Vec<u8>> {
-    let mut meta: HashMap<String, String> = metadata.clone().into_iter().collect();
+    let mut meta = metadata.clone();
     meta.entry("format".into()).or_insert_with(|| "pt".into());
-    let cpu: Vec<(String, Tensor)> = tensors
-        .iter()
-        .map(|(k, t)| Ok((k.clone(), t.to_device(&Device::Cpu)?.contiguous()?)))
-        .collect::<Result<_>>()?;
-    Ok(safetensors::serialize(cpu, Some(meta))?)
+    let mut header = serde_json::Map::new();
+    header.insert(
+        "__metadata__".into(),
+        serde_json::to_value(&meta).map_err(json_err)?,
+    );
+    let mut data: Vec<u8> = Vec::new();
+    for (name, t) in tensors {
+        let t = t.to_device(&Device::Cpu)?.contiguous()?;
+        let dtype = match t.dtype() {
+            DType::F32 => "F32",
+            DType::F64 => "F64",
+            DType::F16 => "F16",
+            DType::BF16 => "BF16",
+            DType::U8 => "U8",
+            DType::U32 => "U32",
+            DType::I64 => "I64",
+            other => {
+                return Err(Error::Msg(format!(
+                    "tensor `{name}`: dtype {other:?} cannot be saved"
+                )))
+            }
+        };
+        let start = data.len();
+        append_le_bytes(&t, &mut data)?;
+        header.insert(
+            name.clone(),
+            serde_json::json!({"dtype": dtype, "shape": t.dims(), "data_offsets": [start, data.len()]}),
+        );
+    }
+    // serde_json's map is ordered by key (no `preserve_order` feature), so this is canonical.
+    let mut h = serde_json::to_vec(&serde_json::Value::Object(header)).map_err(json_err)?;
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = Vec::with_capacity(8 + h.len() + data.len());
+    out.extend_from_slice(&(h.len() as u64).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&data);
+    Ok(out)
+}
+
+fn json_err(e: serde_json::Error) -> Error {
+    Error::Msg(format!("safetensors header: {e}"))
+}
+
+fn append_le_bytes(t: &Tensor, out: &mut Vec<u8>) -> Result<()> {
+    let flat = t.flatten_all()?;
+    match t.dtype() {
+        DType::F32 => flat
+            .to_vec1::<f32>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::F64 => flat
+            .to_vec1::<f64>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::F16 => flat
+            .to_vec1::<half::f16>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::BF16 => flat
+            .to_vec1::<half::bf16>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::U8 => out.extend_from_slice(&flat.to_vec1::<u8>()?),
+        DType::U32 => flat
+            .to_vec1::<u32>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        DType::I64 => flat
+            .to_vec1::<i64>()?
+            .iter()
+            .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+        other => return Err(Error::Msg(format!("dtype {other:?} cannot be saved"))),
+    }
+    Ok(())
 }
 
 /// Writes a safetensors file with metadata atomically.
@@ -112,6 +184,15 @@ mod tests {
         assert_eq!(t2["a"].to_vec1::<f32>().unwrap(), vec![1., 2., 3.]);
         assert_eq!(m2["format"], "pt");
         assert_eq!(m2["gm.model"], "x");
+        // Same input, same bytes: the header is canonical.
+        assert_eq!(
+            safetensors_bytes(&t, &m).unwrap(),
+            std::fs::read(&p).unwrap()
+        );
+        // The reference parser reads what we write.
+        let bytes = std::fs::read(&p).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        assert_eq!(st.tensor("a").unwrap().shape(), &[3]);
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }

@@ -11,6 +11,7 @@
 //! - [`classifier`]: the small MNIST convolutional classifier, with shipped weights.
 //! - [`io`]: safetensors files with metadata, written atomically.
 
+pub mod alloc;
 pub mod classifier;
 pub mod data;
 pub mod device;

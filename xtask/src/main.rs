@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 
+mod bench;
+
 /// Reference examples `cargo xtask run` knows, with one line each.
 const EXAMPLES: &[(&str, &str)] = &[(
     "classifier",
@@ -18,7 +20,7 @@ const REPRODUCTIONS: &[(&str, &str)] = &[];
 
 fn help() -> String {
     let mut s = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
     );
     for (n, d) in EXAMPLES {
         s.push_str(&format!("  {n:<22}  {d}\n"));
@@ -69,6 +71,7 @@ fn real_main() -> Result<()> {
             }
             run_example(name, &args[2..])
         }
+        Some("bench") => bench::run(&args[1..]),
         Some(other) => bail!("unknown command `{other}`\n\n{}", help()),
     }
 }
@@ -80,11 +83,11 @@ fn project_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn cargo() -> Command {
+pub(crate) fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
-fn step(name: &str, cmd: &mut Command) -> Result<f64> {
+pub(crate) fn step(name: &str, cmd: &mut Command) -> Result<f64> {
     eprintln!("==> {name}");
     let t = Instant::now();
     let status = cmd

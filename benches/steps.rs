@@ -1,0 +1,423 @@
+//! Training-step benchmarks on the workloads of gm's performance goals: an MLP VAE step, a
+//! DCGAN step, a 2-D MLP GAN step, DCGAN generator inference, conv2d and conv_transpose2d
+//! forward and backward, and the sgemm peak. Each prints one JSON line (median and minimum
+//! milliseconds per call), the format `cargo xtask bench` tabulates beside the PyTorch peer
+//! (`benches/peer/torch_steps.py`).
+//!
+//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf] [iters]`
+
+use std::time::Instant;
+
+use candle_core::{DType, Device, Module, ModuleT, Result, Tensor};
+use candle_nn::{
+    batch_norm, conv2d, conv_transpose2d, linear, BatchNorm, BatchNormConfig, Conv2dConfig,
+    ConvTranspose2dConfig, Linear, VarBuilder,
+};
+use gm_core::nn::conv::{conv2d_op, conv_transpose2d_op, ConvConfig};
+use gm_core::{Adam, AdamConfig, GmRng, ParamStore};
+
+fn bench(warmup: usize, iters: usize, mut f: impl FnMut() -> Result<()>) -> Result<(f64, f64)> {
+    for _ in 0..warmup {
+        f()?;
+    }
+    let mut ts = Vec::with_capacity(iters);
+    for _ in 0..iters {
+        let t = Instant::now();
+        f()?;
+        ts.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    ts.sort_by(|a, b| a.total_cmp(b));
+    let med = if ts.len() % 2 == 1 {
+        ts[ts.len() / 2]
+    } else {
+        (ts[ts.len() / 2 - 1] + ts[ts.len() / 2]) / 2.0
+    };
+    Ok((med, ts[0]))
+}
+
+fn report(name: &str, (med, min): (f64, f64), flops: Option<f64>) {
+    let mut line =
+        format!(r#"{{"fw": "gm", "name": "{name}", "median_ms": {med:.4}, "min_ms": {min:.4}"#);
+    if let Some(f) = flops {
+        line.push_str(&format!(r#", "gflops_median": {:.2}"#, f / med / 1e6));
+    }
+    println!("{line}}}");
+}
+
+fn adam(store: &ParamStore) -> Adam {
+    Adam::new(store, AdamConfig::default()).expect("valid Adam config")
+}
+
+/// Stable binary cross-entropy with logits, mean over elements:
+/// max(x, 0) - x y + log(1 + exp(-|x|)).
+fn bce_logits(x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let softplus = (x.abs()?.neg()?.exp()? + 1.0)?.log()?;
+    (x.relu()? - (x * y)?)?.add(&softplus)?.mean_all()
+}
+
+fn peak(iters: usize) -> Result<()> {
+    let mut rng = GmRng::new(0);
+    for n in [256usize, 512, 1024, 2048] {
+        let a = rng
+            .normal((n, n), 0.0, 1.0, &Device::Cpu)
+            .map_err(to_candle)?;
+        let b = rng
+            .normal((n, n), 0.0, 1.0, &Device::Cpu)
+            .map_err(to_candle)?;
+        let it = if n >= 2048 { iters.min(10) } else { iters };
+        let r = bench(3, it, || a.matmul(&b).map(|_| ()))?;
+        report(&format!("sgemm_{n}"), r, Some(2.0 * (n as f64).powi(3)));
+    }
+    Ok(())
+}
+
+fn to_candle(e: gm_core::Error) -> candle_core::Error {
+    candle_core::Error::Msg(e.to_string())
+}
+
+struct Vae {
+    fc1: Linear,
+    fc21: Linear,
+    fc22: Linear,
+    fc3: Linear,
+    fc4: Linear,
+}
+
+impl Vae {
+    fn new(vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc1: linear(784, 400, vb.pp("fc1"))?,
+            fc21: linear(400, 20, vb.pp("fc21"))?,
+            fc22: linear(400, 20, vb.pp("fc22"))?,
+            fc3: linear(20, 400, vb.pp("fc3"))?,
+            fc4: linear(400, 784, vb.pp("fc4"))?,
+        })
+    }
+
+    /// Negative ELBO per image with a Bernoulli decoder (sum over pixels, mean over batch).
+    fn loss(&self, x: &Tensor, eps: &Tensor) -> Result<Tensor> {
+        let b = x.dim(0)? as f64;
+        let h = self.fc1.forward(x)?.relu()?;
+        let (mu, logvar) = (self.fc21.forward(&h)?, self.fc22.forward(&h)?);
+        let z = (&mu + (eps * logvar.affine(0.5, 0.0)?.exp()?)?)?;
+        let logits = self.fc4.forward(&self.fc3.forward(&z)?.relu()?)?;
+        let rec = (bce_logits(&logits, x)? * (784.0))?;
+        let kl = ((logvar.exp()? + mu.sqr()? - logvar)? - 1.0)?
+            .sum_all()?
+            .affine(0.5 / b, 0.0)?;
+        rec + kl
+    }
+}
+
+fn vae(iters: usize) -> Result<()> {
+    let dev = Device::Cpu;
+    let store = ParamStore::new(0);
+    let m = Vae::new(store.var_builder(&dev))?;
+    let mut opt = adam(&store);
+    let mut rng = GmRng::new(1);
+    let x = rng.uniform((128, 784), 0.0, 1.0, &dev).map_err(to_candle)?;
+    let r = bench(5, iters, || {
+        let eps = rng.normal((128, 20), 0.0, 1.0, &dev).map_err(to_candle)?;
+        let loss = m.loss(&x, &eps)?;
+        opt.backward_step(&loss).map_err(to_candle)
+    })?;
+    report("vae_step_b128", r, None);
+    Ok(())
+}
+
+type Layer = Box<dyn Module>;
+
+/// A stride-2, padding-1, 4x4 transposed convolution: gm's im2col/col2im layer, or candle-nn's
+/// (`naive`, the "before" rows of the performance table).
+fn up(c_in: usize, c_out: usize, naive: bool, vb: VarBuilder) -> Result<Layer> {
+    Ok(if naive {
+        let c = ConvTranspose2dConfig {
+            stride: 2,
+            padding: 1,
+            ..Default::default()
+        };
+        Box::new(conv_transpose2d(c_in, c_out, 4, c, vb)?)
+    } else {
+        let c = ConvConfig {
+            stride: 2,
+            padding: 1,
+            output_padding: 0,
+        };
+        Box::new(gm_core::nn::conv_transpose2d(c_in, c_out, 4, c, vb)?)
+    })
+}
+
+/// A stride-2, padding-1, 4x4 convolution, gm's or candle-nn's.
+fn down(c_in: usize, c_out: usize, naive: bool, vb: VarBuilder) -> Result<Layer> {
+    Ok(if naive {
+        let c = Conv2dConfig {
+            stride: 2,
+            padding: 1,
+            ..Default::default()
+        };
+        Box::new(conv2d(c_in, c_out, 4, c, vb)?)
+    } else {
+        let c = ConvConfig {
+            stride: 2,
+            padding: 1,
+            output_padding: 0,
+        };
+        Box::new(gm_core::nn::conv2d(c_in, c_out, 4, c, vb)?)
+    })
+}
+
+struct Gen {
+    fc: Linear,
+    ct1: Layer,
+    bn: BatchNorm,
+    ct2: Layer,
+}
+
+impl Gen {
+    fn new(naive: bool, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc: linear(100, 128 * 7 * 7, vb.pp("fc"))?,
+            ct1: up(128, 64, naive, vb.pp("ct1"))?,
+            bn: batch_norm(64, BatchNormConfig::default(), vb.pp("bn"))?,
+            ct2: up(64, 1, naive, vb.pp("ct2"))?,
+        })
+    }
+
+    fn forward(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        let n = z.dim(0)?;
+        let x = self.fc.forward(z)?.relu()?.reshape((n, 128, 7, 7))?;
+        let x = self.bn.forward_t(&self.ct1.forward(&x)?, train)?.relu()?;
+        self.ct2.forward(&x)?.tanh()
+    }
+}
+
+struct Disc {
+    c1: Layer,
+    c2: Layer,
+    bn: BatchNorm,
+    fc: Linear,
+}
+
+impl Disc {
+    fn new(naive: bool, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            c1: down(1, 64, naive, vb.pp("c1"))?,
+            c2: down(64, 128, naive, vb.pp("c2"))?,
+            bn: batch_norm(128, BatchNormConfig::default(), vb.pp("bn"))?,
+            fc: linear(128 * 7 * 7, 1, vb.pp("fc"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let x = candle_nn::ops::leaky_relu(&self.c1.forward(x)?, 0.2)?;
+        let x = candle_nn::ops::leaky_relu(&self.bn.forward_t(&self.c2.forward(&x)?, true)?, 0.2)?;
+        self.fc.forward(&x.flatten_from(1)?)
+    }
+}
+
+/// One discriminator step and one generator step (non-saturating loss).
+fn gan_step(
+    g: &dyn Fn(&Tensor) -> Result<Tensor>,
+    d: &dyn Fn(&Tensor) -> Result<Tensor>,
+    opt_g: &mut Adam,
+    opt_d: &mut Adam,
+    real: &Tensor,
+    z: &Tensor,
+) -> Result<()> {
+    let b = real.dim(0)?;
+    let (ones, zeros) = (
+        Tensor::ones((b, 1), DType::F32, real.device())?,
+        Tensor::zeros((b, 1), DType::F32, real.device())?,
+    );
+    let fake = g(z)?;
+    let l_d = (bce_logits(&d(real)?, &ones)? + bce_logits(&d(&fake.detach())?, &zeros)?)?;
+    opt_d.backward_step(&l_d).map_err(to_candle)?;
+    let l_g = bce_logits(&d(&fake)?, &ones)?;
+    opt_g.backward_step(&l_g).map_err(to_candle)
+}
+
+fn dcgan(iters: usize) -> Result<()> {
+    dcgan_impl(iters, false)
+}
+
+fn naive_dcgan(iters: usize) -> Result<()> {
+    dcgan_impl(iters, true)
+}
+
+fn dcgan_impl(iters: usize, naive: bool) -> Result<()> {
+    let dev = Device::Cpu;
+    let (sg, sd) = (ParamStore::new(0), ParamStore::new(1));
+    let gen = Gen::new(naive, sg.var_builder(&dev))?;
+    let disc = Disc::new(naive, sd.var_builder(&dev))?;
+    let (mut og, mut od) = (adam(&sg), adam(&sd));
+    let mut rng = GmRng::new(2);
+    let real = rng
+        .uniform((64, 1, 28, 28), -1.0, 1.0, &dev)
+        .map_err(to_candle)?;
+    let r = bench(3, iters, || {
+        let z = rng.normal((64, 100), 0.0, 1.0, &dev).map_err(to_candle)?;
+        gan_step(
+            &|z| gen.forward(z, true),
+            &|x| disc.forward(x),
+            &mut og,
+            &mut od,
+            &real,
+            &z,
+        )
+    })?;
+    report(
+        if naive {
+            "naive_dcgan_step_b64"
+        } else {
+            "dcgan_step_b64"
+        },
+        r,
+        None,
+    );
+    Ok(())
+}
+
+fn geninf(iters: usize) -> Result<()> {
+    geninf_impl(iters, false)
+}
+
+fn naive_geninf(iters: usize) -> Result<()> {
+    geninf_impl(iters, true)
+}
+
+fn geninf_impl(iters: usize, naive: bool) -> Result<()> {
+    let dev = Device::Cpu;
+    let sg = ParamStore::new(0);
+    let gen = Gen::new(naive, sg.var_builder(&dev))?;
+    let z = GmRng::new(3)
+        .normal((1024, 100), 0.0, 1.0, &dev)
+        .map_err(to_candle)?;
+    let r = bench(2, iters.min(20), || gen.forward(&z, false).map(|_| ()))?;
+    let name = if naive {
+        "naive_gen_infer_b1024"
+    } else {
+        "gen_infer_b1024"
+    };
+    report(name, r, None);
+    Ok(())
+}
+
+fn conv_micro(
+    name: &str,
+    f: &dyn Fn(&Tensor, &Tensor) -> Result<Tensor>,
+    xs: (usize, usize, usize, usize),
+    ws: (usize, usize, usize, usize),
+    iters: usize,
+) -> Result<()> {
+    let mut rng = GmRng::new(4);
+    let dev = Device::Cpu;
+    let x = candle_core::Var::from_tensor(&rng.normal(xs, 0.0, 1.0, &dev).map_err(to_candle)?)?;
+    let w = candle_core::Var::from_tensor(&rng.normal(ws, 0.0, 0.05, &dev).map_err(to_candle)?)?;
+    let y = f(&x, &w)?;
+    let gy = rng
+        .normal(y.shape().clone(), 0.0, 1.0, &dev)
+        .map_err(to_candle)?;
+    report(
+        &format!("{name}_fwd"),
+        bench(3, iters, || f(&x, &w).map(|_| ()))?,
+        None,
+    );
+    let r = bench(3, iters, || {
+        let g = (f(&x, &w)? * &gy)?.sum_all()?.backward()?;
+        assert!(g.get(&x).is_some() && g.get(&w).is_some());
+        Ok(())
+    })?;
+    report(&format!("{name}_fwd_bwd"), r, None);
+    Ok(())
+}
+
+const CONV_X: (usize, usize, usize, usize) = (64, 64, 14, 14);
+const CONVT_X: (usize, usize, usize, usize) = (64, 128, 7, 7);
+const KERNEL: (usize, usize, usize, usize) = (128, 64, 4, 4);
+
+fn conv(iters: usize) -> Result<()> {
+    conv_micro(
+        "conv2d",
+        &|x, w| conv2d_op(x, w, 2, 1),
+        CONV_X,
+        KERNEL,
+        iters,
+    )
+}
+
+fn naive_conv(iters: usize) -> Result<()> {
+    let f = |x: &Tensor, w: &Tensor| x.conv2d(w, 1, 2, 1, 1);
+    conv_micro("naive_conv2d", &f, CONV_X, KERNEL, iters)
+}
+
+fn convt(iters: usize) -> Result<()> {
+    let f = |x: &Tensor, w: &Tensor| conv_transpose2d_op(x, w, 2, 1, 0);
+    conv_micro("convT2d", &f, CONVT_X, KERNEL, iters)
+}
+
+fn naive_convt(iters: usize) -> Result<()> {
+    let f = |x: &Tensor, w: &Tensor| x.conv_transpose2d(w, 1, 0, 2, 1);
+    conv_micro("naive_convT2d", &f, CONVT_X, KERNEL, iters)
+}
+
+fn mlpgan(iters: usize) -> Result<()> {
+    let dev = Device::Cpu;
+    let mlp = |i: usize, o: usize, vb: VarBuilder| -> Result<[Linear; 3]> {
+        Ok([
+            linear(i, 256, vb.pp("l1"))?,
+            linear(256, 256, vb.pp("l2"))?,
+            linear(256, o, vb.pp("l3"))?,
+        ])
+    };
+    let (sg, sd) = (ParamStore::new(0), ParamStore::new(1));
+    let g = mlp(2, 2, sg.var_builder(&dev))?;
+    let d = mlp(2, 1, sd.var_builder(&dev))?;
+    let (mut og, mut od) = (adam(&sg), adam(&sd));
+    let mix = gm_core::data::Mixture2d::ring8();
+    let mut rng = GmRng::new(5);
+    let (pts, _) = mix.sample(512, &mut rng);
+    let real = Tensor::from_vec(pts, (512, 2), &dev)?;
+    let gf = |z: &Tensor| g[2].forward(&g[1].forward(&g[0].forward(z)?.relu()?)?.relu()?);
+    let df = |x: &Tensor| {
+        let h = candle_nn::ops::leaky_relu(&d[0].forward(x)?, 0.2)?;
+        d[2].forward(&candle_nn::ops::leaky_relu(&d[1].forward(&h)?, 0.2)?)
+    };
+    let r = bench(10, iters.max(100), || {
+        let z = rng.normal((512, 2), 0.0, 1.0, &dev).map_err(to_candle)?;
+        gan_step(&gf, &df, &mut og, &mut od, &real, &z)
+    })?;
+    report("mlpgan2d_step_b512", r, None);
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    gm_core::alloc::tune_allocator();
+    // `cargo bench` passes `--bench`; positional arguments select workloads and iterations.
+    let pos: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let what = pos.first().map(String::as_str).unwrap_or("all").to_string();
+    let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
+    // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
+    type Workload = fn(usize) -> Result<()>;
+    let all: [(&str, Workload); 11] = [
+        ("peak", peak),
+        ("vae", vae),
+        ("dcgan", dcgan),
+        ("naive_dcgan", naive_dcgan),
+        ("convt", convt),
+        ("naive_convt", naive_convt),
+        ("conv", conv),
+        ("naive_conv", naive_conv),
+        ("mlpgan", mlpgan),
+        ("geninf", geninf),
+        ("naive_geninf", naive_geninf),
+    ];
+    for (name, f) in all {
+        if what == name || what == "all" || (what == "gm" && !name.starts_with("naive")) {
+            f(iters)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,531 @@
+//! Convolutions as im2col / col2im and matrix multiplication.
+//!
+//! For a `k x k` kernel with stride `s` and padding `p`, `im2col` maps a batch of images
+//! `(n, c, H, W)` to one patch matrix `(c k k, n h w)` with `h = (H + 2p - k) / s + 1`;
+//! `col2im` is its adjoint (scatter-add of the patches back onto the images). Then
+//!
+//! - conv2d: `y = W im2col(x)` with `W` of shape `(c_out, c_in k k)`;
+//! - conv_transpose2d: `y = col2im(W^T x)` with `W` of shape `(c_in, c_out k k)`,
+//!
+//! each one matrix product over the whole batch (one large GEMM rather than `n` small ones,
+//! and a weight gradient that is one GEMM too).
+//!
+//! and because the two ops are each other's adjoints, each one's backward pass is the other:
+//! candle's autograd differentiates the matrix products, these ops differentiate the rest.
+//! The CPU path runs for contiguous f32 tensors; other devices and dtypes use candle's ops.
+
+use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
+use candle_nn::VarBuilder;
+use rayon::prelude::*;
+
+/// Geometry shared by a pair of im2col / col2im ops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Geometry {
+    c: usize,
+    /// The image side (input of conv2d, output of conv_transpose2d).
+    big_h: usize,
+    big_w: usize,
+    /// The patch grid (output of conv2d, input of conv_transpose2d).
+    small_h: usize,
+    small_w: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+}
+
+impl Geometry {
+    fn rows(&self) -> usize {
+        self.c * self.k * self.k
+    }
+    fn cols(&self) -> usize {
+        self.small_h * self.small_w
+    }
+    fn image(&self) -> usize {
+        self.c * self.big_h * self.big_w
+    }
+
+    /// Runs `f(row, col, image_index)` for every in-bounds patch entry of channel `ch`.
+    #[inline]
+    fn for_each_tap(&self, ch: usize, mut f: impl FnMut(usize, usize, usize)) {
+        let (k, s, p) = (self.k, self.stride, self.pad as isize);
+        for ky in 0..k {
+            for kx in 0..k {
+                let row = (ch * k + ky) * k + kx;
+                for oy in 0..self.small_h {
+                    let iy = (oy * s + ky) as isize - p;
+                    if iy < 0 || iy >= self.big_h as isize {
+                        continue;
+                    }
+                    let base = (ch * self.big_h + iy as usize) * self.big_w;
+                    for ox in 0..self.small_w {
+                        let ix = (ox * s + kx) as isize - p;
+                        if ix >= 0 && ix < self.big_w as isize {
+                            f(row, oy * self.small_w + ox, base + ix as usize);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
+    let data = match storage {
+        CpuStorage::F32(d) => d,
+        _ => candle_core::bail!("{op}: only f32 is supported"),
+    };
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("{op}: input must be contiguous"),
+    }
+}
+
+/// `(n, c, H, W)` -> `(c k k, n h w)`.
+struct Im2Col(Geometry);
+/// `(c k k, n h w)` -> `(n, c, H, W)`, the adjoint of [`Im2Col`]; `.1` is the batch size.
+struct Col2Im(Geometry, usize);
+
+impl CustomOp1 for Im2Col {
+    fn name(&self) -> &'static str {
+        "gm-im2col"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let x = f32_contiguous(storage, layout, "im2col")?;
+        let n = layout.dims()[0];
+        let (rows, cols) = (g.rows(), g.cols());
+        let width = n * cols;
+        let mut out = vec![0f32; rows * width];
+        // One channel's k*k rows at a time; within a row, image b owns columns b*cols.. .
+        out.par_chunks_mut(g.k * g.k * width)
+            .enumerate()
+            .for_each(|(ch, dst)| {
+                let first_row = ch * g.k * g.k;
+                for b in 0..n {
+                    let src = &x[b * g.image()..(b + 1) * g.image()];
+                    let off = b * cols;
+                    g.for_each_tap(ch, |row, col, idx| {
+                        dst[(row - first_row) * width + off + col] = src[idx];
+                    });
+                }
+            });
+        Ok((CpuStorage::F32(out), Shape::from((rows, width))))
+    }
+
+    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(
+            grad.contiguous()?.apply_op1(Col2Im(self.0, arg.dim(0)?))?,
+        ))
+    }
+}
+
+impl CustomOp1 for Col2Im {
+    fn name(&self) -> &'static str {
+        "gm-col2im"
+    }
+
+    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+        let (g, n) = (self.0, self.1);
+        let src = f32_contiguous(storage, layout, "col2im")?;
+        let cols = g.cols();
+        let width = n * cols;
+        if layout.dims() != [g.rows(), width] {
+            candle_core::bail!(
+                "col2im: input {:?}, expected {:?}",
+                layout.dims(),
+                [g.rows(), width]
+            );
+        }
+        let plane = g.big_h * g.big_w;
+        let mut out = vec![0f32; n * g.image()];
+        out.par_chunks_mut(plane).enumerate().for_each(|(nc, dst)| {
+            let (b, ch) = (nc / g.c, nc % g.c);
+            let (offset, off) = (ch * plane, b * cols);
+            g.for_each_tap(ch, |row, col, idx| {
+                dst[idx - offset] += src[row * width + off + col];
+            });
+        });
+        Ok((
+            CpuStorage::F32(out),
+            Shape::from((n, g.c, g.big_h, g.big_w)),
+        ))
+    }
+
+    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
+        Ok(Some(grad.contiguous()?.apply_op1(Im2Col(self.0))?))
+    }
+}
+
+fn fast_path(x: &Tensor, w: &Tensor) -> bool {
+    x.device().is_cpu() && x.dtype() == DType::F32 && w.dtype() == DType::F32
+}
+
+/// 2-D convolution of `x (n, c_in, H, W)` with `w (c_out, c_in, k, k)`; square kernels,
+/// no dilation or groups.
+pub fn conv2d_op(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
+    let (n, c, big_h, big_w) = x.dims4()?;
+    let (c_out, c_in, k, k2) = w.dims4()?;
+    if c_in != c || k != k2 || stride == 0 {
+        candle_core::bail!(
+            "conv2d: input {:?} and kernel {:?} (stride {stride}) do not fit",
+            x.dims(),
+            w.dims()
+        );
+    }
+    if !fast_path(x, w) {
+        return x.conv2d(w, pad, stride, 1, 1);
+    }
+    if big_h + 2 * pad < k || big_w + 2 * pad < k {
+        candle_core::bail!("conv2d: kernel {k} larger than padded input {:?}", x.dims());
+    }
+    let g = Geometry {
+        c,
+        big_h,
+        big_w,
+        small_h: (big_h + 2 * pad - k) / stride + 1,
+        small_w: (big_w + 2 * pad - k) / stride + 1,
+        k,
+        stride,
+        pad,
+    };
+    let cols = x.contiguous()?.apply_op1(Im2Col(g))?;
+    let w2 = w.reshape((c_out, g.rows()))?;
+    w2.matmul(&cols)?
+        .reshape((c_out, n, g.small_h, g.small_w))?
+        .transpose(0, 1)?
+        .contiguous()
+}
+
+/// Transposed 2-D convolution of `x (n, c_in, h, w)` with `w (c_in, c_out, k, k)`;
+/// output side `(h - 1) s - 2p + k + output_padding`.
+pub fn conv_transpose2d_op(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    pad: usize,
+    output_padding: usize,
+) -> Result<Tensor> {
+    let (n, c, small_h, small_w) = x.dims4()?;
+    let (c_in, c_out, k, k2) = w.dims4()?;
+    if c_in != c || k != k2 || stride == 0 || output_padding >= stride {
+        candle_core::bail!(
+            "conv_transpose2d: input {:?}, kernel {:?}, stride {stride}, output padding {output_padding} do not fit",
+            x.dims(),
+            w.dims()
+        );
+    }
+    if !fast_path(x, w) {
+        return x.conv_transpose2d(w, pad, output_padding, stride, 1);
+    }
+    let big = |s: usize| (s - 1) * stride + k + output_padding;
+    let (bh, bw) = (big(small_h), big(small_w));
+    if bh < 2 * pad + 1 || bw < 2 * pad + 1 {
+        candle_core::bail!(
+            "conv_transpose2d: padding {pad} too large for {:?}",
+            x.dims()
+        );
+    }
+    let g = Geometry {
+        c: c_out,
+        big_h: bh - 2 * pad,
+        big_w: bw - 2 * pad,
+        small_h,
+        small_w,
+        k,
+        stride,
+        pad,
+    };
+    let wt = w.reshape((c_in, g.rows()))?.t()?;
+    let xs = x
+        .reshape((n, c_in, small_h * small_w))?
+        .transpose(0, 1)?
+        .contiguous()?
+        .reshape((c_in, n * small_h * small_w))?;
+    let cols = wt.matmul(&xs)?.contiguous()?;
+    cols.apply_op1(Col2Im(g, n))
+}
+
+/// Options of [`conv2d`] and [`conv_transpose2d`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConvConfig {
+    pub stride: usize,
+    pub padding: usize,
+    /// Transposed convolutions only.
+    pub output_padding: usize,
+}
+
+impl Default for ConvConfig {
+    fn default() -> Self {
+        Self {
+            stride: 1,
+            padding: 0,
+            output_padding: 0,
+        }
+    }
+}
+
+/// A conv2d layer with candle-nn's parameter names (`weight`, `bias`) and initialisation.
+#[derive(Debug, Clone)]
+pub struct Conv2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    cfg: ConvConfig,
+}
+
+impl Module for Conv2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let y = conv2d_op(x, &self.weight, self.cfg.stride, self.cfg.padding)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+/// A conv_transpose2d layer with candle-nn's parameter names and initialisation.
+#[derive(Debug, Clone)]
+pub struct ConvTranspose2d {
+    weight: Tensor,
+    bias: Option<Tensor>,
+    cfg: ConvConfig,
+}
+
+impl Module for ConvTranspose2d {
+    fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let c = self.cfg;
+        let y = conv_transpose2d_op(x, &self.weight, c.stride, c.padding, c.output_padding)?;
+        match &self.bias {
+            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            None => Ok(y),
+        }
+    }
+}
+
+fn uniform_bias(fan_in: usize) -> candle_nn::Init {
+    let bound = 1.0 / (fan_in as f64).sqrt();
+    candle_nn::Init::Uniform {
+        lo: -bound,
+        up: bound,
+    }
+}
+
+/// A `k x k` conv2d layer from `c_in` to `c_out` channels, with bias.
+pub fn conv2d(
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    cfg: ConvConfig,
+    vb: VarBuilder,
+) -> Result<Conv2d> {
+    let weight = vb.get_with_hints(
+        (c_out, c_in, k, k),
+        "weight",
+        candle_nn::init::DEFAULT_KAIMING_NORMAL,
+    )?;
+    let bias = vb.get_with_hints(c_out, "bias", uniform_bias(c_in * k * k))?;
+    Ok(Conv2d {
+        weight,
+        bias: Some(bias),
+        cfg,
+    })
+}
+
+/// A `k x k` transposed conv2d layer from `c_in` to `c_out` channels, with bias.
+pub fn conv_transpose2d(
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    cfg: ConvConfig,
+    vb: VarBuilder,
+) -> Result<ConvTranspose2d> {
+    let bound = 1.0 / ((c_out * k * k) as f64).sqrt();
+    let weight = vb.get_with_hints(
+        (c_in, c_out, k, k),
+        "weight",
+        candle_nn::Init::Uniform {
+            lo: -bound,
+            up: bound,
+        },
+    )?;
+    let bias = vb.get_with_hints(c_out, "bias", uniform_bias(c_out * k * k))?;
+    Ok(ConvTranspose2d {
+        weight,
+        bias: Some(bias),
+        cfg,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::GmRng;
+    use candle_core::{Device, Var};
+
+    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    fn scale(t: &Tensor) -> f32 {
+        t.abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+            .max(1.0)
+    }
+
+    /// Forward and both gradients against candle's reference op.
+    fn check(
+        xs: (usize, usize, usize, usize),
+        ws: (usize, usize, usize, usize),
+        ours: &dyn Fn(&Tensor, &Tensor) -> Result<Tensor>,
+        reference: &dyn Fn(&Tensor, &Tensor) -> Result<Tensor>,
+        seed: u64,
+    ) {
+        let dev = Device::Cpu;
+        let mut rng = GmRng::new(seed);
+        let x = Var::from_tensor(&rng.normal(xs, 0.0, 1.0, &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&rng.normal(ws, 0.0, 0.3, &dev).unwrap()).unwrap();
+        let y_ref = reference(&x, &w).unwrap();
+        let y = ours(&x, &w).unwrap();
+        assert_eq!(y.dims(), y_ref.dims(), "shape for x {xs:?} w {ws:?}");
+        let tol = 1e-4 * scale(&y_ref);
+        assert!(max_diff(&y, &y_ref) <= tol, "forward x {xs:?} w {ws:?}");
+        let gy = rng.normal(y.shape().clone(), 0.0, 1.0, &dev).unwrap();
+        let g_ref = (y_ref * &gy)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g = (y * &gy).unwrap().sum_all().unwrap().backward().unwrap();
+        for (name, v) in [("x", &x), ("w", &w)] {
+            let (a, b) = (g.get(v).unwrap(), g_ref.get(v).unwrap());
+            assert!(
+                max_diff(a, b) <= 1e-4 * scale(b),
+                "grad {name} for x {xs:?} w {ws:?}: {}",
+                max_diff(a, b)
+            );
+        }
+    }
+
+    #[test]
+    fn conv2d_matches_candle_forward_and_gradients() {
+        let cases = [
+            // (n, c_in, H, W), c_out, k, stride, pad
+            ((2, 3, 7, 9), 4, 3, 1, 0),
+            ((2, 3, 7, 9), 4, 3, 1, 1),
+            ((3, 2, 14, 14), 5, 4, 2, 1),
+            ((1, 1, 28, 28), 6, 5, 1, 2),
+            ((2, 4, 11, 9), 3, 3, 2, 0),
+            ((2, 2, 5, 5), 3, 5, 2, 2),
+        ];
+        for (i, (xs, co, k, s, p)) in cases.into_iter().enumerate() {
+            check(
+                xs,
+                (co, xs.1, k, k),
+                &|x, w| conv2d_op(x, w, s, p),
+                &|x, w| x.conv2d(w, p, s, 1, 1),
+                i as u64,
+            );
+        }
+    }
+
+    /// Where (H + 2p - k) is not a multiple of the stride, candle's own conv2d backward fails
+    /// (its transposed convolution returns a smaller image); ours must still be the exact
+    /// adjoint: <conv(x'), gy> = <x', grad_x> for any x', since conv is linear in x.
+    #[test]
+    fn conv2d_gradient_is_the_adjoint_when_the_stride_does_not_divide() {
+        let dev = Device::Cpu;
+        let mut rng = GmRng::new(7);
+        let w = rng.normal((3, 4, 3, 3), 0.0, 0.3, &dev).unwrap();
+        let x = Var::from_tensor(&rng.normal((2, 4, 11, 8), 0.0, 1.0, &dev).unwrap()).unwrap();
+        let y = conv2d_op(&x, &w, 2, 0).unwrap();
+        assert_eq!(y.dims(), &[2, 3, 5, 3]);
+        let y_ref = x.conv2d(&w, 0, 2, 1, 1).unwrap();
+        assert!(max_diff(&y, &y_ref) <= 1e-4 * scale(&y_ref));
+        let gy = rng.normal((2, 3, 5, 3), 0.0, 1.0, &dev).unwrap();
+        let gx = (&y * &gy).unwrap().sum_all().unwrap().backward().unwrap();
+        let gx = gx.get(&x).unwrap();
+        let x2 = rng.normal((2, 4, 11, 8), 0.0, 1.0, &dev).unwrap();
+        let lhs = (conv2d_op(&x2, &w, 2, 0).unwrap() * &gy)
+            .unwrap()
+            .sum_all()
+            .unwrap();
+        let rhs = (&x2 * gx).unwrap().sum_all().unwrap();
+        let (l, r) = (
+            lhs.to_scalar::<f32>().unwrap(),
+            rhs.to_scalar::<f32>().unwrap(),
+        );
+        assert!((l - r).abs() <= 1e-4 * l.abs().max(1.0), "{l} vs {r}");
+    }
+
+    #[test]
+    fn conv_transpose2d_matches_candle_forward_and_gradients() {
+        let cases = [
+            // (n, c_in, h, w), c_out, k, stride, pad, output_padding
+            ((2, 3, 4, 5), 2, 3, 1, 0, 0),
+            ((2, 3, 4, 5), 2, 3, 1, 1, 0),
+            ((3, 4, 7, 7), 2, 4, 2, 1, 0),
+            ((2, 3, 5, 3), 4, 3, 2, 1, 1),
+            ((1, 2, 6, 6), 3, 5, 2, 2, 1),
+            ((2, 5, 3, 4), 3, 4, 2, 0, 0),
+        ];
+        for (i, (xs, co, k, s, p, op)) in cases.into_iter().enumerate() {
+            check(
+                xs,
+                (xs.1, co, k, k),
+                &|x, w| conv_transpose2d_op(x, w, s, p, op),
+                &|x, w| x.conv_transpose2d(w, p, op, s, 1),
+                100 + i as u64,
+            );
+        }
+    }
+
+    #[test]
+    fn layers_keep_candle_parameter_names() {
+        let store = crate::ParamStore::new(0);
+        let vb = store.var_builder(&Device::Cpu);
+        let c = conv2d(1, 2, 3, ConvConfig::default(), vb.pp("c")).unwrap();
+        let t = conv_transpose2d(
+            2,
+            1,
+            4,
+            ConvConfig {
+                stride: 2,
+                padding: 1,
+                output_padding: 0,
+            },
+            vb.pp("t"),
+        )
+        .unwrap();
+        assert_eq!(
+            store.names(),
+            vec!["c.bias", "c.weight", "t.bias", "t.weight"]
+        );
+        let x = Tensor::zeros((1, 1, 8, 8), DType::F32, &Device::Cpu).unwrap();
+        let y = t.forward(&c.forward(&x).unwrap()).unwrap();
+        assert_eq!(y.dims(), &[1, 1, 12, 12]);
+    }
+
+    #[test]
+    fn mismatched_shapes_are_errors() {
+        let x = Tensor::zeros((1, 3, 8, 8), DType::F32, &Device::Cpu).unwrap();
+        let w = Tensor::zeros((2, 4, 3, 3), DType::F32, &Device::Cpu).unwrap();
+        assert!(conv2d_op(&x, &w, 1, 0).is_err());
+        assert!(conv_transpose2d_op(&x, &w, 1, 0, 0).is_err());
+    }
+}

@@ -7,3 +7,4 @@
 pub mod cli;
 
 pub use gm_core as core;
+pub use gm_hub as hub;

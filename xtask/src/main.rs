@@ -20,7 +20,7 @@ const REPRODUCTIONS: &[(&str, &str)] = &[];
 
 fn help() -> String {
     let mut s = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  export <run-dir> --out <dir>\n                          write a run's model as a Hub folder (safetensors, config, card)\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
     );
     for (n, d) in EXAMPLES {
         s.push_str(&format!("  {n:<22}  {d}\n"));
@@ -72,6 +72,7 @@ fn real_main() -> Result<()> {
             run_example(name, &args[2..])
         }
         Some("bench") => bench::run(&args[1..]),
+        Some("export") => run_example("export", &args[1..]),
         Some(other) => bail!("unknown command `{other}`\n\n{}", help()),
     }
 }
@@ -118,8 +119,32 @@ fn ci() -> Result<()> {
             "warnings",
         ]),
     )?;
+    python_deps()?;
     step("cargo test", cargo().args(["test", "--workspace"]))?;
     eprintln!("ci: all passed in {:.1} s", t.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// The interop tests read exported files with Python's `safetensors` and `numpy`.
+fn python_deps() -> Result<()> {
+    let have = Command::new("python3")
+        .args(["-c", "import safetensors, numpy"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !have {
+        step(
+            "pip install safetensors numpy",
+            Command::new("python3").args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "safetensors",
+                "numpy",
+            ]),
+        )?;
+    }
     Ok(())
 }
 

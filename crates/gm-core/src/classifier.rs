@@ -96,6 +96,24 @@ impl MnistClassifier {
         &self.cfg
     }
 
+    /// The layers' tensors by name.
+    pub fn tensors(&self) -> BTreeMap<String, Tensor> {
+        let mut t = BTreeMap::new();
+        for (name, conv) in [("conv1", &self.conv1), ("conv2", &self.conv2)] {
+            t.insert(format!("{name}.weight"), conv.weight().clone());
+            if let Some(b) = conv.bias() {
+                t.insert(format!("{name}.bias"), b.clone());
+            }
+        }
+        for (name, lin) in [("fc1", &self.fc1), ("fc2", &self.fc2)] {
+            t.insert(format!("{name}.weight"), lin.weight().clone());
+            if let Some(b) = lin.bias() {
+                t.insert(format!("{name}.bias"), b.clone());
+            }
+        }
+        t
+    }
+
     /// Penultimate-layer features `(n, hidden)` of images `(n, 1, 28, 28)` (or `(n, 784)`).
     pub fn features(&self, x: &Tensor) -> Result<Tensor> {
         let n = x.dim(0)?;
@@ -144,6 +162,28 @@ impl MnistClassifier {
                 .count();
         }
         Ok((correct as f64 / data.len() as f64, loss / data.len() as f64))
+    }
+}
+
+impl crate::model::SavedModel for MnistClassifier {
+    const MODEL: &'static str = "mnist-classifier";
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(self.cfg).unwrap_or_default()
+    }
+
+    fn weights(&self) -> BTreeMap<String, Tensor> {
+        self.tensors()
+    }
+
+    fn from_parts(
+        config: &serde_json::Value,
+        tensors: BTreeMap<String, Tensor>,
+        device: &Device,
+    ) -> Result<Self> {
+        let cfg: ClassifierConfig = serde_json::from_value(config.clone())
+            .map_err(|e| Error::Msg(format!("mnist-classifier config: {e}")))?;
+        Self::new(cfg, crate::model::var_builder_from(tensors, device))
     }
 }
 

@@ -18,6 +18,7 @@ pub mod device;
 pub mod error;
 pub mod generator;
 pub mod io;
+pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod rng;

@@ -1,0 +1,181 @@
+//! Export to and load from a model folder.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{Device, Tensor};
+use gm_core::model::SavedModel;
+
+use crate::{Error, ModelCard, Result};
+
+/// The files of an export, in the order they are written.
+pub const FILES: [&str; 4] = [
+    "model.safetensors",
+    "config.json",
+    "samples.png",
+    "README.md",
+];
+
+/// What to put beside the weights.
+#[derive(Debug, Clone, Default)]
+pub struct ExportOptions {
+    pub card: ModelCard,
+    /// A sample grid `(n, c, h, w)` and whether its values lie in [-1, 1].
+    pub samples: Option<(Tensor, bool)>,
+    /// Extra `gm.*` metadata (e.g. `gm.seed`).
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// The files written, with their sizes in bytes.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    pub dir: PathBuf,
+    pub files: Vec<(String, u64)>,
+}
+
+/// A folder's contents before they are turned into a typed model.
+#[derive(Debug, Clone)]
+pub struct LoadedParts {
+    pub model: String,
+    pub version: String,
+    pub config: serde_json::Value,
+    pub tensors: BTreeMap<String, Tensor>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `model` to `dir` (created if needed). A folder that holds anything but a previous
+/// gm export is refused, so a user's files are never overwritten.
+pub fn export<M: SavedModel>(
+    model: &M,
+    dir: impl AsRef<Path>,
+    opts: &ExportOptions,
+) -> Result<Exported> {
+    let dir = dir.as_ref();
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let name = entry
+            .map_err(io(dir))?
+            .file_name()
+            .to_string_lossy()
+            .to_string();
+        if !FILES.contains(&name.as_str()) {
+            return Err(Error::NotAnExport {
+                path: dir.to_path_buf(),
+                file: name,
+            });
+        }
+    }
+    let config = model.config_json();
+    let mut meta = opts.metadata.clone();
+    meta.insert("format".into(), "pt".into());
+    meta.insert("gm.model".into(), M::MODEL.into());
+    meta.insert("gm.version".into(), env!("CARGO_PKG_VERSION").into());
+    meta.insert("gm.config".into(), config.to_string());
+    gm_core::io::save_safetensors(dir.join(FILES[0]), &model.weights(), &meta)?;
+    let cfg_file = serde_json::json!({ "gm.model": M::MODEL, "config": config });
+    let text = serde_json::to_string_pretty(&cfg_file).map_err(|e| Error::Invalid {
+        path: dir.join(FILES[1]),
+        message: e.to_string(),
+    })?;
+    gm_core::io::write_atomic(dir.join(FILES[1]), text.as_bytes())?;
+    let has_samples = match &opts.samples {
+        Some((imgs, signed)) => {
+            let n = imgs.dim(0)?;
+            let ncol = (n as f64).sqrt().ceil() as usize;
+            gm_core::viz::save_grid(imgs, ncol, *signed, dir.join(FILES[2]))?;
+            true
+        }
+        None => false,
+    };
+    let card = opts.card.render(M::MODEL, &config, has_samples);
+    gm_core::io::write_atomic(dir.join(FILES[3]), card.as_bytes())?;
+    let mut files = Vec::new();
+    for f in FILES {
+        let p = dir.join(f);
+        if let Ok(m) = std::fs::metadata(&p) {
+            files.push((f.to_string(), m.len()));
+        }
+    }
+    Ok(Exported {
+        dir: dir.to_path_buf(),
+        files,
+    })
+}
+
+/// Reads a model folder without knowing its type: checks that the weights' metadata and
+/// `config.json` agree.
+pub fn load_parts(dir: impl AsRef<Path>, device: &Device) -> Result<LoadedParts> {
+    let dir = dir.as_ref();
+    let weights = dir.join(FILES[0]);
+    let (tensors, metadata) = gm_core::io::load_safetensors(&weights, device)?;
+    let invalid = |path: &Path, message: String| Error::Invalid {
+        path: path.to_path_buf(),
+        message,
+    };
+    let model = metadata.get("gm.model").cloned().ok_or_else(|| {
+        invalid(
+            &weights,
+            "metadata `gm.model` is missing (not a gm export)".into(),
+        )
+    })?;
+    let version = metadata.get("gm.version").cloned().unwrap_or_default();
+    let cfg_path = dir.join(FILES[1]);
+    let text = std::fs::read_to_string(&cfg_path).map_err(io(&cfg_path))?;
+    let cfg: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| invalid(&cfg_path, format!("not JSON: {e}")))?;
+    let cfg_model = cfg["gm.model"]
+        .as_str()
+        .ok_or_else(|| invalid(&cfg_path, "field `gm.model` is missing".into()))?;
+    if cfg_model != model {
+        return Err(Error::WrongModel {
+            path: cfg_path,
+            found: cfg_model.to_string(),
+            expected: model,
+        });
+    }
+    let config = cfg
+        .get("config")
+        .cloned()
+        .ok_or_else(|| invalid(&cfg_path, "field `config` is missing".into()))?;
+    Ok(LoadedParts {
+        model,
+        version,
+        config,
+        tensors,
+        metadata,
+    })
+}
+
+/// Loads a folder written by [`export`] as model type `M`.
+pub fn load<M: SavedModel>(dir: impl AsRef<Path>, device: &Device) -> Result<M> {
+    let dir = dir.as_ref();
+    let parts = load_parts(dir, device)?;
+    if parts.model != M::MODEL {
+        return Err(Error::WrongModel {
+            path: dir.join(FILES[0]),
+            found: parts.model,
+            expected: M::MODEL.into(),
+        });
+    }
+    M::from_parts(&parts.config, parts.tensors, device).map_err(|e| {
+        let msg = e.to_string();
+        // candle-nn reports a missing tensor as "cannot find tensor NAME".
+        match msg.split("cannot find tensor ").nth(1) {
+            Some(rest) => Error::MissingTensor {
+                path: dir.join(FILES[0]),
+                name: rest.split_whitespace().next().unwrap_or(rest).to_string(),
+            },
+            None => Error::Invalid {
+                path: dir.to_path_buf(),
+                message: msg,
+            },
+        }
+    })
+}

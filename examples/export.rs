@@ -1,0 +1,84 @@
+//! Exports a finished run folder as a publishable model folder (weights with metadata,
+//! config.json, model card, sample grid).
+//!
+//! ```text
+//! cargo xtask export runs/classifier --out exports/classifier
+//! ```
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use candle_core::Device;
+use gm::core::classifier::MnistClassifier;
+use gm::core::model::SavedModel;
+use gm::hub::{export, ExportOptions, ModelCard};
+
+fn main() -> std::process::ExitCode {
+    gm::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut run_dir, mut out) = (None, None);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = Some(PathBuf::from(it.next().context("--out needs a folder")?)),
+            s if s.starts_with("--") => {
+                bail!("unknown option `{s}`; usage: export <run-dir> --out <dir>")
+            }
+            s => run_dir = Some(PathBuf::from(s)),
+        }
+    }
+    let run_dir = run_dir.context("usage: export <run-dir> --out <dir>")?;
+    let out = out.context("--out <dir> is required")?;
+    let dev = Device::Cpu;
+    let (tensors, meta) = gm::core::io::load_safetensors(run_dir.join("model.safetensors"), &dev)?;
+    let model = meta.get("gm.model").cloned().unwrap_or_default();
+    let config: serde_json::Value =
+        serde_json::from_str(meta.get("gm.config").map(String::as_str).unwrap_or("null"))
+            .with_context(|| {
+                format!(
+                    "{}: metadata `gm.config` is not JSON",
+                    run_dir.join("model.safetensors").display()
+                )
+            })?;
+    let exported = match model.as_str() {
+        MnistClassifier::MODEL => {
+            let m = MnistClassifier::from_parts(&config, tensors, &dev)?;
+            let test = gm::core::data::mnist_embedded()?.test;
+            let (acc, _) = m.evaluate(&test, &dev)?;
+            let card = ModelCard {
+                description: "A LeNet-style MNIST classifier trained by gm on 8,000 digits; its \
+                              penultimate layer is gm's evaluation feature space."
+                    .into(),
+                pipeline_tag: "image-classification".into(),
+                tags: vec!["mnist".into(), "classifier".into()],
+                metrics: vec![("accuracy".into(), acc)],
+                ..Default::default()
+            };
+            let samples = test.head(64, &dev)?.x;
+            export(
+                &m,
+                &out,
+                &ExportOptions {
+                    card,
+                    samples: Some((samples, false)),
+                    ..Default::default()
+                },
+            )?
+        }
+        "" => bail!(
+            "{}: no `gm.model` metadata",
+            run_dir.join("model.safetensors").display()
+        ),
+        other => bail!(
+            "model `{other}` cannot be exported yet (known: {})",
+            MnistClassifier::MODEL
+        ),
+    };
+    for (f, size) in &exported.files {
+        println!("{:>10} bytes  {}", size, exported.dir.join(f).display());
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! The VAE networks (Kingma and Welling, 2014): an encoder giving the diagonal Gaussian
+//! q(z|x) = N(mu(x), diag exp(logvar(x))) and a decoder giving the parameters of p(x|z)
+//! (Bernoulli logits or Gaussian means). The decoder is a [`gm_core::Generator`] whose
+//! `generate` returns probabilities sigmoid(logits) (or the means), shaped like the data.
+
+use candle_core::{Device, Module, Tensor};
+use candle_nn::{linear, Linear, VarBuilder};
+use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTranspose2d};
+use gm_core::{GmRng, ParamStore};
+
+use crate::bound::softplus;
+use crate::config::{Activation, Architecture, Likelihood, VaeConfig};
+use crate::{Error, Result};
+
+fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
+    match a {
+        Activation::Relu => Ok(x.relu()?),
+        Activation::Tanh => Ok(x.tanh()?),
+        Activation::Softplus => softplus(x),
+    }
+}
+
+fn mlp(dims: &[usize], vb: &VarBuilder, prefix: &str) -> Result<Vec<Linear>> {
+    dims.windows(2)
+        .enumerate()
+        .map(|(i, w)| Ok(linear(w[0], w[1], vb.pp(format!("{prefix}{i}")))?))
+        .collect()
+}
+
+fn run_mlp(layers: &[Linear], a: Activation, mut h: Tensor) -> Result<Tensor> {
+    for l in layers {
+        h = activate(a, &l.forward(&h)?)?;
+    }
+    Ok(h)
+}
+
+fn conv_cfg() -> ConvConfig {
+    ConvConfig {
+        stride: 2,
+        padding: 1,
+        output_padding: 0,
+    }
+}
+
+/// q(z|x): the body, then two linear heads for mu and logvar.
+#[derive(Debug, Clone)]
+pub struct Encoder {
+    activation: Activation,
+    convs: Vec<Conv2d>,
+    hidden: Vec<Linear>,
+    mu: Linear,
+    logvar: Linear,
+}
+
+impl Encoder {
+    /// Builds the encoder of `cfg` (validated) under `vb`.
+    pub fn new(cfg: &VaeConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let (convs, flat) = match cfg.architecture {
+            Architecture::Mlp => (Vec::new(), cfg.data_dim()),
+            Architecture::Conv { channels: c } => (
+                vec![
+                    conv2d(1, c, 4, conv_cfg(), vb.pp("conv0"))?,
+                    conv2d(c, 2 * c, 4, conv_cfg(), vb.pp("conv1"))?,
+                ],
+                2 * c * 7 * 7,
+            ),
+        };
+        let mut dims = vec![flat];
+        dims.extend(&cfg.encoder_hidden);
+        let last = *dims.last().unwrap_or(&flat);
+        Ok(Self {
+            activation: cfg.activation,
+            convs,
+            hidden: mlp(&dims, &vb, "fc")?,
+            mu: linear(last, cfg.latent_dim, vb.pp("mu"))?,
+            logvar: linear(last, cfg.latent_dim, vb.pp("logvar"))?,
+        })
+    }
+
+    /// (mu, logvar), each `(n, latent_dim)`, of flat inputs `(n, D)`.
+    pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        let mut h = x.clone();
+        if !self.convs.is_empty() {
+            let n = x.dim(0)?;
+            h = h.reshape((n, 1, 28, 28))?;
+            for c in &self.convs {
+                h = activate(self.activation, &c.forward(&h)?)?;
+            }
+            h = h.flatten_from(1)?;
+        }
+        let h = run_mlp(&self.hidden, self.activation, h)?;
+        Ok((self.mu.forward(&h)?, self.logvar.forward(&h)?))
+    }
+}
+
+/// p(x|z): the body, then a linear (or transposed-convolution) output of logits or means.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    cfg: VaeConfig,
+    hidden: Vec<Linear>,
+    out: Linear,
+    deconvs: Vec<ConvTranspose2d>,
+}
+
+impl Decoder {
+    /// Builds the decoder of `cfg` (validated) under `vb`.
+    pub fn new(cfg: &VaeConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let mut dims = vec![cfg.latent_dim];
+        dims.extend(&cfg.decoder_hidden);
+        let last = *dims.last().unwrap_or(&cfg.latent_dim);
+        let (out_dim, deconvs) = match cfg.architecture {
+            Architecture::Mlp => (cfg.data_dim(), Vec::new()),
+            Architecture::Conv { channels: c } => (
+                2 * c * 7 * 7,
+                vec![
+                    conv_transpose2d(2 * c, c, 4, conv_cfg(), vb.pp("deconv0"))?,
+                    conv_transpose2d(c, 1, 4, conv_cfg(), vb.pp("deconv1"))?,
+                ],
+            ),
+        };
+        Ok(Self {
+            cfg: cfg.clone(),
+            hidden: mlp(&dims, &vb, "fc")?,
+            out: linear(last, out_dim, vb.pp("out"))?,
+            deconvs,
+        })
+    }
+
+    /// Decoder outputs (logits for Bernoulli, means for Gaussian), flat `(n, D)`.
+    pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
+        let h = run_mlp(&self.hidden, self.cfg.activation, z.clone())?;
+        let mut y = self.out.forward(&h)?;
+        if let Architecture::Conv { channels: c } = self.cfg.architecture {
+            let n = z.dim(0)?;
+            y = activate(self.cfg.activation, &y)?.reshape((n, 2 * c, 7, 7))?;
+            y = activate(self.cfg.activation, &self.deconvs[0].forward(&y)?)?;
+            y = self.deconvs[1].forward(&y)?.flatten_from(1)?;
+        }
+        Ok(y)
+    }
+
+    /// Mean of p(x|z): sigmoid(logits) or the Gaussian mean, flat `(n, D)`.
+    pub fn mean(&self, z: &Tensor) -> Result<Tensor> {
+        let y = self.decode(z)?;
+        Ok(match self.cfg.likelihood {
+            Likelihood::Bernoulli => candle_nn::ops::sigmoid(&y)?,
+            Likelihood::Gaussian { .. } => y,
+        })
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.cfg
+    }
+}
+
+impl gm_core::Generator for Decoder {
+    fn latent_dim(&self) -> usize {
+        self.cfg.latent_dim
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
+        self.cfg.data_shape.clone()
+    }
+
+    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
+        let m = self
+            .mean(z)
+            .map_err(|e| gm_core::Error::Msg(format!("vae decoder: {e}")))?;
+        let mut shape = vec![z.dim(0)?];
+        shape.extend(&self.cfg.data_shape);
+        Ok(m.reshape(shape)?)
+    }
+}
+
+/// A VAE: encoder under `encoder.*`, decoder under `decoder.*`.
+#[derive(Debug, Clone)]
+pub struct Vae {
+    cfg: VaeConfig,
+    encoder: Encoder,
+    decoder: Decoder,
+}
+
+impl Vae {
+    pub fn new(cfg: VaeConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        Ok(Self {
+            encoder: Encoder::new(&cfg, vb.pp("encoder"))?,
+            decoder: Decoder::new(&cfg, vb.pp("decoder"))?,
+            cfg,
+        })
+    }
+
+    /// A fresh VAE whose weights are drawn into `store` (seeded).
+    pub fn init(cfg: VaeConfig, store: &ParamStore, device: &Device) -> Result<Self> {
+        Self::new(cfg, store.var_builder(device))
+    }
+
+    pub fn config(&self) -> &VaeConfig {
+        &self.cfg
+    }
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// The device the weights live on.
+    pub fn device(&self) -> Device {
+        self.encoder.mu.weight().device().clone()
+    }
+
+    /// Reshapes a batch `(n, ...)` to `(n, D)`, refusing a wrong item size.
+    pub fn flatten_input(&self, x: &Tensor) -> Result<Tensor> {
+        let dims = x.dims();
+        let item: usize = dims.iter().skip(1).product();
+        if dims.is_empty() || item != self.cfg.data_dim() {
+            let mut expected = vec![dims.first().copied().unwrap_or(0)];
+            expected.extend(&self.cfg.data_shape);
+            return Err(Error::Shape {
+                what: "VAE input",
+                got: dims.to_vec(),
+                expected,
+            });
+        }
+        Ok(x.reshape((dims[0], item))?)
+    }
+
+    /// Mean reconstructions E p(x | z = mu(x)), shaped like `x`.
+    pub fn reconstruct(&self, x: &Tensor) -> Result<Tensor> {
+        let (mu, _) = self.encoder.encode(&self.flatten_input(x)?)?;
+        Ok(self.decoder.mean(&mu)?.reshape(x.shape())?)
+    }
+
+    /// `n` samples x ~ E p(x|z), z ~ N(0, I), shaped `(n, data_shape...)`.
+    pub fn sample(&self, n: usize, rng: &mut GmRng, device: &Device) -> Result<Tensor> {
+        Ok(gm_core::Generator::sample(&self.decoder, n, rng, device)?)
+    }
+}
+
+/// Dynamic binarization: each pixel in [0, 1] becomes 1 with probability equal to its value,
+/// drawn from `rng`.
+pub fn binarize(x: &Tensor, rng: &mut GmRng) -> Result<Tensor> {
+    let u = rng.uniform(x.shape(), 0.0, 1.0, x.device())?;
+    Ok(u.lt(x)?.to_dtype(x.dtype())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gm_core::Generator;
+
+    #[test]
+    fn shapes_of_all_presets_and_conv() {
+        let dev = Device::Cpu;
+        let x = Tensor::zeros((3, 1, 28, 28), candle_core::DType::F32, &dev).unwrap();
+        for cfg in [
+            VaeConfig::pytorch_example(),
+            VaeConfig::bora2017(),
+            VaeConfig::iwae_1layer(),
+            VaeConfig {
+                architecture: Architecture::Conv { channels: 4 },
+                encoder_hidden: vec![16],
+                decoder_hidden: vec![16],
+                ..VaeConfig::default()
+            },
+        ] {
+            let store = ParamStore::new(1);
+            let vae = Vae::init(cfg.clone(), &store, &dev).unwrap();
+            let (mu, lv) = vae
+                .encoder()
+                .encode(&vae.flatten_input(&x).unwrap())
+                .unwrap();
+            assert_eq!(mu.dims(), &[3, cfg.latent_dim]);
+            assert_eq!(lv.dims(), &[3, cfg.latent_dim]);
+            let g = vae.decoder().sample(5, &mut GmRng::new(2), &dev).unwrap();
+            assert_eq!(g.dims(), &[5, 1, 28, 28]);
+            let v = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+            assert!(v.iter().all(|&p| (0.0..=1.0).contains(&p)));
+            assert_eq!(vae.reconstruct(&x).unwrap().dims(), x.dims());
+        }
+    }
+
+    #[test]
+    fn bora_decoder_is_20_500_500_784() {
+        let store = ParamStore::new(1);
+        let _ = Vae::init(VaeConfig::bora2017(), &store, &Device::Cpu).unwrap();
+        let t = store.tensors();
+        assert_eq!(t["decoder.fc0.weight"].dims(), &[500, 20]);
+        assert_eq!(t["decoder.fc1.weight"].dims(), &[500, 500]);
+        assert_eq!(t["decoder.out.weight"].dims(), &[784, 500]);
+    }
+
+    #[test]
+    fn wrong_input_size_is_an_error() {
+        let store = ParamStore::new(1);
+        let vae = Vae::init(VaeConfig::default(), &store, &Device::Cpu).unwrap();
+        let x = Tensor::zeros((2, 10), candle_core::DType::F32, &Device::Cpu).unwrap();
+        assert!(matches!(vae.flatten_input(&x), Err(Error::Shape { .. })));
+    }
+
+    #[test]
+    fn binarize_keeps_the_mean() {
+        let dev = Device::Cpu;
+        let n = 20_000;
+        let x = Tensor::full(0.3f32, (n,), &dev).unwrap();
+        let b = binarize(&x, &mut GmRng::new(4)).unwrap();
+        let v = b.to_vec1::<f32>().unwrap();
+        assert!(v.iter().all(|&p| p == 0.0 || p == 1.0));
+        let m = v.iter().sum::<f32>() as f64 / n as f64;
+        // Standard error sqrt(0.3 * 0.7 / n) = 0.0032; 5 sigma.
+        assert!((m - 0.3).abs() < 5.0 * (0.21f64 / n as f64).sqrt(), "{m}");
+    }
+}

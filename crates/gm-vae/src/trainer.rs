@@ -1,0 +1,267 @@
+//! [`VaeTrainer`]: one Adam step on the negative ELBO (Kingma and Welling, 2014) or the
+//! negative importance-weighted bound L_k (Burda et al., 2016) of a dynamically binarized
+//! batch, for gm-core's `fit` loop. Metrics are batch means of per-image sums (nats per
+//! image) and bits per dimension.
+
+use std::collections::BTreeMap;
+
+use candle_core::{Device, Tensor};
+use gm_core::data::{Batch, Dataset};
+use gm_core::{Adam, AdamConfig, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use serde::{Deserialize, Serialize};
+
+use crate::bound::{bits_per_dim, elbo_terms, iwae_bound, KlEstimator};
+use crate::config::{Likelihood, VaeConfig};
+use crate::model::{binarize, Vae};
+use crate::{Error, Result};
+
+/// The training objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Objective {
+    /// The one-sample reparameterized ELBO.
+    Elbo { kl: KlEstimator },
+    /// The importance-weighted bound with `k` samples.
+    Iwae { k: usize },
+}
+
+/// Hyperparameters of a VAE run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VaeTrainConfig {
+    pub model: VaeConfig,
+    pub adam: AdamConfig,
+    pub objective: Objective,
+    /// Dynamic binarization of each batch (Bernoulli likelihood only).
+    pub binarize: bool,
+    /// Number of test images evaluated (one-sample ELBO) at the end of each epoch; 0: none.
+    pub eval_images: usize,
+}
+
+impl Default for VaeTrainConfig {
+    fn default() -> Self {
+        Self {
+            model: VaeConfig::default(),
+            adam: AdamConfig::default(),
+            objective: Objective::Elbo {
+                kl: KlEstimator::Analytic,
+            },
+            binarize: true,
+            eval_images: 500,
+        }
+    }
+}
+
+impl VaeTrainConfig {
+    /// Checks every field; each bad value is its own error naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        self.adam.validate()?;
+        if let Objective::Iwae { k: 0 } = self.objective {
+            return Err(Error::config("objective.k", 0, "needs at least one sample"));
+        }
+        if self.binarize && self.model.likelihood != Likelihood::Bernoulli {
+            return Err(Error::config(
+                "binarize",
+                true,
+                "binarization only fits the Bernoulli likelihood",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Trains a [`Vae`] with Adam.
+pub struct VaeTrainer {
+    cfg: VaeTrainConfig,
+    vae: Vae,
+    store: ParamStore,
+    opt: Adam,
+    test: Option<Tensor>,
+    device: Device,
+}
+
+impl VaeTrainer {
+    /// A fresh model from `seed`; `test` (if any) is binarized once with `seed` and used for
+    /// the end-of-epoch evaluation.
+    pub fn new(
+        cfg: VaeTrainConfig,
+        seed: u64,
+        test: Option<&Dataset>,
+        device: &Device,
+    ) -> Result<Self> {
+        cfg.validate()?;
+        let store = ParamStore::new(seed);
+        let vae = Vae::init(cfg.model.clone(), &store, device)?;
+        let opt = Adam::new(&store, cfg.adam)?;
+        let test = match test {
+            Some(d) if cfg.eval_images > 0 => {
+                let x = d.head(cfg.eval_images.min(d.len()), device)?.x;
+                Some(if cfg.binarize {
+                    binarize(&x, &mut GmRng::derive(seed, 1))?
+                } else {
+                    x
+                })
+            }
+            _ => None,
+        };
+        Ok(Self {
+            cfg,
+            vae,
+            store,
+            opt,
+            test,
+            device: device.clone(),
+        })
+    }
+
+    pub fn vae(&self) -> &Vae {
+        &self.vae
+    }
+    pub fn store(&self) -> &ParamStore {
+        &self.store
+    }
+    pub fn config(&self) -> &VaeTrainConfig {
+        &self.cfg
+    }
+
+    /// One optimisation step on `x`; returns (objective, elbo, kl), batch means in nats.
+    pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
+        let x = if self.cfg.binarize {
+            binarize(x, rng)?
+        } else {
+            x.clone()
+        };
+        let dim = self.cfg.model.data_dim();
+        let mut m = Vec::new();
+        match self.cfg.objective {
+            Objective::Elbo { kl } => {
+                let t = elbo_terms(&self.vae, &x, kl, rng)?;
+                let loss = t.elbo.mean_all()?.neg()?;
+                self.opt.backward_step(&loss)?;
+                let (elbo, _, kl) = t.means()?;
+                m.push(("elbo".to_string(), elbo));
+                m.push(("bits_per_dim".to_string(), bits_per_dim(elbo, dim)));
+                m.push(("kl".to_string(), kl));
+            }
+            Objective::Iwae { k } => {
+                let b = iwae_bound(&self.vae, &x, k, rng)?.mean_all()?;
+                self.opt.backward_step(&b.neg()?)?;
+                let b = b.to_scalar::<f32>()? as f64;
+                m.push(("iwae_bound".to_string(), b));
+                m.push(("bits_per_dim".to_string(), bits_per_dim(b, dim)));
+                // The ELBO and KL of the updated model on the same batch, for comparison.
+                let t = elbo_terms(&self.vae, &x, KlEstimator::Analytic, rng)?;
+                let (elbo, _, kl) = t.means()?;
+                m.push(("elbo".to_string(), elbo));
+                m.push(("kl".to_string(), kl));
+            }
+        }
+        Ok(m)
+    }
+}
+
+impl Trainer for VaeTrainer {
+    fn model_name(&self) -> String {
+        "vae".into()
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).unwrap_or_default()
+    }
+
+    fn model_config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg.model).unwrap_or_default()
+    }
+
+    fn step(&mut self, batch: &Batch, rng: &mut GmRng) -> gm_core::Result<Metrics> {
+        self.train_step(&batch.x, rng)
+            .map_err(|e| gm_core::Error::Msg(e.to_string()))
+    }
+
+    fn state(&self) -> gm_core::Result<TrainState> {
+        let mut tensors = self.store.tensors();
+        tensors.extend(self.opt.state_tensors("adam.")?);
+        let mut scalars = BTreeMap::new();
+        scalars.insert("adam.t".to_string(), self.opt.steps().to_string());
+        Ok(TrainState { tensors, scalars })
+    }
+
+    fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
+        self.store.load(&state.tensors, "checkpoint")?;
+        self.opt
+            .load_state(&state.tensors, "adam.", state.scalar("adam.t")?)
+    }
+
+    fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
+        Ok(self.store.tensors())
+    }
+
+    fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {
+        let s = self
+            .vae
+            .sample(64, rng, &self.device)
+            .map_err(|e| gm_core::Error::Msg(e.to_string()))?;
+        Ok(Some((s, false)))
+    }
+
+    fn evaluate(&mut self) -> gm_core::Result<Metrics> {
+        let Some(x) = &self.test else {
+            return Ok(Vec::new());
+        };
+        let eval = || -> Result<Metrics> {
+            let t = elbo_terms(&self.vae, x, KlEstimator::Analytic, &mut GmRng::new(0))?;
+            let (elbo, _, kl) = t.means()?;
+            Ok(vec![
+                ("test_elbo".into(), elbo),
+                (
+                    "test_bits_per_dim".into(),
+                    bits_per_dim(elbo, self.cfg.model.data_dim()),
+                ),
+                ("test_kl".into(), kl),
+            ])
+        };
+        eval().map_err(|e| gm_core::Error::Msg(e.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iwae_k_cannot_be_zero() {
+        let c = VaeTrainConfig {
+            objective: Objective::Iwae { k: 0 },
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "objective.k",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn binarize_needs_bernoulli() {
+        let mut c = VaeTrainConfig::default();
+        c.model.likelihood = Likelihood::Gaussian { std: 0.1 };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "binarize",
+                ..
+            })
+        ));
+        c.binarize = false;
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn bad_adam_is_refused() {
+        let mut c = VaeTrainConfig::default();
+        c.adam.lr = -1.0;
+        assert!(matches!(c.validate(), Err(Error::Core(_))));
+    }
+}

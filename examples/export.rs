@@ -12,6 +12,7 @@ use candle_core::Device;
 use gm::core::classifier::MnistClassifier;
 use gm::core::model::SavedModel;
 use gm::hub::{export, ExportOptions, ModelCard};
+use gm::vae::LoadedVae;
 
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
@@ -68,13 +69,43 @@ fn run() -> Result<()> {
                 },
             )?
         }
+        LoadedVae::MODEL => {
+            let m = LoadedVae::from_parts(&config, tensors, &dev)?;
+            let mut metrics = Vec::new();
+            if let Ok(r) = gm::eval::read_eval(&run_dir) {
+                if let Some(mm) = &r.mnist {
+                    metrics.push(("mnist_fd".to_string(), mm.frechet_distance));
+                    metrics.push(("classifier_score".to_string(), mm.classifier_score.mean));
+                }
+            }
+            let card = ModelCard {
+                description: "A variational autoencoder trained by gm on the embedded MNIST \
+                              digits; its decoder is a generator of 28x28 digits."
+                    .into(),
+                pipeline_tag: "unconditional-image-generation".into(),
+                tags: vec!["mnist".into(), "vae".into()],
+                metrics,
+                ..Default::default()
+            };
+            let samples = m.vae.sample(64, &mut gm::core::GmRng::new(0), &dev)?;
+            export(
+                &m,
+                &out,
+                &ExportOptions {
+                    card,
+                    samples: Some((samples, false)),
+                    ..Default::default()
+                },
+            )?
+        }
         "" => bail!(
             "{}: no `gm.model` metadata",
             run_dir.join("model.safetensors").display()
         ),
         other => bail!(
-            "model `{other}` cannot be exported yet (known: {})",
-            MnistClassifier::MODEL
+            "model `{other}` cannot be exported yet (known: {}, {})",
+            MnistClassifier::MODEL,
+            LoadedVae::MODEL
         ),
     };
     for (f, size) in &exported.files {

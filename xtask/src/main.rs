@@ -9,25 +9,105 @@ use anyhow::{bail, Context, Result};
 
 mod bench;
 
-/// Reference examples `cargo xtask run` knows, with one line each.
-const EXAMPLES: &[(&str, &str)] = &[(
-    "classifier",
-    "MNIST convolutional classifier on the embedded digits (the evaluation feature network)",
-)];
+/// A runnable target: its name on the command line, the package and example that implement
+/// it, and one line of description.
+struct Target {
+    name: &'static str,
+    package: &'static str,
+    example: &'static str,
+    about: &'static str,
+}
+
+const fn target(
+    name: &'static str,
+    package: &'static str,
+    example: &'static str,
+    about: &'static str,
+) -> Target {
+    Target {
+        name,
+        package,
+        example,
+        about,
+    }
+}
+
+/// Reference examples `cargo xtask run` knows.
+const EXAMPLES: &[Target] = &[
+    target(
+        "classifier",
+        "gm",
+        "classifier",
+        "MNIST convolutional classifier on the embedded digits (the evaluation feature network)",
+    ),
+    target(
+        "vae",
+        "gm-vae",
+        "vae_mnist",
+        "784-400-20 VAE on the embedded digits: samples, reconstructions, interpolations",
+    ),
+    target(
+        "sampling-tour",
+        "gm-sampling",
+        "sampling_tour",
+        "inversion, rejection, conditional inversion and transforms, with histograms",
+    ),
+    target(
+        "divergence-table",
+        "gm-divergence",
+        "divergence_table",
+        "every f-divergence: f, f*, dom f*, g_f, T*, closed form vs Monte Carlo",
+    ),
+    target(
+        "gradient-variance",
+        "gm-vae",
+        "gradient_variance",
+        "score-function vs reparameterization gradient variance on one model and batch",
+    ),
+    target(
+        "svi",
+        "gm-vae",
+        "svi",
+        "per-datapoint (SVI) vs amortized inference: ELBO and cost",
+    ),
+];
 
 /// Reproductions `cargo xtask reproduce` knows.
-const REPRODUCTIONS: &[(&str, &str)] = &[];
+const REPRODUCTIONS: &[Target] = &[
+    target(
+        "theory",
+        "gm",
+        "theory",
+        "every crate's theorems and closed forms, checked numerically",
+    ),
+    target(
+        "iwae",
+        "gm-vae",
+        "iwae",
+        "VAE vs IWAE (k=5), test log-likelihood with k=5000 (Burda et al. 2016)",
+    ),
+    target(
+        "eval-baselines",
+        "gm-eval",
+        "eval_baselines",
+        "every evaluation metric on real digits: what a perfect generator scores",
+    ),
+];
+
+fn find(list: &'static [Target], name: &str) -> Option<&'static Target> {
+    list.iter().find(|t| t.name == name)
+}
 
 fn help() -> String {
     let mut s = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  export <run-dir> --out <dir>\n                          write a run's model as a Hub folder (safetensors, config, card)\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  eval <run-dir> [--samples PATH] [--quick]\n                          evaluate a run's generator or samples; adds to its report.html\n  export <run-dir> --out <dir>\n                          write a run's model as a Hub folder (safetensors, config, card)\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
     );
-    for (n, d) in EXAMPLES {
-        s.push_str(&format!("  {n:<22}  {d}\n"));
+    for t in EXAMPLES {
+        s.push_str(&format!("  {:<22}  {}\n", t.name, t.about));
     }
     s.push_str("\nreproductions (cargo xtask reproduce <name>):\n");
-    for (n, d) in REPRODUCTIONS {
-        s.push_str(&format!("  {n:<22}  {d}\n"));
+    for t in REPRODUCTIONS {
+        s.push_str(&format!("  {:<22}  {}\n", t.name, t.about));
     }
     s.push_str("\nexample options: --out DIR --epochs N --batch-size N --lr X --seed N --cpu --resume --quiet\n");
     s
@@ -57,22 +137,23 @@ fn real_main() -> Result<()> {
             let Some(name) = args.get(1) else {
                 bail!("`cargo xtask run` needs an example name\n\n{}", help());
             };
-            if !EXAMPLES.iter().any(|(n, _)| n == name) {
+            let Some(t) = find(EXAMPLES, name) else {
                 bail!("unknown example `{name}`\n\n{}", help());
-            }
-            run_example(name, &args[2..])
+            };
+            run_example(t.package, t.example, &args[2..])
         }
         Some("reproduce") => {
             let Some(name) = args.get(1) else {
                 bail!("`cargo xtask reproduce` needs a name\n\n{}", help());
             };
-            if !REPRODUCTIONS.iter().any(|(n, _)| n == name) {
+            let Some(t) = find(REPRODUCTIONS, name) else {
                 bail!("unknown reproduction `{name}`\n\n{}", help());
-            }
-            run_example(name, &args[2..])
+            };
+            run_example(t.package, t.example, &args[2..])
         }
         Some("bench") => bench::run(&args[1..]),
-        Some("export") => run_example("export", &args[1..]),
+        Some("export") => run_example("gm", "export", &args[1..]),
+        Some("eval") => run_example("gm", "eval", &args[1..]),
         Some(other) => bail!("unknown command `{other}`\n\n{}", help()),
     }
 }
@@ -148,9 +229,18 @@ fn python_deps() -> Result<()> {
     Ok(())
 }
 
-fn run_example(name: &str, rest: &[String]) -> Result<()> {
+fn run_example(package: &str, name: &str, rest: &[String]) -> Result<()> {
     let status = cargo()
-        .args(["run", "--release", "--quiet", "--example", name, "--"])
+        .args([
+            "run",
+            "--release",
+            "--quiet",
+            "-p",
+            package,
+            "--example",
+            name,
+            "--",
+        ])
         .args(rest)
         .status()
         .with_context(|| format!("could not start example {name}"))?;
@@ -168,12 +258,27 @@ mod tests {
     #[test]
     fn listed_examples_exist() {
         let root = project_root();
-        for (n, _) in EXAMPLES.iter().chain(REPRODUCTIONS) {
-            assert!(
-                root.join("examples").join(format!("{n}.rs")).exists(),
-                "examples/{n}.rs"
-            );
+        for t in EXAMPLES.iter().chain(REPRODUCTIONS) {
+            let dir = if t.package == "gm" {
+                root.join("examples")
+            } else {
+                root.join("crates").join(t.package).join("examples")
+            };
+            let file = dir.join(format!("{}.rs", t.example));
+            assert!(file.exists(), "{} for `{}`", file.display(), t.name);
         }
+        let mut names: Vec<_> = EXAMPLES
+            .iter()
+            .chain(REPRODUCTIONS)
+            .map(|t| t.name)
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            EXAMPLES.len() + REPRODUCTIONS.len(),
+            "duplicate names"
+        );
     }
 
     /// Tidiness: each library module opens with a `//!` comment and has no debug prints.

@@ -61,6 +61,9 @@ pub enum Error {
     #[error("training diverged at step {step}: {what} is not finite; the last good checkpoint is left as it was")]
     NonFinite { step: u64, what: String },
 
+    #[error("{path}: {message}")]
+    Format { path: PathBuf, message: String },
+
     #[error("safetensors: {0}")]
     SafeTensors(String),
 

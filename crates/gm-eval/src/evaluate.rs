@@ -524,8 +524,8 @@ pub fn metrics_table(r: &EvalReport) -> Vec<(String, String)> {
     t
 }
 
-/// Writes `dir/eval.json` and re-writes `dir/report.html` with the evaluation's metric table
-/// (the report's images, curves and configuration are kept).
+/// Writes `dir/eval.json` and adds the evaluation's rows to the run's metric table in
+/// `dir/report.html` (training metrics, images, curves and configuration are kept).
 pub fn write_eval(dir: &Path, report: &EvalReport) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::File {
@@ -542,7 +542,7 @@ pub fn write_eval(dir: &Path, report: &EvalReport) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "run".into());
-    gm_core::viz::write_report(dir, &title, &metrics_table(report))?;
+    gm_core::viz::update_report(dir, &title, &metrics_table(report))?;
     Ok(())
 }
 

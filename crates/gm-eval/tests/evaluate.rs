@@ -190,6 +190,12 @@ fn report_goes_to_the_run_folder_and_samples_load_from_files() -> Result<()> {
         ..EvalConfig::quick()
     };
     let r = evaluate_samples(&x, &cfg)?;
+    // A training run left its own table; the evaluation adds to it.
+    gm_core::viz::write_report(
+        dir.path(),
+        "run",
+        &[("last step: loss".to_string(), "0.125".to_string())],
+    )?;
     write_eval(dir.path(), &r)?;
     let back = read_eval(dir.path())?;
     assert_eq!(back.n_samples, r.n_samples);
@@ -198,6 +204,7 @@ fn report_goes_to_the_run_folder_and_samples_load_from_files() -> Result<()> {
     assert!((m1.frechet_distance - m2.frechet_distance).abs() < 1e-9 * m2.frechet_distance);
     let html = std::fs::read_to_string(dir.path().join("report.html"))?;
     assert!(html.contains("MNIST FD") && html.contains("classifier score"));
+    assert!(html.contains("last step: loss") && html.contains("0.125"));
 
     // The same digits from a safetensors file and from a folder of PNGs.
     let st = dir.path().join("samples.safetensors");

@@ -29,6 +29,6 @@ pub mod trainer;
 pub use bound::{elbo_terms, iwae_bound, log_likelihood, reparameterize, ElboTerms, KlEstimator};
 pub use config::{Activation, Architecture, Likelihood, VaeConfig};
 pub use error::{Error, Result};
-pub use model::{Decoder, Encoder, Vae};
+pub use model::{Decoder, Encoder, LoadedVae, Vae};
 pub use theory::theory_rows;
 pub use trainer::{Objective, VaeTrainConfig, VaeTrainer};

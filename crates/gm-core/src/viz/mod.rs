@@ -6,4 +6,4 @@ pub mod report;
 
 pub use grid::{save_grid, save_scatter};
 pub use plot::{plot_curves, Series};
-pub use report::write_report;
+pub use report::{update_report, write_report, REPORT_METRICS_FILE};

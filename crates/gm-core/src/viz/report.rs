@@ -10,9 +10,40 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Writes `dir/report.html` from the run's files: `config.json`, the given metrics table,
-/// `loss.svg` and every PNG in `dir` and `dir/grids` (sorted by name).
+/// The file that keeps a run's metric table, so that later additions (an evaluation after
+/// training) extend the report instead of replacing it.
+pub const REPORT_METRICS_FILE: &str = "report_metrics.json";
+
+/// Adds metric rows to the run's table (a row with an existing name replaces it, new rows
+/// are appended) and rewrites `dir/report.html`.
+pub fn update_report(dir: &Path, title: &str, metrics: &[(String, String)]) -> Result<()> {
+    let path = dir.join(REPORT_METRICS_FILE);
+    let mut rows: Vec<(String, String)> = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| crate::Error::Format {
+            path: path.clone(),
+            message: format!("metric table is not a list of [name, value] pairs: {e}"),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(crate::Error::io(&path, e)),
+    };
+    for (k, v) in metrics {
+        match rows.iter_mut().find(|(name, _)| name == k) {
+            Some(row) => row.1 = v.clone(),
+            None => rows.push((k.clone(), v.clone())),
+        }
+    }
+    write_report(dir, title, &rows)
+}
+
+/// Writes `dir/report.html` from the run's files: `config.json`, the given metrics table
+/// (also kept in [`REPORT_METRICS_FILE`]), `loss.svg` and every PNG in `dir` and `dir/grids`
+/// (sorted by name).
 pub fn write_report(dir: &Path, title: &str, metrics: &[(String, String)]) -> Result<()> {
+    let table = serde_json::to_string_pretty(metrics).map_err(|e| crate::Error::Format {
+        path: dir.join(REPORT_METRICS_FILE),
+        message: e.to_string(),
+    })?;
+    crate::io::write_atomic(dir.join(REPORT_METRICS_FILE), table.as_bytes())?;
     let mut html = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{t}</title>\n<style>body{{font-family:sans-serif;max-width:960px;margin:2em auto}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}img{{image-rendering:pixelated;max-width:100%}}</style></head><body>\n<h1>{t}</h1>\n",
         t = esc(title)

@@ -1,0 +1,55 @@
+//! Checks the theorems and closed forms of every crate numerically and prints one markdown
+//! table: the measured value, the value the theory predicts, the tolerance, pass or FAIL.
+//! The table is also written to `<out>/theory.md`; the command fails if any row fails.
+//!
+//! ```text
+//! cargo xtask reproduce theory [--out runs/theory]
+//! ```
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use gm::cli::RunArgs;
+use gm::core::theory::{markdown_table, TheoryRow};
+
+/// A crate's row collector.
+type RowsOf = fn() -> Vec<TheoryRow>;
+
+fn main() -> std::process::ExitCode {
+    gm::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let args = RunArgs::parse("theory", std::env::args().skip(1), &[])?;
+    let sources: [(&str, RowsOf); 3] = [
+        ("gm-sampling", gm::sampling::theory_rows),
+        ("gm-divergence", gm::divergence::theory_rows),
+        ("gm-vae", gm::vae::theory_rows),
+    ];
+    let mut rows = Vec::new();
+    for (name, rows_of) in sources {
+        let t = Instant::now();
+        let mut r = rows_of();
+        eprintln!(
+            "{name}: {} rows in {:.1} s",
+            r.len(),
+            t.elapsed().as_secs_f64()
+        );
+        rows.append(&mut r);
+    }
+    let table = markdown_table(&rows);
+    print!("{table}");
+    std::fs::create_dir_all(&args.out)?;
+    let path = args.out.join("theory.md");
+    gm::core::io::write_atomic(&path, table.as_bytes())?;
+    let failed = rows.iter().filter(|r| !r.pass()).count();
+    eprintln!(
+        "{} rows, {failed} failed; table written to {}",
+        rows.len(),
+        path.display()
+    );
+    if failed > 0 {
+        bail!("{failed} theory rows failed");
+    }
+    Ok(())
+}

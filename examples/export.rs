@@ -1,8 +1,10 @@
 //! Exports a finished run folder as a publishable model folder (weights with metadata,
-//! config.json, model card, sample grid).
+//! config.json, model card, sample grid), and optionally publishes it on the Hugging Face
+//! Hub in one commit (the token comes from `HF_TOKEN` or the standard token file).
 //!
 //! ```text
 //! cargo xtask export runs/classifier --out exports/classifier
+//! cargo xtask export runs/vae --out exports/vae --push user/gm-vae-mnist [--private] [--dry-run]
 //! ```
 
 use std::path::PathBuf;
@@ -14,24 +16,40 @@ use gm::core::model::SavedModel;
 use gm::hub::{export, ExportOptions, ModelCard};
 use gm::vae::LoadedVae;
 
+const USAGE: &str =
+    "usage: export <run-dir> --out <dir> [--push user/name] [--private] [--dry-run]";
+
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
 }
 
 fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut run_dir, mut out) = (None, None);
+    let (mut run_dir, mut out, mut push) = (None, None, None);
+    let (mut private, mut dry_run) = (false, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = Some(PathBuf::from(it.next().context("--out needs a folder")?)),
+            "--push" => {
+                push = Some(
+                    it.next()
+                        .context("--push needs a repository id user/name")?
+                        .clone(),
+                )
+            }
+            "--private" => private = true,
+            "--dry-run" => dry_run = true,
             s if s.starts_with("--") => {
-                bail!("unknown option `{s}`; usage: export <run-dir> --out <dir>")
+                bail!("unknown option `{s}`; {USAGE}")
             }
             s => run_dir = Some(PathBuf::from(s)),
         }
     }
-    let run_dir = run_dir.context("usage: export <run-dir> --out <dir>")?;
+    let run_dir = run_dir.context(USAGE)?;
+    if (private || dry_run) && push.is_none() {
+        bail!("--private and --dry-run go with --push user/name; {USAGE}");
+    }
     let out = out.context("--out <dir> is required")?;
     let dev = Device::Cpu;
     let (tensors, meta) = gm::core::io::load_safetensors(run_dir.join("model.safetensors"), &dev)?;
@@ -111,5 +129,42 @@ fn run() -> Result<()> {
     for (f, size) in &exported.files {
         println!("{:>10} bytes  {}", size, exported.dir.join(f).display());
     }
+    if let Some(repo) = push {
+        publish(&exported.dir, &repo, private, dry_run)?;
+    }
     Ok(())
+}
+
+#[cfg(feature = "remote")]
+fn publish(dir: &std::path::Path, repo: &str, private: bool, dry_run: bool) -> Result<()> {
+    use gm::hub::remote;
+    remote::parse_repo_id(repo)?;
+    let plan = remote::plan_push(dir)?;
+    if dry_run {
+        println!(
+            "dry run: would create {}{repo} if needed and commit:",
+            if private { "private " } else { "" }
+        );
+        for f in &plan {
+            println!("{:>10} bytes  {}", f.bytes, f.path_in_repo);
+        }
+        let token = if remote::token_from_env().is_some() {
+            "found"
+        } else {
+            "NOT found (set HF_TOKEN)"
+        };
+        println!("token: {token}");
+        return Ok(());
+    }
+    let pushed = remote::push(dir, repo, private, None, &Default::default())?;
+    println!("pushed {} files to {}", pushed.files.len(), pushed.repo_url);
+    if let Some(c) = pushed.commit_url {
+        println!("commit: {c}");
+    }
+    Ok(())
+}
+
+#[cfg(not(feature = "remote"))]
+fn publish(_dir: &std::path::Path, _repo: &str, _private: bool, _dry_run: bool) -> Result<()> {
+    bail!("this build has no Hub client: run `cargo xtask export ... --push` (it builds with --features remote)")
 }

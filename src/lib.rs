@@ -10,5 +10,6 @@ pub use gm_core as core;
 pub use gm_divergence as divergence;
 pub use gm_eval as eval;
 pub use gm_hub as hub;
+pub use gm_inverse as inverse;
 pub use gm_sampling as sampling;
 pub use gm_vae as vae;

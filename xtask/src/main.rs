@@ -87,6 +87,12 @@ const REPRODUCTIONS: &[Target] = &[
         "VAE vs IWAE (k=5), test log-likelihood with k=5000 (Burda et al. 2016)",
     ),
     target(
+        "csgm",
+        "gm-inverse",
+        "csgm",
+        "compressed sensing with a VAE prior vs Lasso (Bora et al. 2017), --quick for a smoke run",
+    ),
+    target(
         "eval-baselines",
         "gm-eval",
         "eval_baselines",
@@ -100,7 +106,7 @@ fn find(list: &'static [Target], name: &str) -> Option<&'static Target> {
 
 fn help() -> String {
     let mut s = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  eval <run-dir> [--samples PATH] [--quick]\n                          evaluate a run's generator or samples; adds to its report.html\n  export <run-dir> --out <dir>\n                          write a run's model as a Hub folder (safetensors, config, card)\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
+        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  eval <run-dir> [--samples PATH] [--quick]\n                          evaluate a run's generator or samples; adds to its report.html\n  export <run-dir> --out <dir> [--push user/name] [--private] [--dry-run]\n                          write a run's model as a Hub folder; --push publishes it\n  pull <user/name> [--offline] [--out DIR]\n                          download a gm model from the Hub (through its cache) and use it\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
     );
     for t in EXAMPLES {
         s.push_str(&format!("  {:<22}  {}\n", t.name, t.about));
@@ -152,7 +158,15 @@ fn real_main() -> Result<()> {
             run_example(t.package, t.example, &args[2..])
         }
         Some("bench") => bench::run(&args[1..]),
-        Some("export") => run_example("gm", "export", &args[1..]),
+        Some("export") => {
+            // Publishing needs the Hub client, which only builds with the `remote` feature.
+            if args.iter().any(|a| a == "--push") {
+                run_example_with("gm", "export", &["remote"], &args[1..])
+            } else {
+                run_example("gm", "export", &args[1..])
+            }
+        }
+        Some("pull") => run_example_with("gm", "pull", &["remote"], &args[1..]),
         Some("eval") => run_example("gm", "eval", &args[1..]),
         Some(other) => bail!("unknown command `{other}`\n\n{}", help()),
     }
@@ -202,6 +216,26 @@ fn ci() -> Result<()> {
     )?;
     python_deps()?;
     step("cargo test", cargo().args(["test", "--workspace"]))?;
+    step(
+        "cargo clippy --features remote",
+        cargo().args([
+            "clippy",
+            "-p",
+            "gm",
+            "-p",
+            "gm-hub",
+            "--features",
+            "gm/remote,gm-hub/remote",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    step(
+        "cargo test -p gm-hub --features remote (loopback Hub server)",
+        cargo().args(["test", "-p", "gm-hub", "--features", "remote"]),
+    )?;
     eprintln!("ci: all passed in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }
@@ -230,17 +264,25 @@ fn python_deps() -> Result<()> {
 }
 
 fn run_example(package: &str, name: &str, rest: &[String]) -> Result<()> {
-    let status = cargo()
-        .args([
-            "run",
-            "--release",
-            "--quiet",
-            "-p",
-            package,
-            "--example",
-            name,
-            "--",
-        ])
+    run_example_with(package, name, &[], rest)
+}
+
+fn run_example_with(package: &str, name: &str, features: &[&str], rest: &[String]) -> Result<()> {
+    let mut cmd = cargo();
+    cmd.args([
+        "run",
+        "--release",
+        "--quiet",
+        "-p",
+        package,
+        "--example",
+        name,
+    ]);
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    let status = cmd
+        .arg("--")
         .args(rest)
         .status()
         .with_context(|| format!("could not start example {name}"))?;

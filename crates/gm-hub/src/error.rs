@@ -31,6 +31,9 @@ pub enum Error {
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 
+    #[error("Hub repository `{repo}`: {message}")]
+    Hub { repo: String, message: String },
+
     #[error(
         "{path} is not empty and is not a gm export: refusing to write into it (found `{file}`)"
     )]

@@ -242,25 +242,42 @@ fn ci() -> Result<()> {
 
 /// The interop tests read exported files with Python's `safetensors` and `numpy`.
 fn python_deps() -> Result<()> {
-    let have = Command::new("python3")
-        .args(["-c", "import safetensors, numpy"])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !have {
-        step(
-            "pip install safetensors numpy",
-            Command::new("python3").args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "safetensors",
-                "numpy",
-            ]),
-        )?;
+    let have = || {
+        Command::new("python3")
+            .args(["-c", "import safetensors, numpy"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    if have() {
+        return Ok(());
     }
-    Ok(())
+    let has_pip = Command::new("python3")
+        .args(["-m", "pip", "--version"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_pip {
+        let _ = Command::new("python3")
+            .args(["-m", "ensurepip", "--user"])
+            .status();
+    }
+    // A system Python may refuse global installs (PEP 668): try a user install next.
+    let attempts: [&[&str]; 3] = [&[], &["--user"], &["--user", "--break-system-packages"]];
+    for extra in attempts {
+        let ok = Command::new("python3")
+            .args(["-m", "pip", "install", "--quiet"])
+            .args(extra)
+            .args(["safetensors", "numpy"])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if ok && have() {
+            eprintln!("<== pip install safetensors numpy {}: ok", extra.join(" "));
+            return Ok(());
+        }
+    }
+    bail!("could not install Python's safetensors and numpy with pip (the interop tests need them)")
 }
 
 fn run_example(package: &str, name: &str, rest: &[String]) -> Result<()> {

@@ -21,11 +21,12 @@ fn main() -> std::process::ExitCode {
 
 fn run() -> Result<()> {
     let args = RunArgs::parse("theory", std::env::args().skip(1), &[])?;
-    let sources: [(&str, RowsOf); 4] = [
+    let sources: [(&str, RowsOf); 5] = [
         ("gm-sampling", gm::sampling::theory_rows),
         ("gm-divergence", gm::divergence::theory_rows),
         ("gm-vae", gm::vae::theory_rows),
         ("gm-inverse", gm::inverse::theory_rows),
+        ("gm-gan", gm::gan::theory_rows),
     ];
     let mut rows = Vec::new();
     for (name, rows_of) in sources {

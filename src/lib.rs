@@ -9,6 +9,7 @@ pub mod cli;
 pub use gm_core as core;
 pub use gm_divergence as divergence;
 pub use gm_eval as eval;
+pub use gm_gan as gan;
 pub use gm_hub as hub;
 pub use gm_inverse as inverse;
 pub use gm_sampling as sampling;

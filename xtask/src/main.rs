@@ -35,6 +35,12 @@ const fn target(
 /// Reference examples `cargo xtask run` knows.
 const EXAMPLES: &[Target] = &[
     target(
+        "dcgan",
+        "gm-gan",
+        "dcgan",
+        "DCGAN on the embedded digits: grids, curves, report.html and gm-eval metrics",
+    ),
+    target(
         "classifier",
         "gm",
         "classifier",
@@ -85,6 +91,24 @@ const REPRODUCTIONS: &[Target] = &[
         "gm-vae",
         "iwae",
         "VAE vs IWAE (k=5), test log-likelihood with k=5000 (Burda et al. 2016)",
+    ),
+    target(
+        "mode-collapse",
+        "gm-gan",
+        "mode_collapse",
+        "ring of 8 and grid of 25: modes and high-quality samples per GAN variant",
+    ),
+    target(
+        "fgan",
+        "gm-gan",
+        "fgan",
+        "f-GAN on MNIST with every divergence: Parzen log-likelihood and FD",
+    ),
+    target(
+        "omega-costs",
+        "gm-gan",
+        "omega_costs",
+        "discriminator costs A, B, C on the ring and on MNIST",
     ),
     target(
         "csgm",

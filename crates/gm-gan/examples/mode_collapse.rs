@@ -1,0 +1,292 @@
+//! Mode collapse on the ring of 8 (radius 2, std 0.02) and the grid of 25 (spacing 2, std
+//! 0.05): every method trains with gm-core's `fit` loop, then 2,500 samples are scored with
+//! the VEEGAN definitions of gm-eval (a sample is high quality within 3 std of its nearest
+//! mode; a mode is captured when one high-quality sample is nearest to it). One markdown
+//! table: modes captured (mean and range over seeds), high-quality share, reverse KL of the
+//! mode histogram to uniform.
+//!
+//! ```text
+//! cargo run --release -p gm-gan --example mode_collapse -- [--quick] [--seeds 5]
+//!     [--steps 3000] [--rows gan,unrolled5,...] [--out runs/gm-gan/mode-collapse]
+//! ```
+//!
+//! `--quick`: one seed and fewer steps, about a minute on two cores.
+
+mod common;
+
+use std::time::Instant;
+
+use anyhow::Result;
+use candle_core::Device;
+use gm_core::data::Mixture2d;
+use gm_core::{fit, AdamConfig, FitConfig};
+use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
+use gm_gan::{
+    GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, MixGanConfig, MixGanTrainer,
+    Objective, Tricks, Unrolled,
+};
+
+/// One method of the table.
+struct Method {
+    key: &'static str,
+    label: &'static str,
+    cfg: GanTrainConfig,
+    /// MIX+GAN components (0: a single GAN).
+    mix: usize,
+}
+
+fn adam(lr: f64) -> AdamConfig {
+    AdamConfig {
+        lr,
+        beta1: 0.5,
+        ..AdamConfig::default()
+    }
+}
+
+fn methods() -> Vec<Method> {
+    // Metz et al.'s layout with a 64-d latent (256 in the paper) to fit two CPU cores.
+    let model = GanConfig {
+        latent_dim: 64,
+        ..GanConfig::mlp_2d()
+    };
+    let gan = GanTrainConfig {
+        model: model.clone(),
+        objective: Objective::Gan {
+            generator_loss: GanGeneratorLoss::NonSaturating,
+        },
+        adam_g: adam(1e-3),
+        adam_d: adam(1e-3),
+        ..GanTrainConfig::default()
+    };
+    let unrolled = |k: usize| GanTrainConfig {
+        unrolled: Some(Unrolled::new(k)),
+        ..gan.clone()
+    };
+    vec![
+        Method {
+            key: "mix",
+            label: "MIX+GAN (3 + 3 components, entropy 0.1)",
+            cfg: gan.clone(),
+            mix: 3,
+        },
+        Method {
+            key: "gan",
+            label: "GAN (non-saturating)",
+            cfg: gan.clone(),
+            mix: 0,
+        },
+        Method {
+            key: "unrolled5",
+            label: "unrolled GAN, k = 5",
+            cfg: unrolled(5),
+            mix: 0,
+        },
+        Method {
+            key: "unrolled10",
+            label: "unrolled GAN, k = 10",
+            cfg: unrolled(10),
+            mix: 0,
+        },
+        Method {
+            key: "wgan-gp",
+            label: "WGAN-GP (lambda 10, 5 critic steps)",
+            cfg: GanTrainConfig {
+                objective: Objective::WganGp { penalty: 10.0 },
+                adam_g: AdamConfig {
+                    lr: 1e-4,
+                    beta1: 0.5,
+                    beta2: 0.9,
+                    ..AdamConfig::default()
+                },
+                adam_d: AdamConfig {
+                    lr: 1e-4,
+                    beta1: 0.5,
+                    beta2: 0.9,
+                    ..AdamConfig::default()
+                },
+                tricks: Tricks {
+                    n_critic: 5,
+                    ..Tricks::default()
+                },
+                ..gan.clone()
+            },
+            mix: 0,
+        },
+        Method {
+            key: "kernel",
+            label: "kernel generator (Cauchy-Schwarz)",
+            cfg: GanTrainConfig {
+                objective: Objective::CauchySchwarz {
+                    bandwidths: vec![0.02, 0.05, 0.1, 0.2, 0.5, 1.0],
+                },
+                adam_g: adam(1e-3),
+                ..gan.clone()
+            },
+            mix: 0,
+        },
+        Method {
+            key: "tricks",
+            label: "GAN + instance noise + label smoothing",
+            cfg: GanTrainConfig {
+                tricks: Tricks {
+                    instance_noise: 0.3,
+                    instance_noise_anneal_steps: 1_000,
+                    label_smoothing: 0.1,
+                    ..Tricks::default()
+                },
+                ..gan.clone()
+            },
+            mix: 0,
+        },
+    ]
+}
+
+fn main() -> Result<()> {
+    let args = common::Args::parse(
+        "mode_collapse",
+        &["seeds", "steps", "rows", "data", "unroll-lr"],
+        &[],
+    )?;
+    // candle reads CANDLE_GRAD_DO_NOT_DETACH once per thread, at the first backward pass:
+    // set it before the first method trains so that the second-order ones (unrolled,
+    // WGAN-GP) can follow.
+    gm_gan::enable_second_order("mode-collapse")?;
+    let device = Device::Cpu;
+    let seeds: u64 = args.get("seeds", if args.quick { 1 } else { 5 })?;
+    let steps: usize = args.get("steps", if args.quick { 500 } else { 2_000 })?;
+    let batch = args.batch_size.unwrap_or(128);
+    let rows: String = args.get("rows", String::new())?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| "runs/gm-gan/mode-collapse".into());
+    let first_seed = args.seed.unwrap_or(0);
+    let only: String = args.get("data", String::new())?;
+    let unroll_lr: Option<f64> = args.extra.get("unroll-lr").map(|v| v.parse()).transpose()?;
+    let data_sets = [
+        ("ring of 8", "ring8", Mixture2d::ring8()),
+        ("grid of 25", "grid25", Mixture2d::grid25()),
+    ];
+    let mut table = Vec::new();
+    let started = Instant::now();
+    for m in methods() {
+        if !rows.is_empty() && !rows.split(',').any(|r| r == m.key) {
+            continue;
+        }
+        let mut row = vec![m.label.to_string()];
+        for (_, dkey, mix) in &data_sets {
+            if !only.is_empty() && only != *dkey {
+                continue;
+            }
+            let (mut captured, mut hq, mut kl) = (Vec::new(), Vec::new(), Vec::new());
+            let mut diverged = 0usize;
+            let t = Instant::now();
+            for seed in first_seed..first_seed + seeds {
+                let mut cfg = m.cfg.clone();
+                if let Some(lr) = args.lr {
+                    cfg.adam_g.lr = lr;
+                }
+                if let (Some(u), Some(lr)) = (cfg.unrolled.as_mut(), unroll_lr) {
+                    u.lr = lr;
+                }
+                let data = mix.dataset(steps * batch, 1_000 + seed)?;
+                let dir = out.join(format!("{}-{dkey}-seed{seed}", m.key));
+                if dir.exists() {
+                    std::fs::remove_dir_all(&dir)?;
+                }
+                let fc = FitConfig {
+                    epochs: 1,
+                    batch_size: batch,
+                    seed,
+                    progress: !args.quiet,
+                    ..FitConfig::default()
+                };
+                let run = || -> Result<candle_core::Tensor> {
+                    Ok(if m.mix > 0 {
+                        let mc = MixGanConfig {
+                            base: cfg.clone(),
+                            components: m.mix,
+                            entropy_weight: 0.1,
+                        };
+                        let mut trainer = MixGanTrainer::new(mc, seed, &device)?;
+                        fit(&mut trainer, &data, &fc, &dir, &device)?;
+                        sample_generator(trainer.generator(), MODE_SAMPLES, 500, seed, &device)?
+                    } else {
+                        let mut trainer = GanTrainer::new(cfg.clone(), seed, &device)?;
+                        fit(&mut trainer, &data, &fc, &dir, &device)?;
+                        sample_generator(trainer.generator(), MODE_SAMPLES, 500, seed, &device)?
+                    })
+                };
+                // A run that diverges is a result too: the table says so and goes on.
+                let s = match run() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("{} on {dkey}, seed {seed}: {e}", m.label);
+                        diverged += 1;
+                        continue;
+                    }
+                };
+                let c = mode_coverage(&s, mix)?;
+                captured.push(c.modes_captured as f64);
+                hq.push(c.high_quality);
+                kl.push(c.reverse_kl.unwrap_or(f64::NAN));
+            }
+            if captured.is_empty() {
+                row.extend([
+                    format!("diverged ({diverged} of {seeds} seeds)"),
+                    "-".into(),
+                    "-".into(),
+                ]);
+                continue;
+            }
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+            let lo = captured.iter().cloned().fold(f64::INFINITY, f64::min);
+            let hi = captured.iter().cloned().fold(0.0, f64::max);
+            let note = if diverged > 0 {
+                format!(", {diverged} diverged")
+            } else {
+                String::new()
+            };
+            row.push(format!(
+                "{:.1} / {} ({lo:.0}-{hi:.0}{note})",
+                mean(&captured),
+                mix.means.len()
+            ));
+            row.push(format!("{:.1} %", 100.0 * mean(&hq)));
+            // The reverse KL is undefined for a seed without high-quality samples.
+            let kl_mean = mean(&kl);
+            row.push(if kl_mean.is_finite() {
+                format!("{kl_mean:.2}")
+            } else {
+                "n/a".into()
+            });
+            eprintln!(
+                "{}: {dkey} done in {:.1} s",
+                m.label,
+                t.elapsed().as_secs_f64()
+            );
+        }
+        table.push(row);
+    }
+    println!(
+        "\n{} seed(s) from {first_seed}, {steps} steps of batch {batch} each, {MODE_SAMPLES} samples, {:.0} s in all\n",
+        seeds,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "{}",
+        common::markdown(
+            &[
+                "method",
+                "ring: modes",
+                "ring: high quality",
+                "ring: reverse KL",
+                "grid: modes",
+                "grid: high quality",
+                "grid: reverse KL"
+            ],
+            &table
+        )
+    );
+    Ok(())
+}

@@ -1,0 +1,37 @@
+//! gm-gan: one adversarial training loop in which the objective is a choice.
+//!
+//! - [`objective`]: GAN (minimax and non-saturating), f-GAN with every divergence of
+//!   gm-divergence, the omega/rho costs A, B, C, WGAN (weight clipping), WGAN-GP (gradient
+//!   penalty, second order), the kernel generator (Cauchy-Schwarz ratio) and MMD (GMMN).
+//! - [`nets`]: MLP generators and discriminators, and DCGAN (Radford et al. 2016).
+//! - [`unrolled`]: the unrolled GAN of Metz et al. (2017), exact or first-order.
+//! - [`tricks`]: n critic steps, feature matching, historical averaging, instance noise,
+//!   one-sided label smoothing.
+//! - [`trainer`]: [`GanTrainer`], a [`gm_core::Trainer`] for gm-core's `fit` loop.
+//! - [`mix`]: MIX+GAN (Arora et al. 2017), mixtures of generators and critics.
+//! - [`latent`]: interpolation walks and latent vector arithmetic as image grids.
+//! - [`theory`]: the numerical checks of `cargo xtask reproduce theory`.
+
+pub mod error;
+pub mod latent;
+pub mod mix;
+pub mod nets;
+pub mod objective;
+pub mod theory;
+pub mod trainer;
+pub mod tricks;
+pub mod unrolled;
+
+pub use error::{Error, Result};
+pub use mix::{MixGanConfig, MixGanTrainer, MixGenerator};
+pub use nets::{
+    Activation, Architecture, Discriminator, GanConfig, GanGenerator, OutputActivation,
+};
+pub use objective::{
+    bce_with_logits, enable_second_order, gradient_penalty, second_order_available, FDivergence,
+    GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
+};
+pub use theory::theory_rows;
+pub use trainer::{generator_from_weights, scatter_image, GanTrainConfig, GanTrainer};
+pub use tricks::Tricks;
+pub use unrolled::{unrolled_params, Unrolled};

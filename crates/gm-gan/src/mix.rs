@@ -1,0 +1,458 @@
+//! MIX+GAN (Arora, Ge, Liang, Ma and Zhang 2017): `K` generators and `K` discriminators with
+//! learned mixture weights `w = softmax(a)` (generators) and `u = softmax(b)` (critics).
+//! With `L(G_i, D_j)` the chosen objective's losses, the players minimise
+//!
+//! ```text
+//! critics:    sum_j u_j sum_i w_i L_D(D_j; real, G_i(z))  -  lambda H(u)
+//! generators: sum_i w_i sum_j u_j L_G(G_i; D_j)           -  lambda H(w)
+//! ```
+//!
+//! where the entropy regulariser `H(p) = -sum p log p` keeps the weights from collapsing onto
+//! one component. Each player (a mixture) has one [`ParamStore`] (`c{i}.*` components and
+//! `mix.logits`) and one Adam. Sampling picks component `i` with probability `w_i` through an
+//! extra uniform latent coordinate, so [`MixGenerator`] is an ordinary [`Generator`].
+
+use std::collections::BTreeMap;
+
+use candle_core::{Device, Tensor, D};
+use gm_core::data::Batch;
+use gm_core::{Adam, Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use serde::{Deserialize, Serialize};
+
+use crate::error::to_core;
+use crate::nets::{Discriminator, GanGenerator};
+use crate::trainer::GanTrainConfig;
+use crate::tricks::Tricks;
+use crate::{Error, Result};
+
+/// Hyperparameters of a MIX+GAN run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixGanConfig {
+    /// Networks, objective and optimisers of every component (tricks and unrolling unused).
+    pub base: GanTrainConfig,
+    /// Components per player, `K`.
+    pub components: usize,
+    /// Weight `lambda` of the entropy regulariser.
+    pub entropy_weight: f64,
+}
+
+impl Default for MixGanConfig {
+    fn default() -> Self {
+        Self {
+            base: GanTrainConfig::default(),
+            components: 3,
+            entropy_weight: 0.1,
+        }
+    }
+}
+
+/// The most components accepted (the critic step costs `K^2` evaluations).
+pub const MAX_COMPONENTS: usize = 16;
+
+impl MixGanConfig {
+    /// Checks every field; each bad value is an error naming it.
+    pub fn validate(&self) -> Result<()> {
+        self.base.validate()?;
+        if self.components == 0 || self.components > MAX_COMPONENTS {
+            return Err(Error::config(
+                "components",
+                self.components,
+                "must lie in 1..=16",
+            ));
+        }
+        if !(self.entropy_weight.is_finite() && self.entropy_weight >= 0.0) {
+            return Err(Error::config(
+                "entropy_weight",
+                self.entropy_weight,
+                "must be finite and >= 0",
+            ));
+        }
+        let o = &self.base.objective;
+        if !o.is_adversarial() || o.needs_second_order() {
+            return Err(Error::config(
+                "base.objective",
+                o.name(),
+                "MIX+GAN here needs a first-order adversarial objective",
+            ));
+        }
+        if self.base.unrolled.is_some() || self.base.tricks != Tricks::default() {
+            return Err(Error::config(
+                "base.tricks",
+                "set",
+                "MIX+GAN takes no tricks and no unrolling",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `softmax(logits)` and `sum p log p` (the negative entropy) of a `(K,)` logit vector.
+fn weights_and_neg_entropy(logits: &Tensor) -> Result<(Tensor, Tensor)> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let p = logp.exp()?;
+    let neg_h = (&p * &logp)?.sum_all()?;
+    Ok((p, neg_h))
+}
+
+/// A mixture of generators: `x = G_i(z)` with `i ~ softmax(a)`.
+#[derive(Debug, Clone)]
+pub struct MixGenerator {
+    components: Vec<GanGenerator>,
+    logits: Tensor,
+}
+
+impl MixGenerator {
+    /// The mixture weights `softmax(a)`.
+    pub fn weights(&self) -> Result<Vec<f32>> {
+        Ok(candle_nn::ops::softmax(&self.logits, D::Minus1)?.to_vec1::<f32>()?)
+    }
+
+    pub fn components(&self) -> &[GanGenerator] {
+        &self.components
+    }
+}
+
+impl Generator for MixGenerator {
+    /// The components' latent size plus one uniform coordinate that picks the component.
+    fn latent_dim(&self) -> usize {
+        self.components[0].config().latent_dim + 1
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
+        self.components[0].config().data_shape.clone()
+    }
+
+    fn sample_latent(&self, n: usize, rng: &mut GmRng, device: &Device) -> gm_core::Result<Tensor> {
+        let d = self.latent_dim() - 1;
+        let z = rng.normal((n, d), 0.0, 1.0, device)?;
+        let u = rng.uniform((n, 1), 0.0, 1.0, device)?;
+        Ok(Tensor::cat(&[&z, &u], 1)?)
+    }
+
+    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
+        let run = || -> Result<Tensor> {
+            let d = self.latent_dim() - 1;
+            let n = z.dim(0)?;
+            let u = z.narrow(1, d, 1)?.flatten_all()?.to_vec1::<f32>()?;
+            let zz = z.narrow(1, 0, d)?;
+            let w = self.weights()?;
+            let mut cdf = Vec::with_capacity(w.len());
+            let mut acc = 0f32;
+            for p in &w {
+                acc += p;
+                cdf.push(acc);
+            }
+            let pick: Vec<usize> = u
+                .iter()
+                .map(|&x| cdf.iter().position(|&c| x < c).unwrap_or(w.len() - 1))
+                .collect();
+            let outs: Vec<Tensor> = self
+                .components
+                .iter()
+                .map(|g| g.generate(&zz).map_err(Error::Core))
+                .collect::<Result<_>>()?;
+            let rows: Vec<Tensor> = (0..n)
+                .map(|r| outs[pick[r]].narrow(0, r, 1))
+                .collect::<candle_core::Result<_>>()?;
+            Ok(Tensor::cat(&rows, 0)?)
+        };
+        run().map_err(to_core)
+    }
+}
+
+/// Trains a MIX+GAN with gm-core's `fit`.
+pub struct MixGanTrainer {
+    cfg: MixGanConfig,
+    gen: MixGenerator,
+    critics: Vec<Discriminator>,
+    critic_logits: Tensor,
+    g_store: ParamStore,
+    d_store: ParamStore,
+    g_opt: Adam,
+    d_opt: Adam,
+    device: Device,
+}
+
+impl MixGanTrainer {
+    /// Fresh mixtures: generators from `seed`, critics from `seed + 1`.
+    pub fn new(cfg: MixGanConfig, seed: u64, device: &Device) -> Result<Self> {
+        cfg.validate()?;
+        let k = cfg.components;
+        let g_store = ParamStore::new(seed);
+        let d_store = ParamStore::new(seed.wrapping_add(1));
+        let (gvb, dvb) = (g_store.var_builder(device), d_store.var_builder(device));
+        let model = &cfg.base.model;
+        let components = (0..k)
+            .map(|i| GanGenerator::new(model, gvb.pp(format!("c{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let critics = (0..k)
+            .map(|i| Discriminator::new(model, dvb.pp(format!("c{i}"))))
+            .collect::<Result<Vec<_>>>()?;
+        let zero = candle_nn::Init::Const(0.0);
+        let g_logits = gvb.pp("mix").get_with_hints(k, "logits", zero)?;
+        let critic_logits = dvb.pp("mix").get_with_hints(k, "logits", zero)?;
+        let g_opt = Adam::new(&g_store, cfg.base.adam_g)?;
+        let d_opt = Adam::new(&d_store, cfg.base.adam_d)?;
+        Ok(Self {
+            gen: MixGenerator {
+                components,
+                logits: g_logits,
+            },
+            critics,
+            critic_logits,
+            g_store,
+            d_store,
+            g_opt,
+            d_opt,
+            cfg,
+            device: device.clone(),
+        })
+    }
+
+    pub fn generator(&self) -> &MixGenerator {
+        &self.gen
+    }
+
+    /// The critics' mixture weights `softmax(b)`.
+    pub fn critic_weights(&self) -> Result<Vec<f32>> {
+        Ok(candle_nn::ops::softmax(&self.critic_logits, D::Minus1)?.to_vec1::<f32>()?)
+    }
+
+    /// One critic-mixture update and one generator-mixture update on a data-space batch.
+    pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
+        let k = self.cfg.components;
+        let obj = &self.cfg.base.objective;
+        let lambda = self.cfg.entropy_weight;
+        let g0 = &self.gen.components[0];
+        let real = g0.to_network_space(x)?;
+        let n = real.dim(0)?;
+        let latent = self.cfg.base.model.latent_dim;
+        let target = 1.0;
+
+        let (w, neg_hw) = weights_and_neg_entropy(&self.gen.logits)?;
+        let (u, neg_hu) = weights_and_neg_entropy(&self.critic_logits)?;
+
+        // Critics: fakes detached, generator weights held constant.
+        let fakes: Vec<Tensor> = self
+            .gen
+            .components
+            .iter()
+            .map(|g| {
+                let z = rng.normal((n, latent), 0.0, 1.0, &self.device)?;
+                Ok(g.forward_t(&z, true)?.detach())
+            })
+            .collect::<Result<_>>()?;
+        let wd = w.detach();
+        let mut d_loss: Option<Tensor> = None;
+        for (j, d) in self.critics.iter().enumerate() {
+            let v_real = d.forward(&real)?;
+            for (i, fake) in fakes.iter().enumerate() {
+                let l = obj.critic_loss(&v_real, &d.forward(fake)?, target)?;
+                let term = l.broadcast_mul(&(wd.get(i)? * u.get(j)?)?)?;
+                d_loss = Some(match d_loss {
+                    Some(t) => (t + term)?,
+                    None => term,
+                });
+            }
+        }
+        let d_loss = d_loss.ok_or_else(|| Error::config("components", k, "no components"))?;
+        let d_value = d_loss.to_scalar::<f32>()? as f64;
+        self.d_opt
+            .backward_step(&(d_loss + neg_hu.affine(lambda, 0.0)?)?)?;
+
+        // Generators: critic weights held constant.
+        let (u, _) = weights_and_neg_entropy(&self.critic_logits)?;
+        let ud = u.detach();
+        let mut g_loss: Option<Tensor> = None;
+        for (i, g) in self.gen.components.iter().enumerate() {
+            let z = rng.normal((n, latent), 0.0, 1.0, &self.device)?;
+            let fake = g.forward_t(&z, true)?;
+            for (j, d) in self.critics.iter().enumerate() {
+                let l = obj.generator_loss(&d.forward(&fake)?)?;
+                let term = l.broadcast_mul(&(w.get(i)? * ud.get(j)?)?)?;
+                g_loss = Some(match g_loss {
+                    Some(t) => (t + term)?,
+                    None => term,
+                });
+            }
+        }
+        let g_loss = g_loss.ok_or_else(|| Error::config("components", k, "no components"))?;
+        let g_value = g_loss.to_scalar::<f32>()? as f64;
+        self.g_opt
+            .backward_step(&(g_loss + neg_hw.affine(lambda, 0.0)?)?)?;
+
+        let ent = |t: &Tensor| -> Result<f64> { Ok(-(t.to_scalar::<f32>()? as f64)) };
+        Ok(vec![
+            ("d_loss".into(), d_value),
+            ("g_loss".into(), g_value),
+            ("generator_weight_entropy".into(), ent(&neg_hw)?),
+            ("critic_weight_entropy".into(), ent(&neg_hu)?),
+        ])
+    }
+}
+
+impl Trainer for MixGanTrainer {
+    fn model_name(&self) -> String {
+        format!("mix-gan/{}", self.cfg.base.objective.name())
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).unwrap_or_default()
+    }
+
+    fn model_config_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "model": self.cfg.base.model,
+            "components": self.cfg.components,
+        })
+    }
+
+    fn step(&mut self, batch: &Batch, rng: &mut GmRng) -> gm_core::Result<Metrics> {
+        self.train_step(&batch.x, rng).map_err(to_core)
+    }
+
+    fn state(&self) -> gm_core::Result<TrainState> {
+        let mut tensors = BTreeMap::new();
+        for (k, v) in self.g_store.tensors() {
+            tensors.insert(format!("g.{k}"), v);
+        }
+        for (k, v) in self.d_store.tensors() {
+            tensors.insert(format!("d.{k}"), v);
+        }
+        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
+        tensors.extend(self.d_opt.state_tensors("adam_d.")?);
+        let mut scalars = BTreeMap::new();
+        scalars.insert("adam_g.t".into(), self.g_opt.steps().to_string());
+        scalars.insert("adam_d.t".into(), self.d_opt.steps().to_string());
+        Ok(TrainState { tensors, scalars })
+    }
+
+    fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
+        let strip = |p: &str| -> BTreeMap<String, Tensor> {
+            state
+                .tensors
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(p).map(|s| (s.to_string(), v.clone())))
+                .collect()
+        };
+        self.g_store.load(&strip("g."), "checkpoint (generators)")?;
+        self.d_store.load(&strip("d."), "checkpoint (critics)")?;
+        self.g_opt
+            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
+        self.d_opt
+            .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)
+    }
+
+    fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
+        let mut w: BTreeMap<String, Tensor> = self
+            .g_store
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (format!("generator.{k}"), v))
+            .collect();
+        w.extend(
+            self.d_store
+                .tensors()
+                .into_iter()
+                .map(|(k, v)| (format!("discriminator.{k}"), v)),
+        );
+        Ok(w)
+    }
+
+    fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {
+        let shape = self.cfg.base.model.data_shape.clone();
+        if shape == [2] {
+            let s = self.gen.sample(2_000, rng, &self.device)?;
+            let img = crate::trainer::scatter_image(&s, 5.0, 128).map_err(to_core)?;
+            return Ok(Some((img, false)));
+        }
+        if shape.len() == 3 && self.cfg.base.grid_samples > 0 {
+            let s = self
+                .gen
+                .sample(self.cfg.base.grid_samples, rng, &self.device)?;
+            return Ok(Some((s, false)));
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gm_core::data::Mixture2d;
+
+    #[test]
+    fn components_must_be_in_range() {
+        for k in [0, MAX_COMPONENTS + 1] {
+            let c = MixGanConfig {
+                components: k,
+                ..Default::default()
+            };
+            assert!(matches!(
+                c.validate(),
+                Err(Error::Config {
+                    field: "components",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn entropy_weight_must_be_non_negative() {
+        let c = MixGanConfig {
+            entropy_weight: -1.0,
+            ..Default::default()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "entropy_weight",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn steps_move_the_weights_and_sampling_follows_them() {
+        let dev = Device::Cpu;
+        let mut base = GanTrainConfig::default();
+        base.model.latent_dim = 4;
+        base.adam_g.lr = 1e-2;
+        let cfg = MixGanConfig {
+            base,
+            components: 3,
+            entropy_weight: 0.0,
+        };
+        let mut t = MixGanTrainer::new(cfg, 0, &dev).unwrap();
+        assert_eq!(t.generator().weights().unwrap(), vec![1.0 / 3.0; 3]);
+        let (x, _) = Mixture2d::ring8().sample(64, &mut GmRng::new(1));
+        let x = Tensor::from_vec(x, (64, 2), &dev).unwrap();
+        let mut rng = GmRng::new(2);
+        for _ in 0..5 {
+            let m = t.train_step(&x, &mut rng).unwrap();
+            assert!(m.iter().all(|(_, v)| v.is_finite()), "{m:?}");
+        }
+        let w = t.generator().weights().unwrap();
+        assert!(w.iter().any(|&p| (p - 1.0 / 3.0).abs() > 1e-4), "{w:?}");
+        assert!((w.iter().sum::<f32>() - 1.0).abs() < 1e-5);
+        let s = t.generator().sample(10, &mut rng, &dev).unwrap();
+        assert_eq!(s.dims(), &[10, 2]);
+        // The last latent coordinate picks the component by the weights' CDF: u = 0 is the
+        // first component, u just below 1 the last.
+        let zz = rng.normal((2, 4), 0.0, 1.0, &dev).unwrap();
+        let u = Tensor::new(&[[0f32], [0.99999]], &dev).unwrap();
+        let z = Tensor::cat(&[&zz, &u], 1).unwrap();
+        let out = t
+            .generator()
+            .generate(&z)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        let c = t.generator().components();
+        let first = c[0].generate(&zz).unwrap().to_vec2::<f32>().unwrap();
+        let last = c[2].generate(&zz).unwrap().to_vec2::<f32>().unwrap();
+        assert_eq!(out[0], first[0]);
+        assert_eq!(out[1], last[1]);
+    }
+}

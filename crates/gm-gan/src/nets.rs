@@ -1,0 +1,575 @@
+//! The networks: MLP generators and discriminators (2-D mixtures, flattened MNIST) and the
+//! DCGAN pair of Radford, Metz and Chintala (2016): strided convolutions in D, transposed
+//! convolutions in G, batch norm in both (not on G's output nor D's input), ReLU in G,
+//! LeakyReLU(0.2) in D, no pooling and no hidden fully connected layers. The DCGAN layers are
+//! gm-core's im2col convolutions.
+//!
+//! Generators work in *network space*: a `tanh` output lies in `[-1, 1]`, and the trainer maps
+//! data in `[0, 1]` there by `2 x - 1`. [`GanGenerator`]'s [`Generator::generate`] maps back to
+//! data space, so every consumer (gm-eval, inverse problems) sees digits in `[0, 1]`.
+//!
+//! MLP discriminators also run *functionally*, on an explicit parameter list
+//! ([`Discriminator::forward_with`]): the unrolled GAN differentiates through look-ahead
+//! updates of those parameters.
+
+use candle_core::{Device, Module, ModuleT, Tensor};
+use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, VarBuilder};
+use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTranspose2d};
+use gm_core::{Generator, ParamStore};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// Hidden-layer nonlinearity of an MLP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Activation {
+    Relu,
+    /// LeakyReLU with slope 0.2.
+    LeakyRelu,
+    Tanh,
+}
+
+impl Activation {
+    fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Relu => x.relu(),
+            Activation::LeakyRelu => candle_nn::ops::leaky_relu(x, 0.2),
+            Activation::Tanh => x.tanh(),
+        }
+    }
+}
+
+/// The generator's output nonlinearity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputActivation {
+    /// Unbounded output, data space = network space (2-D mixtures).
+    Identity,
+    /// `tanh` in network space `[-1, 1]`; data space is `[0, 1]` (images).
+    Tanh,
+}
+
+/// One network's architecture.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Architecture {
+    /// Fully connected layers of the given widths, each followed by `activation`.
+    Mlp {
+        hidden: Vec<usize>,
+        activation: Activation,
+    },
+    /// The DCGAN layout for `(c, s, s)` images with `s` divisible by 4, `channels` feature
+    /// maps at the finest resolution and twice as many at the coarsest.
+    Dcgan { channels: usize },
+}
+
+/// The generator/discriminator pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GanConfig {
+    pub latent_dim: usize,
+    /// Shape of one data item: `[2]` or `[1, 28, 28]`.
+    pub data_shape: Vec<usize>,
+    pub generator: Architecture,
+    pub discriminator: Architecture,
+    pub output: OutputActivation,
+}
+
+impl Default for GanConfig {
+    fn default() -> Self {
+        Self::mlp_2d()
+    }
+}
+
+impl GanConfig {
+    /// Metz et al. (2017), 2-D mixtures: z of 256 dimensions, G with two hidden layers of 128
+    /// ReLU units, D with two hidden layers of 128 ReLU units, linear output.
+    pub fn mlp_2d() -> Self {
+        Self {
+            latent_dim: 256,
+            data_shape: vec![2],
+            generator: Architecture::Mlp {
+                hidden: vec![128, 128],
+                activation: Activation::Relu,
+            },
+            discriminator: Architecture::Mlp {
+                hidden: vec![128, 128],
+                activation: Activation::Relu,
+            },
+            output: OutputActivation::Identity,
+        }
+    }
+
+    /// An MLP pair for flattened 28x28 digits: G 100-256-512-784 (ReLU, tanh output), D
+    /// 784-512-256-1 (LeakyReLU).
+    pub fn mlp_mnist() -> Self {
+        Self {
+            latent_dim: 100,
+            data_shape: vec![1, 28, 28],
+            generator: Architecture::Mlp {
+                hidden: vec![256, 512],
+                activation: Activation::Relu,
+            },
+            discriminator: Architecture::Mlp {
+                hidden: vec![512, 256],
+                activation: Activation::LeakyRelu,
+            },
+            output: OutputActivation::Tanh,
+        }
+    }
+
+    /// DCGAN for 28x28 digits with 32 base channels (sized for two CPU cores).
+    pub fn dcgan_mnist() -> Self {
+        Self {
+            latent_dim: 100,
+            data_shape: vec![1, 28, 28],
+            generator: Architecture::Dcgan { channels: 32 },
+            discriminator: Architecture::Dcgan { channels: 32 },
+            output: OutputActivation::Tanh,
+        }
+    }
+
+    /// Values per data item.
+    pub fn data_dim(&self) -> usize {
+        self.data_shape.iter().product()
+    }
+
+    /// Checks every field; each bad value is an error naming it.
+    pub fn validate(&self) -> Result<()> {
+        if self.latent_dim == 0 {
+            return Err(Error::config("latent_dim", 0, "must be at least 1"));
+        }
+        if self.data_shape.is_empty() || self.data_dim() == 0 {
+            return Err(Error::config(
+                "data_shape",
+                format!("{:?}", self.data_shape),
+                "must be non-empty with no zero dimension",
+            ));
+        }
+        for (field, arch) in [
+            ("generator", &self.generator),
+            ("discriminator", &self.discriminator),
+        ] {
+            match arch {
+                Architecture::Mlp { hidden, .. } => {
+                    if hidden.contains(&0) {
+                        return Err(Error::config(
+                            if field == "generator" {
+                                "generator.hidden"
+                            } else {
+                                "discriminator.hidden"
+                            },
+                            format!("{hidden:?}"),
+                            "hidden layers must have at least one unit",
+                        ));
+                    }
+                }
+                Architecture::Dcgan { channels } => {
+                    let ok = self.data_shape.len() == 3
+                        && self.data_shape[1] == self.data_shape[2]
+                        && self.data_shape[1] >= 4
+                        && self.data_shape[1] % 4 == 0;
+                    if !ok {
+                        return Err(Error::config(
+                            "data_shape",
+                            format!("{:?}", self.data_shape),
+                            "DCGAN needs square images (c, s, s) with s a multiple of 4",
+                        ));
+                    }
+                    if *channels == 0 {
+                        return Err(Error::config(
+                            if field == "generator" {
+                                "generator.channels"
+                            } else {
+                                "discriminator.channels"
+                            },
+                            0,
+                            "must be at least 1",
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `x w^T + b` for `x: (n, in)`.
+fn affine(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
+    x.matmul(&w.t()?)?.broadcast_add(b)
+}
+
+/// Fully connected layers held as a flat list `[w0, b0, w1, b1, ...]`.
+#[derive(Debug, Clone)]
+struct Mlp {
+    params: Vec<Tensor>,
+    activation: Activation,
+}
+
+impl Mlp {
+    fn new(widths: &[usize], activation: Activation, vb: VarBuilder) -> Result<Self> {
+        let mut params = Vec::new();
+        for (i, w) in widths.windows(2).enumerate() {
+            let l = linear(w[0], w[1], vb.pp(format!("fc{i}")))?;
+            params.push(l.weight().clone());
+            params.push(
+                l.bias()
+                    .ok_or_else(|| Error::config("linear", "no bias", "bias expected"))?
+                    .clone(),
+            );
+        }
+        Ok(Self { params, activation })
+    }
+
+    /// Hidden features (after the last hidden activation) and the output, with `p` in place
+    /// of the stored parameters.
+    fn forward_with(&self, p: &[Tensor], x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let layers = p.len() / 2;
+        let mut h = x.clone();
+        let mut feat = x.clone();
+        for i in 0..layers {
+            h = affine(&h, &p[2 * i], &p[2 * i + 1])?;
+            if i + 1 < layers {
+                h = self.activation.apply(&h)?;
+                feat = h.clone();
+            }
+        }
+        Ok((feat, h))
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DcganGen {
+    latent: usize,
+    start: usize,
+    ct0: ConvTranspose2d,
+    bn0: BatchNorm,
+    ct1: ConvTranspose2d,
+    bn1: BatchNorm,
+    ct2: ConvTranspose2d,
+}
+
+const UP: ConvConfig = ConvConfig {
+    stride: 2,
+    padding: 1,
+    output_padding: 0,
+};
+
+impl DcganGen {
+    fn new(latent: usize, shape: &[usize], ch: usize, vb: VarBuilder) -> Result<Self> {
+        let start = shape[1] / 4;
+        Ok(Self {
+            latent,
+            start,
+            ct0: conv_transpose2d(latent, 2 * ch, start, ConvConfig::default(), vb.pp("ct0"))?,
+            bn0: batch_norm(2 * ch, BatchNormConfig::default(), vb.pp("bn0"))?,
+            ct1: conv_transpose2d(2 * ch, ch, 4, UP, vb.pp("ct1"))?,
+            bn1: batch_norm(ch, BatchNormConfig::default(), vb.pp("bn1"))?,
+            ct2: conv_transpose2d(ch, shape[0], 4, UP, vb.pp("ct2"))?,
+        })
+    }
+
+    fn forward_t(&self, z: &Tensor, train: bool) -> candle_core::Result<Tensor> {
+        let n = z.dim(0)?;
+        let x = z.reshape((n, self.latent, 1, 1))?;
+        let x = self.bn0.forward_t(&self.ct0.forward(&x)?, train)?.relu()?;
+        debug_assert_eq!(x.dim(2)?, self.start);
+        let x = self.bn1.forward_t(&self.ct1.forward(&x)?, train)?.relu()?;
+        self.ct2.forward(&x)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct DcganDisc {
+    c0: Conv2d,
+    c1: Conv2d,
+    bn1: BatchNorm,
+    c2: Conv2d,
+}
+
+impl DcganDisc {
+    fn new(shape: &[usize], ch: usize, vb: VarBuilder) -> Result<Self> {
+        let start = shape[1] / 4;
+        Ok(Self {
+            c0: conv2d(shape[0], ch, 4, UP, vb.pp("c0"))?,
+            c1: conv2d(ch, 2 * ch, 4, UP, vb.pp("c1"))?,
+            bn1: batch_norm(2 * ch, BatchNormConfig::default(), vb.pp("bn1"))?,
+            c2: conv2d(2 * ch, 1, start, ConvConfig::default(), vb.pp("c2"))?,
+        })
+    }
+
+    fn forward(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+        let n = x.dim(0)?;
+        let h = candle_nn::ops::leaky_relu(&self.c0.forward(x)?, 0.2)?;
+        let h = candle_nn::ops::leaky_relu(&self.bn1.forward_t(&self.c1.forward(&h)?, true)?, 0.2)?;
+        let out = self.c2.forward(&h)?.reshape((n, 1))?;
+        Ok((h.flatten_from(1)?, out))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum GenBody {
+    Mlp(Mlp),
+    Dcgan(Box<DcganGen>),
+}
+
+/// A GAN generator `x = G(z)`, `z ~ N(0, I)`.
+#[derive(Debug, Clone)]
+pub struct GanGenerator {
+    cfg: GanConfig,
+    body: GenBody,
+}
+
+impl GanGenerator {
+    /// Builds the generator of `cfg` from `vb` (names `fc0.weight`, ... or `ct0.weight`, ...).
+    pub fn new(cfg: &GanConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let body = match &cfg.generator {
+            Architecture::Mlp { hidden, activation } => {
+                let mut w = vec![cfg.latent_dim];
+                w.extend_from_slice(hidden);
+                w.push(cfg.data_dim());
+                GenBody::Mlp(Mlp::new(&w, *activation, vb)?)
+            }
+            Architecture::Dcgan { channels } => GenBody::Dcgan(Box::new(DcganGen::new(
+                cfg.latent_dim,
+                &cfg.data_shape,
+                *channels,
+                vb,
+            )?)),
+        };
+        Ok(Self {
+            cfg: cfg.clone(),
+            body,
+        })
+    }
+
+    /// Builds the generator in a fresh store seeded by `seed`.
+    pub fn init(cfg: &GanConfig, seed: u64, device: &Device) -> Result<(Self, ParamStore)> {
+        let store = ParamStore::new(seed);
+        let g = Self::new(cfg, store.var_builder(device))?;
+        Ok((g, store))
+    }
+
+    pub fn config(&self) -> &GanConfig {
+        &self.cfg
+    }
+
+    /// The network-space output `(n, data_shape...)`; `train` selects batch statistics (and
+    /// updates the running ones) in DCGAN's batch norm.
+    pub fn forward_t(&self, z: &Tensor, train: bool) -> Result<Tensor> {
+        let n = z.dim(0)?;
+        let y = match &self.body {
+            GenBody::Mlp(m) => m.forward_with(&m.params, z)?.1,
+            GenBody::Dcgan(d) => d.forward_t(z, train)?,
+        };
+        let y = match self.cfg.output {
+            OutputActivation::Identity => y,
+            OutputActivation::Tanh => y.tanh()?,
+        };
+        let mut shape = vec![n];
+        shape.extend_from_slice(&self.cfg.data_shape);
+        Ok(y.reshape(shape)?)
+    }
+
+    /// Maps data-space items into network space (`2 x - 1` under a tanh output).
+    pub fn to_network_space(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(match self.cfg.output {
+            OutputActivation::Identity => x.clone(),
+            OutputActivation::Tanh => x.affine(2.0, -1.0)?,
+        })
+    }
+
+    /// Maps network-space items back to data space (`(y + 1) / 2` under a tanh output).
+    pub fn to_data_space(&self, y: &Tensor) -> Result<Tensor> {
+        Ok(match self.cfg.output {
+            OutputActivation::Identity => y.clone(),
+            OutputActivation::Tanh => y.affine(0.5, 0.5)?,
+        })
+    }
+}
+
+impl Generator for GanGenerator {
+    fn latent_dim(&self) -> usize {
+        self.cfg.latent_dim
+    }
+
+    fn output_shape(&self) -> Vec<usize> {
+        self.cfg.data_shape.clone()
+    }
+
+    /// Data-space samples (digits in `[0, 1]`), batch norm in inference mode.
+    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
+        let y = self.forward_t(z, false).map_err(crate::error::to_core)?;
+        self.to_data_space(&y).map_err(crate::error::to_core)
+    }
+}
+
+#[derive(Debug, Clone)]
+enum DiscBody {
+    Mlp(Mlp),
+    Dcgan(Box<DcganDisc>),
+}
+
+/// A discriminator (or critic): network-space items to one raw score per item, `(n, 1)`.
+#[derive(Debug, Clone)]
+pub struct Discriminator {
+    body: DiscBody,
+}
+
+impl Discriminator {
+    /// Builds the discriminator of `cfg` from `vb`.
+    pub fn new(cfg: &GanConfig, vb: VarBuilder) -> Result<Self> {
+        cfg.validate()?;
+        let body = match &cfg.discriminator {
+            Architecture::Mlp { hidden, activation } => {
+                let mut w = vec![cfg.data_dim()];
+                w.extend_from_slice(hidden);
+                w.push(1);
+                DiscBody::Mlp(Mlp::new(&w, *activation, vb)?)
+            }
+            Architecture::Dcgan { channels } => {
+                DiscBody::Dcgan(Box::new(DcganDisc::new(&cfg.data_shape, *channels, vb)?))
+            }
+        };
+        Ok(Self { body })
+    }
+
+    /// Raw scores `(n, 1)`.
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self.features_and_output(x)?.1)
+    }
+
+    /// The last hidden layer, flattened `(n, f)`, and the raw scores `(n, 1)`.
+    pub fn features_and_output(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok(match &self.body {
+            DiscBody::Mlp(m) => m.forward_with(&m.params, &x.flatten_from(1)?)?,
+            DiscBody::Dcgan(d) => d.forward(x)?,
+        })
+    }
+
+    /// Whether [`Discriminator::forward_with`] is available (MLP discriminators).
+    pub fn is_functional(&self) -> bool {
+        matches!(self.body, DiscBody::Mlp(_))
+    }
+
+    /// The parameters in the order [`Discriminator::forward_with`] takes them (MLP only:
+    /// `[w0, b0, w1, b1, ...]`); these are the store's variables themselves.
+    pub fn params(&self) -> Result<Vec<Tensor>> {
+        match &self.body {
+            DiscBody::Mlp(m) => Ok(m.params.clone()),
+            DiscBody::Dcgan(_) => Err(Error::config(
+                "discriminator",
+                "dcgan",
+                "functional evaluation (unrolling) needs an MLP discriminator",
+            )),
+        }
+    }
+
+    /// Raw scores with `params` in place of the stored weights (MLP only).
+    pub fn forward_with(&self, params: &[Tensor], x: &Tensor) -> Result<Tensor> {
+        match &self.body {
+            DiscBody::Mlp(m) => {
+                if params.len() != m.params.len() {
+                    return Err(Error::Shape {
+                        what: "discriminator parameter list",
+                        got: vec![params.len()],
+                        expected: vec![m.params.len()],
+                    });
+                }
+                Ok(m.forward_with(params, &x.flatten_from(1)?)?.1)
+            }
+            DiscBody::Dcgan(_) => Err(Error::config(
+                "discriminator",
+                "dcgan",
+                "functional evaluation (unrolling) needs an MLP discriminator",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gm_core::GmRng;
+
+    #[test]
+    fn dcgan_shapes_and_data_space() {
+        let dev = Device::Cpu;
+        let cfg = GanConfig::dcgan_mnist();
+        let (g, _) = GanGenerator::init(&cfg, 0, &dev).unwrap();
+        let d = Discriminator::new(&cfg, ParamStore::new(1).var_builder(&dev)).unwrap();
+        let x = g.sample(3, &mut GmRng::new(0), &dev).unwrap();
+        assert_eq!(x.dims(), &[3, 1, 28, 28]);
+        let v = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(v.iter().all(|p| (0.0..=1.0).contains(p)));
+        let s = d.forward(&g.to_network_space(&x).unwrap()).unwrap();
+        assert_eq!(s.dims(), &[3, 1]);
+        assert!(!d.is_functional());
+        assert!(d.params().is_err());
+    }
+
+    #[test]
+    fn mlp_forward_with_own_params_matches_forward() {
+        let dev = Device::Cpu;
+        let cfg = GanConfig::mlp_2d();
+        let d = Discriminator::new(&cfg, ParamStore::new(1).var_builder(&dev)).unwrap();
+        let x = GmRng::new(2).normal((5, 2), 0.0, 1.0, &dev).unwrap();
+        let a = d.forward(&x).unwrap().to_vec2::<f32>().unwrap();
+        let b = d
+            .forward_with(&d.params().unwrap(), &x)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        assert_eq!(a, b);
+        assert!(d.forward_with(&d.params().unwrap()[..2], &x).is_err());
+    }
+
+    #[test]
+    fn latent_dim_cannot_be_zero() {
+        let c = GanConfig {
+            latent_dim: 0,
+            ..GanConfig::mlp_2d()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "latent_dim",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn dcgan_needs_square_multiple_of_four() {
+        let c = GanConfig {
+            data_shape: vec![1, 30, 30],
+            ..GanConfig::dcgan_mnist()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "data_shape",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn hidden_width_cannot_be_zero() {
+        let c = GanConfig {
+            discriminator: Architecture::Mlp {
+                hidden: vec![8, 0],
+                activation: Activation::Relu,
+            },
+            ..GanConfig::mlp_2d()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "discriminator.hidden",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,495 @@
+//! The objectives of the one training loop. Each is a pair of losses on raw critic scores
+//! `v = D(x)` (or, for the non-adversarial generators, one loss on two samples):
+//!
+//! | objective | critic loss | generator loss |
+//! |---|---|---|
+//! | GAN (Goodfellow et al. 2014) | `BCE(v_r, 1) + BCE(v_f, 0)` | minimax `E log(1 - s(v_f))` or non-saturating `-E log s(v_f)` |
+//! | f-GAN (Nowozin et al. 2016) | `-(E g_f(v_r) - E f*(g_f(v_f)))` | `-E f*(g_f(v_f))` or non-saturating `-E g_f(v_f)` |
+//! | omega/rho cost A, B, C | `-(E phi(D(v_r)) + E psi(D(v_f)))` | `E psi(D(v_f))` |
+//! | WGAN (Arjovsky et al. 2017) | `E v_f - E v_r`, weights clipped to `[-c, c]` | `-E v_f` |
+//! | WGAN-GP (Gulrajani et al. 2017) | WGAN + `lambda E (\|grad_x v(x_hat)\| - 1)^2` | `-E v_f` |
+//! | kernel generator | none | `-log J`, `J` the Cauchy-Schwarz ratio |
+//! | MMD (GMMN, Li et al. 2015) | none | unbiased `MMD^2` |
+//!
+//! `s` is the logistic sigmoid and BCE the stable binary cross-entropy on logits
+//! [`bce_with_logits`]. The losses of gm-divergence are used as they are; the omega/rho costs
+//! follow its convention (D large where x looks generated).
+//!
+//! The gradient penalty differentiates a gradient, which candle only allows when
+//! `CANDLE_GRAD_DO_NOT_DETACH=1` is set before the first backward pass on the thread:
+//! [`enable_second_order`] sets it and proves it took effect.
+
+use candle_core::{Tensor, Var};
+use gm_divergence::f_divergence::softplus_tensor as softplus;
+use gm_divergence::{
+    cauchy_schwarz_ratio, fgan_critic_loss, fgan_generator_loss,
+    fgan_generator_loss_non_saturating, mmd2_unbiased, DiscriminatorCost, Divergence, Kernel,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// An f-divergence of gm-divergence, in a serialisable form.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "name")]
+pub enum FDivergence {
+    TotalVariation,
+    KullbackLeibler,
+    ReverseKullbackLeibler,
+    PearsonChiSquared,
+    NeymanChiSquared,
+    SquaredHellinger,
+    Jeffrey,
+    JensenShannon,
+    WeightedJensenShannon { pi: f64 },
+    Gan,
+    Alpha { alpha: f64 },
+}
+
+impl From<Divergence> for FDivergence {
+    fn from(d: Divergence) -> Self {
+        match d {
+            Divergence::TotalVariation => Self::TotalVariation,
+            Divergence::KullbackLeibler => Self::KullbackLeibler,
+            Divergence::ReverseKullbackLeibler => Self::ReverseKullbackLeibler,
+            Divergence::PearsonChiSquared => Self::PearsonChiSquared,
+            Divergence::NeymanChiSquared => Self::NeymanChiSquared,
+            Divergence::SquaredHellinger => Self::SquaredHellinger,
+            Divergence::Jeffrey => Self::Jeffrey,
+            Divergence::JensenShannon => Self::JensenShannon,
+            Divergence::WeightedJensenShannon { pi } => Self::WeightedJensenShannon { pi },
+            Divergence::Gan => Self::Gan,
+            Divergence::Alpha { alpha } => Self::Alpha { alpha },
+        }
+    }
+}
+
+impl FDivergence {
+    /// The gm-divergence value, with its parameter validated.
+    pub fn divergence(&self) -> Result<Divergence> {
+        Ok(match *self {
+            Self::TotalVariation => Divergence::TotalVariation,
+            Self::KullbackLeibler => Divergence::KullbackLeibler,
+            Self::ReverseKullbackLeibler => Divergence::ReverseKullbackLeibler,
+            Self::PearsonChiSquared => Divergence::PearsonChiSquared,
+            Self::NeymanChiSquared => Divergence::NeymanChiSquared,
+            Self::SquaredHellinger => Divergence::SquaredHellinger,
+            Self::Jeffrey => Divergence::Jeffrey,
+            Self::JensenShannon => Divergence::JensenShannon,
+            Self::WeightedJensenShannon { pi } => Divergence::weighted_jensen_shannon(pi)?,
+            Self::Gan => Divergence::Gan,
+            Self::Alpha { alpha } => Divergence::alpha(alpha)?,
+        })
+    }
+}
+
+/// The three built-in discriminator costs of the omega/rho family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OmegaCost {
+    /// Mean square: `phi(t) = -t^2`, `psi(t) = -(1 - t)^2`.
+    A,
+    /// Exponential: `phi(t) = -e^t`, `psi(t) = -e^(-t)`.
+    B,
+    /// Cross entropy (the GAN cost): `phi(t) = log(1 - t)`, `psi(t) = log t`.
+    C,
+}
+
+impl OmegaCost {
+    /// The cost's name in words.
+    pub fn cost_name(&self) -> &'static str {
+        match self {
+            OmegaCost::A => "mean square",
+            OmegaCost::B => "exponential",
+            OmegaCost::C => "cross entropy",
+        }
+    }
+
+    /// The gm-divergence cost.
+    pub fn cost(&self) -> DiscriminatorCost {
+        match self {
+            OmegaCost::A => DiscriminatorCost::MeanSquare,
+            OmegaCost::B => DiscriminatorCost::Exponential,
+            OmegaCost::C => DiscriminatorCost::CrossEntropy,
+        }
+    }
+}
+
+/// The generator loss of the original GAN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GanGeneratorLoss {
+    /// `E log(1 - D(G(z)))`, the minimax game (saturates when D wins).
+    Minimax,
+    /// `-E log D(G(z))`, the heuristic of Goodfellow et al. section 3.
+    NonSaturating,
+}
+
+/// What the generator and the critic optimise.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Objective {
+    Gan {
+        generator_loss: GanGeneratorLoss,
+    },
+    FGan {
+        divergence: FDivergence,
+        /// Generator loss `-E g_f(v)` instead of `-E f*(g_f(v))`.
+        non_saturating: bool,
+    },
+    OmegaRho {
+        cost: OmegaCost,
+    },
+    /// WGAN with the critic's weights clipped to `[-clip, clip]` after each update.
+    Wgan {
+        clip: f64,
+    },
+    /// WGAN with the gradient penalty of weight `penalty` (10 in the paper).
+    WganGp {
+        penalty: f64,
+    },
+    /// The non-adversarial kernel generator: maximise the Cauchy-Schwarz ratio of a sum of
+    /// Gaussian kernels (loss `-log J`).
+    CauchySchwarz {
+        bandwidths: Vec<f64>,
+    },
+    /// GMMN: minimise the unbiased MMD^2 of a sum of Gaussian kernels.
+    Mmd {
+        bandwidths: Vec<f64>,
+    },
+}
+
+impl Default for Objective {
+    fn default() -> Self {
+        Objective::Gan {
+            generator_loss: GanGeneratorLoss::NonSaturating,
+        }
+    }
+}
+
+/// The bandwidths of Li, Swersky and Zemel (2015) for MNIST pixels in `[0, 1]`.
+pub const GMMN_MNIST_BANDWIDTHS: [f64; 6] = [2.0, 5.0, 10.0, 20.0, 40.0, 80.0];
+
+fn positive_finite(field: &'static str, v: f64) -> Result<()> {
+    if !(v.is_finite() && v > 0.0) {
+        return Err(Error::config(field, v, "must be finite and > 0"));
+    }
+    Ok(())
+}
+
+impl Objective {
+    /// A short name for tables and file names.
+    pub fn name(&self) -> String {
+        match self {
+            Objective::Gan {
+                generator_loss: GanGeneratorLoss::Minimax,
+            } => "gan-minimax".into(),
+            Objective::Gan {
+                generator_loss: GanGeneratorLoss::NonSaturating,
+            } => "gan".into(),
+            Objective::FGan { divergence, .. } => match divergence.divergence() {
+                Ok(d) => format!("f-gan ({})", d.name()),
+                Err(_) => "f-gan (invalid)".into(),
+            },
+            Objective::OmegaRho { cost } => format!("omega-rho {cost:?}"),
+            Objective::Wgan { .. } => "wgan".into(),
+            Objective::WganGp { .. } => "wgan-gp".into(),
+            Objective::CauchySchwarz { .. } => "kernel-generator".into(),
+            Objective::Mmd { .. } => "mmd".into(),
+        }
+    }
+
+    /// Checks the objective's parameters; each bad value is an error naming it.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Objective::FGan { divergence, .. } => {
+                divergence.divergence()?;
+            }
+            Objective::Wgan { clip } => positive_finite("objective.clip", *clip)?,
+            Objective::WganGp { penalty } => positive_finite("objective.penalty", *penalty)?,
+            Objective::CauchySchwarz { bandwidths } | Objective::Mmd { bandwidths } => {
+                if bandwidths.is_empty() {
+                    return Err(Error::config(
+                        "objective.bandwidths",
+                        "[]",
+                        "needs at least one bandwidth",
+                    ));
+                }
+                for &b in bandwidths {
+                    positive_finite("objective.bandwidths", b)?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Whether a critic is trained (false for the kernel and MMD generators).
+    pub fn is_adversarial(&self) -> bool {
+        !matches!(
+            self,
+            Objective::CauchySchwarz { .. } | Objective::Mmd { .. }
+        )
+    }
+
+    /// Whether the critic loss differentiates a gradient (the gradient penalty).
+    pub fn needs_second_order(&self) -> bool {
+        matches!(self, Objective::WganGp { .. })
+    }
+
+    /// Whether the critic's real targets can be smoothed (the logistic GAN objectives).
+    pub fn supports_label_smoothing(&self) -> bool {
+        matches!(self, Objective::Gan { .. })
+    }
+
+    /// The critic's loss from raw scores on real and generated items, without the gradient
+    /// penalty (see [`gradient_penalty`]). `real_target` is 1, or `1 - s` under one-sided
+    /// label smoothing (GAN only).
+    pub fn critic_loss(
+        &self,
+        v_real: &Tensor,
+        v_fake: &Tensor,
+        real_target: f64,
+    ) -> Result<Tensor> {
+        Ok(match self {
+            Objective::Gan { .. } => {
+                (bce_with_logits(v_real, real_target)? + bce_with_logits(v_fake, 0.0)?)?
+            }
+            Objective::FGan { divergence, .. } => {
+                fgan_critic_loss(divergence.divergence()?, v_real, v_fake)?
+            }
+            Objective::OmegaRho { cost } => cost.cost().cost_from_logits(v_real, v_fake)?.neg()?,
+            Objective::Wgan { .. } | Objective::WganGp { .. } => {
+                (v_fake.mean_all()? - v_real.mean_all()?)?
+            }
+            Objective::CauchySchwarz { .. } | Objective::Mmd { .. } => {
+                return Err(Error::config(
+                    "objective",
+                    self.name(),
+                    "a non-adversarial objective has no critic",
+                ))
+            }
+        })
+    }
+
+    /// The generator's loss from raw critic scores on generated items.
+    pub fn generator_loss(&self, v_fake: &Tensor) -> Result<Tensor> {
+        Ok(match self {
+            Objective::Gan {
+                generator_loss: GanGeneratorLoss::Minimax,
+            } => softplus(v_fake)?.mean_all()?.neg()?,
+            Objective::Gan {
+                generator_loss: GanGeneratorLoss::NonSaturating,
+            } => bce_with_logits(v_fake, 1.0)?,
+            Objective::FGan {
+                divergence,
+                non_saturating,
+            } => {
+                let d = divergence.divergence()?;
+                if *non_saturating {
+                    fgan_generator_loss_non_saturating(d, v_fake)?
+                } else {
+                    fgan_generator_loss(d, v_fake)?
+                }
+            }
+            // psi(sigmoid v) = log sigmoid(v) = -softplus(-v), in the stable form.
+            Objective::OmegaRho { cost: OmegaCost::C } => {
+                softplus(&v_fake.neg()?)?.mean_all()?.neg()?
+            }
+            Objective::OmegaRho { cost } => {
+                let c = cost.cost();
+                c.generator_loss(&c.activation_tensor(v_fake)?)?
+            }
+            Objective::Wgan { .. } | Objective::WganGp { .. } => v_fake.mean_all()?.neg()?,
+            Objective::CauchySchwarz { .. } | Objective::Mmd { .. } => {
+                return Err(Error::config(
+                    "objective",
+                    self.name(),
+                    "a non-adversarial objective has no critic scores",
+                ))
+            }
+        })
+    }
+
+    /// The loss of a non-adversarial generator from real and generated batches `(n, ...)`.
+    pub fn kernel_loss(&self, real: &Tensor, fake: &Tensor) -> Result<Tensor> {
+        let (real, fake) = (real.flatten_from(1)?, fake.flatten_from(1)?);
+        Ok(match self {
+            Objective::CauchySchwarz { bandwidths } => {
+                let k = Kernel::gaussian(bandwidths)?;
+                cauchy_schwarz_ratio(&k, &real, &fake)?.log()?.neg()?
+            }
+            Objective::Mmd { bandwidths } => {
+                let k = Kernel::gaussian(bandwidths)?;
+                mmd2_unbiased(&k, &real, &fake)?
+            }
+            _ => {
+                return Err(Error::config(
+                    "objective",
+                    self.name(),
+                    "an adversarial objective has no kernel loss",
+                ))
+            }
+        })
+    }
+}
+
+/// Mean binary cross-entropy of logits `x` against a constant target `y`, in the stable
+/// form `max(x, 0) - x y + log(1 + e^(-|x|))` (candle's own version overflows).
+pub fn bce_with_logits(x: &Tensor, y: f64) -> Result<Tensor> {
+    let tail = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?.log()?;
+    let l = ((x.relu()? - x.affine(y, 0.0)?)? + tail)?;
+    Ok(l.mean_all()?)
+}
+
+/// `mean_i (||grad_x v(x_hat_i)|| - 1)^2` at `x_hat = eps x_real + (1 - eps) x_fake`, with
+/// `eps` broadcast per item (shape `(n, 1, ...)`), as a tensor whose gradient with respect to
+/// the critic's parameters is exact (second order). Needs [`enable_second_order`].
+pub fn gradient_penalty(
+    critic: impl Fn(&Tensor) -> Result<Tensor>,
+    real: &Tensor,
+    fake: &Tensor,
+    eps: &Tensor,
+) -> Result<Tensor> {
+    let real = real.detach();
+    let fake = fake.detach();
+    let x_hat = (eps.broadcast_mul(&real)? + eps.affine(-1.0, 1.0)?.broadcast_mul(&fake)?)?;
+    let x_hat = Var::from_tensor(&x_hat)?;
+    let v = critic(x_hat.as_tensor())?;
+    let grads = v.sum_all()?.backward()?;
+    let g = grads
+        .get(x_hat.as_tensor())
+        .ok_or_else(|| Error::config("critic", "constant", "the critic ignores its input"))?
+        .flatten_from(1)?;
+    // A tiny floor keeps the norm's derivative finite where the gradient vanishes.
+    let norm = (g.sqr()?.sum(1)? + 1e-12)?.sqrt()?;
+    Ok(norm.affine(1.0, -1.0)?.sqr()?.mean_all()?)
+}
+
+/// The environment variable that makes candle keep the graph of computed gradients.
+pub const SECOND_ORDER_ENV: &str = "CANDLE_GRAD_DO_NOT_DETACH";
+
+/// Sets `CANDLE_GRAD_DO_NOT_DETACH=1` and checks, on the calling thread, that a gradient can
+/// be differentiated again. candle reads the variable once per thread, at its first backward
+/// pass: a thread that already ran one without it cannot switch, and gets an error naming
+/// `objective`.
+pub fn enable_second_order(objective: &str) -> Result<()> {
+    if std::env::var(SECOND_ORDER_ENV).map(|v| v.is_empty() || v == "0") != Ok(false) {
+        std::env::set_var(SECOND_ORDER_ENV, "1");
+    }
+    if second_order_available()? {
+        Ok(())
+    } else {
+        Err(Error::SecondOrderUnavailable {
+            objective: objective.to_string(),
+        })
+    }
+}
+
+/// Whether candle keeps gradient graphs on this thread: `d^2/dx^2 x^3 = 6 x` at `x = 1`.
+pub fn second_order_available() -> Result<bool> {
+    let x = Var::new(&[1f32], &candle_core::Device::Cpu)?;
+    let y = x.as_tensor().powf(3.0)?.sum_all()?;
+    let g = y.backward()?;
+    let Some(dy) = g.get(x.as_tensor()) else {
+        return Ok(false);
+    };
+    let g2 = dy.sum_all()?.backward()?;
+    Ok(match g2.get(x.as_tensor()) {
+        Some(d2) => (d2.to_vec1::<f32>()?[0] - 6.0).abs() < 1e-4,
+        None => false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::Device;
+
+    #[test]
+    fn bce_is_stable_and_matches_the_formula() {
+        let dev = Device::Cpu;
+        let x = Tensor::new(&[-1000f32, -2.0, 0.0, 3.0, 1000.0], &dev).unwrap();
+        let l = bce_with_logits(&x, 0.9)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap() as f64;
+        // Reference: mean of -y log s(x) - (1 - y) log(1 - s(x)), in f64 with log1p.
+        let want: f64 = [-1000f64, -2.0, 0.0, 3.0, 1000.0]
+            .iter()
+            .map(|&v| {
+                let sp = |t: f64| t.max(0.0) + (-t.abs()).exp().ln_1p();
+                0.9 * sp(-v) + 0.1 * sp(v)
+            })
+            .sum::<f64>()
+            / 5.0;
+        assert!(l.is_finite());
+        assert!((l - want).abs() < 1e-3 * want, "{l} vs {want}");
+    }
+
+    #[test]
+    fn clip_must_be_positive() {
+        for c in [0.0, -0.1, f64::NAN] {
+            assert!(matches!(
+                Objective::Wgan { clip: c }.validate(),
+                Err(Error::Config {
+                    field: "objective.clip",
+                    ..
+                })
+            ));
+        }
+        Objective::Wgan { clip: 0.01 }.validate().unwrap();
+    }
+
+    #[test]
+    fn penalty_weight_must_be_positive() {
+        for p in [0.0, -10.0, f64::INFINITY] {
+            assert!(matches!(
+                Objective::WganGp { penalty: p }.validate(),
+                Err(Error::Config {
+                    field: "objective.penalty",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn bandwidths_must_be_positive_and_present() {
+        for b in [vec![], vec![1.0, 0.0]] {
+            assert!(matches!(
+                Objective::Mmd { bandwidths: b }.validate(),
+                Err(Error::Config {
+                    field: "objective.bandwidths",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn bad_f_divergence_parameter_is_refused() {
+        let o = Objective::FGan {
+            divergence: FDivergence::Alpha { alpha: 1.0 },
+            non_saturating: true,
+        };
+        assert!(matches!(o.validate(), Err(Error::Divergence(_))));
+    }
+
+    #[test]
+    fn every_catalogue_divergence_round_trips() {
+        for d in Divergence::catalogue() {
+            assert_eq!(FDivergence::from(d).divergence().unwrap(), d);
+        }
+    }
+
+    #[test]
+    fn kernel_objective_has_no_critic() {
+        let dev = Device::Cpu;
+        let v = Tensor::zeros((2, 1), candle_core::DType::F32, &dev).unwrap();
+        let o = Objective::Mmd {
+            bandwidths: vec![1.0],
+        };
+        assert!(o.critic_loss(&v, &v, 1.0).is_err());
+        assert!(o.generator_loss(&v).is_err());
+    }
+}

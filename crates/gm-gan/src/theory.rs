@@ -1,0 +1,251 @@
+//! Numerical checks of adversarial-training facts, as rows of `cargo xtask reproduce theory`:
+//!
+//! - on the bilinear game `min_x max_y x y` (saddle at 0), simultaneous gradient steps
+//!   `(x, y) <- (x - eta y, y + eta x)` multiply the distance to the saddle by
+//!   `sqrt(1 + eta^2)` each step: they circle *away* from it;
+//! - alternating steps (`y` uses the new `x`) conserve `x^2 - eta x y + y^2`: the iterates
+//!   stay on an ellipse around the saddle, and their running average approaches it at rate
+//!   `O(1 / (eta T))`;
+//! - the gradient of the WGAN-GP penalty with respect to the critic's weights (a second-order
+//!   derivative) equals central finite differences.
+//!
+//! The gradients of the game come from candle's autodiff, as in training.
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarBuilder;
+use gm_core::theory::TheoryRow;
+use gm_core::{GmRng, ParamStore};
+
+use crate::nets::{Activation, Architecture, Discriminator, GanConfig, OutputActivation};
+use crate::objective::{enable_second_order, gradient_penalty};
+use crate::Result;
+
+const AREA: &str = "gm-gan";
+
+/// How the two players of the bilinear game move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GameUpdate {
+    /// Both players step from the same point.
+    Simultaneous,
+    /// `x` steps first; `y` responds to the new `x`.
+    Alternating,
+}
+
+/// The iterates `(x_t, y_t)`, `t = 0..=steps`, of gradient descent for `x` and ascent for `y`
+/// on `f(x, y) = x y`, gradients by backpropagation.
+pub fn bilinear_game(
+    x0: f64,
+    y0: f64,
+    eta: f64,
+    steps: usize,
+    update: GameUpdate,
+) -> Result<Vec<(f64, f64)>> {
+    let dev = Device::Cpu;
+    let x = Var::new(x0, &dev)?;
+    let y = Var::new(y0, &dev)?;
+    let grad = |wrt: &Var| -> Result<f64> {
+        let f = (x.as_tensor() * y.as_tensor())?;
+        let g = f.backward()?;
+        Ok(g.get(wrt.as_tensor())
+            .map(|t| t.to_scalar::<f64>())
+            .transpose()?
+            .unwrap_or(0.0))
+    };
+    let mut path = vec![(x0, y0)];
+    for _ in 0..steps {
+        let gx = grad(&x)?;
+        match update {
+            GameUpdate::Simultaneous => {
+                let gy = grad(&y)?;
+                x.set(&Tensor::new(
+                    x.as_tensor().to_scalar::<f64>()? - eta * gx,
+                    &dev,
+                )?)?;
+                y.set(&Tensor::new(
+                    y.as_tensor().to_scalar::<f64>()? + eta * gy,
+                    &dev,
+                )?)?;
+            }
+            GameUpdate::Alternating => {
+                x.set(&Tensor::new(
+                    x.as_tensor().to_scalar::<f64>()? - eta * gx,
+                    &dev,
+                )?)?;
+                let gy = grad(&y)?;
+                y.set(&Tensor::new(
+                    y.as_tensor().to_scalar::<f64>()? + eta * gy,
+                    &dev,
+                )?)?;
+            }
+        }
+        path.push((
+            x.as_tensor().to_scalar::<f64>()?,
+            y.as_tensor().to_scalar::<f64>()?,
+        ));
+    }
+    Ok(path)
+}
+
+/// Max |backprop - central difference| over every weight of a small tanh critic for the
+/// gradient penalty, in f64, and the largest |gradient|. Runs on its own thread, where
+/// `CANDLE_GRAD_DO_NOT_DETACH` is read afresh.
+pub fn gradient_penalty_fd_check(seed: u64) -> Result<(f64, f64)> {
+    std::thread::spawn(move || gradient_penalty_fd_inner(seed))
+        .join()
+        .map_err(|_| crate::Error::config("theory", "thread", "the check panicked"))?
+}
+
+fn gradient_penalty_fd_inner(seed: u64) -> Result<(f64, f64)> {
+    enable_second_order("the gradient-penalty check")?;
+    let dev = Device::Cpu;
+    let cfg = GanConfig {
+        latent_dim: 2,
+        data_shape: vec![2],
+        generator: Architecture::Mlp {
+            hidden: vec![4],
+            activation: Activation::Tanh,
+        },
+        discriminator: Architecture::Mlp {
+            hidden: vec![6, 6],
+            activation: Activation::Tanh,
+        },
+        output: OutputActivation::Identity,
+    };
+    let store = ParamStore::new(seed);
+    let vb = VarBuilder::from_backend(Box::new(store.clone()), DType::F64, dev.clone());
+    let d = Discriminator::new(&cfg, vb)?;
+    let mut rng = GmRng::new(seed + 1);
+    let real = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
+    let fake = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
+    let eps = rng.uniform((8, 1), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
+    let loss = || gradient_penalty(|x| d.forward(x), &real, &fake, &eps);
+    let grads = loss()?.backward()?;
+    let h = 1e-5;
+    let (mut worst, mut biggest) = (0f64, 0f64);
+    for (_, var) in store.vars() {
+        let g = match grads.get(var.as_tensor()) {
+            Some(g) => g.flatten_all()?.to_vec1::<f64>()?,
+            None => vec![0.0; var.elem_count()],
+        };
+        let base = var.as_tensor().flatten_all()?.to_vec1::<f64>()?;
+        let set = |v: &[f64]| -> Result<()> {
+            var.set(&Tensor::from_vec(v.to_vec(), var.shape(), &dev)?)?;
+            Ok(())
+        };
+        for i in 0..base.len() {
+            let mut p = base.clone();
+            p[i] = base[i] + h;
+            set(&p)?;
+            let up = loss()?.to_scalar::<f64>()?;
+            p[i] = base[i] - h;
+            set(&p)?;
+            let down = loss()?.to_scalar::<f64>()?;
+            set(&base)?;
+            worst = worst.max(((up - down) / (2.0 * h) - g[i]).abs());
+            biggest = biggest.max(g[i].abs());
+        }
+    }
+    Ok((worst, biggest))
+}
+
+fn norm((x, y): (f64, f64)) -> f64 {
+    (x * x + y * y).sqrt()
+}
+
+/// The rows of `cargo xtask reproduce theory` for gm-gan.
+pub fn theory_rows() -> Vec<TheoryRow> {
+    let mut rows = Vec::new();
+    let (eta, steps) = (0.1, 200);
+    let push_err = |rows: &mut Vec<TheoryRow>, what: &str, e: crate::Error| {
+        rows.push(TheoryRow::new(
+            AREA,
+            format!("{what}: {e}"),
+            f64::NAN,
+            0.0,
+            0.0,
+        ))
+    };
+    match bilinear_game(1.0, 1.0, eta, steps, GameUpdate::Simultaneous) {
+        Ok(p) => {
+            let ratio = norm(p[steps]) / norm(p[0]);
+            let want = (1.0 + eta * eta).powf(steps as f64 / 2.0);
+            rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "min_x max_y xy, simultaneous steps (eta {eta}, {steps} steps): distance to the saddle grows by (1 + eta^2)^(T/2)"
+                ),
+                ratio,
+                want,
+                1e-9 * want,
+            ));
+        }
+        Err(e) => push_err(&mut rows, "simultaneous bilinear game", e),
+    }
+    match bilinear_game(1.0, 1.0, eta, steps, GameUpdate::Alternating) {
+        Ok(p) => {
+            let inv = |(x, y): (f64, f64)| x * x - eta * x * y + y * y;
+            let drift = p
+                .iter()
+                .map(|&z| (inv(z) - inv(p[0])).abs())
+                .fold(0.0, f64::max);
+            rows.push(TheoryRow::new(
+                AREA,
+                "min_x max_y xy, alternating steps: x^2 - eta xy + y^2 is conserved (iterates stay on an ellipse)",
+                drift,
+                0.0,
+                1e-9,
+            ));
+            let n = p.len() as f64;
+            let mean = (
+                p.iter().map(|z| z.0).sum::<f64>() / n,
+                p.iter().map(|z| z.1).sum::<f64>() / n,
+            );
+            // The iterates turn by ~eta per step around an ellipse of radius ~|z0|, so the
+            // running mean is bounded by ~2 |z0| / (eta T).
+            let bound = 2.0 * norm(p[0]) * 1.2 / (eta * n);
+            rows.push(TheoryRow::new(
+                AREA,
+                format!("min_x max_y xy, alternating steps: the average of {steps} iterates is within 2.4 |z0| / (eta T) of the saddle"),
+                norm(mean),
+                0.0,
+                bound,
+            ));
+        }
+        Err(e) => push_err(&mut rows, "alternating bilinear game", e),
+    }
+    match gradient_penalty_fd_check(3) {
+        Ok((err, biggest)) => rows.push(TheoryRow::new(
+            AREA,
+            format!(
+                "WGAN-GP: second-order gradient of the penalty = central differences (f64, h 1e-5; largest gradient {biggest:.3})"
+            ),
+            err,
+            0.0,
+            1e-7,
+        )),
+        Err(e) => push_err(&mut rows, "gradient-penalty check", e),
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_theory_row_passes() {
+        let rows = theory_rows();
+        assert_eq!(rows.len(), 4);
+        for r in &rows {
+            assert!(r.pass(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn simultaneous_steps_leave_the_saddle_alternating_do_not() {
+        let s = bilinear_game(0.5, -0.2, 0.2, 100, GameUpdate::Simultaneous).unwrap();
+        let a = bilinear_game(0.5, -0.2, 0.2, 100, GameUpdate::Alternating).unwrap();
+        assert!(norm(s[100]) > 2.0 * norm(s[0]));
+        assert!(a.iter().all(|&z| norm(z) < 1.5 * norm(a[0])));
+    }
+}

@@ -1,0 +1,599 @@
+//! [`GanTrainer`]: one adversarial training loop in which the objective is a choice, for
+//! gm-core's `fit`. Each `fit` step is one critic update on the batch (a new latent batch,
+//! the generated items detached), followed, every `n_critic` steps, by one generator update on
+//! a fresh latent batch. The non-adversarial objectives (kernel generator, MMD) take one
+//! generator step per batch and train no critic.
+//!
+//! Each network has its own [`ParamStore`] and its own Adam. All noise (latents, the
+//! gradient-penalty mixing weights, instance noise) comes from the loop's `GmRng`, so a run
+//! is reproducible and resumes bit for bit on the CPU.
+
+use std::collections::BTreeMap;
+
+use candle_core::{Device, Tensor};
+use gm_core::data::Batch;
+use gm_core::{Adam, AdamConfig, Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use serde::{Deserialize, Serialize};
+
+use crate::error::to_core;
+use crate::nets::{Discriminator, GanConfig, GanGenerator};
+use crate::objective::{enable_second_order, gradient_penalty, Objective};
+use crate::tricks::{HistoricalAverage, Tricks};
+use crate::unrolled::{unrolled_params, Unrolled};
+use crate::{Error, Result};
+
+/// Hyperparameters of a GAN run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GanTrainConfig {
+    pub model: GanConfig,
+    pub objective: Objective,
+    /// The generator's Adam.
+    pub adam_g: AdamConfig,
+    /// The critic's Adam.
+    pub adam_d: AdamConfig,
+    pub tricks: Tricks,
+    /// Unrolled generator updates (Metz et al. 2017); `None`: plain updates.
+    pub unrolled: Option<Unrolled>,
+    /// Images in the periodic sample grid.
+    pub grid_samples: usize,
+}
+
+impl Default for GanTrainConfig {
+    fn default() -> Self {
+        let adam = AdamConfig {
+            lr: 2e-4,
+            beta1: 0.5,
+            ..AdamConfig::default()
+        };
+        Self {
+            model: GanConfig::default(),
+            objective: Objective::default(),
+            adam_g: adam,
+            adam_d: adam,
+            tricks: Tricks::default(),
+            unrolled: None,
+            grid_samples: 64,
+        }
+    }
+}
+
+impl GanTrainConfig {
+    /// The DCGAN recipe of Radford et al. (2016): Adam lr 2e-4, beta1 0.5, non-saturating loss.
+    pub fn dcgan_mnist() -> Self {
+        Self {
+            model: GanConfig::dcgan_mnist(),
+            ..Self::default()
+        }
+    }
+
+    /// Whether the critic loss or the generator loss differentiates a gradient.
+    pub fn needs_second_order(&self) -> bool {
+        self.objective.needs_second_order()
+            || self.unrolled.map(|u| u.second_order).unwrap_or(false)
+    }
+
+    /// Checks every field; each bad value is its own error naming the field.
+    pub fn validate(&self) -> Result<()> {
+        self.model.validate()?;
+        self.objective.validate()?;
+        self.adam_g.validate()?;
+        self.adam_d.validate()?;
+        self.tricks.validate()?;
+        if self.tricks.label_smoothing > 0.0 && !self.objective.supports_label_smoothing() {
+            return Err(Error::config(
+                "tricks.label_smoothing",
+                self.tricks.label_smoothing,
+                "one-sided label smoothing needs the GAN objective (logistic targets)",
+            ));
+        }
+        if let Some(u) = &self.unrolled {
+            u.validate()?;
+            if !self.objective.is_adversarial() || self.objective.needs_second_order() {
+                return Err(Error::config(
+                    "unrolled",
+                    self.objective.name(),
+                    "unrolling needs an adversarial objective without a gradient penalty",
+                ));
+            }
+            if !matches!(
+                self.model.discriminator,
+                crate::nets::Architecture::Mlp { .. }
+            ) {
+                return Err(Error::config(
+                    "unrolled",
+                    "dcgan discriminator",
+                    "unrolling needs an MLP discriminator",
+                ));
+            }
+            if self.tricks.feature_matching {
+                return Err(Error::config(
+                    "tricks.feature_matching",
+                    true,
+                    "feature matching replaces the generator loss that unrolling changes",
+                ));
+            }
+        }
+        if !self.objective.is_adversarial()
+            && (self.tricks.feature_matching
+                || self.tricks.instance_noise > 0.0
+                || self.tricks.n_critic > 1)
+        {
+            return Err(Error::config(
+                "tricks",
+                self.objective.name(),
+                "critic tricks need an adversarial objective",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The critic side of a trainer.
+struct Critic {
+    net: Discriminator,
+    store: ParamStore,
+    opt: Adam,
+    hist: Option<HistoricalAverage>,
+}
+
+/// Trains a [`GanGenerator`] (and, for adversarial objectives, a [`Discriminator`]).
+pub struct GanTrainer {
+    cfg: GanTrainConfig,
+    gen: GanGenerator,
+    g_store: ParamStore,
+    g_opt: Adam,
+    g_hist: Option<HistoricalAverage>,
+    critic: Option<Critic>,
+    step: u64,
+    last_g_loss: f64,
+    device: Device,
+}
+
+impl GanTrainer {
+    /// Fresh networks: the generator's weights from `seed`, the critic's from `seed + 1`.
+    /// A second-order configuration (WGAN-GP, exact unrolling) sets
+    /// `CANDLE_GRAD_DO_NOT_DETACH=1` and fails if this thread already ran a backward pass
+    /// without it.
+    pub fn new(cfg: GanTrainConfig, seed: u64, device: &Device) -> Result<Self> {
+        cfg.validate()?;
+        if cfg.needs_second_order() {
+            let what = match cfg.unrolled {
+                Some(u) if u.second_order => format!("unrolled GAN (k = {})", u.steps),
+                _ => cfg.objective.name(),
+            };
+            enable_second_order(&what)?;
+        }
+        let g_store = ParamStore::new(seed);
+        let gen = GanGenerator::new(&cfg.model, g_store.var_builder(device))?;
+        let g_opt = Adam::new(&g_store, cfg.adam_g)?;
+        let ha = cfg.tricks.historical_averaging > 0.0;
+        let g_hist = if ha {
+            Some(HistoricalAverage::new(&g_store)?)
+        } else {
+            None
+        };
+        let critic = if cfg.objective.is_adversarial() {
+            let store = ParamStore::new(seed.wrapping_add(1));
+            let net = Discriminator::new(&cfg.model, store.var_builder(device))?;
+            let opt = Adam::new(&store, cfg.adam_d)?;
+            let hist = if ha {
+                Some(HistoricalAverage::new(&store)?)
+            } else {
+                None
+            };
+            Some(Critic {
+                net,
+                store,
+                opt,
+                hist,
+            })
+        } else {
+            None
+        };
+        Ok(Self {
+            cfg,
+            gen,
+            g_store,
+            g_opt,
+            g_hist,
+            critic,
+            step: 0,
+            last_g_loss: 0.0,
+            device: device.clone(),
+        })
+    }
+
+    pub fn generator(&self) -> &GanGenerator {
+        &self.gen
+    }
+    pub fn discriminator(&self) -> Option<&Discriminator> {
+        self.critic.as_ref().map(|c| &c.net)
+    }
+    pub fn generator_store(&self) -> &ParamStore {
+        &self.g_store
+    }
+    pub fn discriminator_store(&self) -> Option<&ParamStore> {
+        self.critic.as_ref().map(|c| &c.store)
+    }
+    pub fn config(&self) -> &GanTrainConfig {
+        &self.cfg
+    }
+    /// Training steps taken.
+    pub fn steps(&self) -> u64 {
+        self.step
+    }
+
+    fn latents(&self, n: usize, rng: &mut GmRng) -> Result<Tensor> {
+        Ok(rng.normal((n, self.cfg.model.latent_dim), 0.0, 1.0, &self.device)?)
+    }
+
+    fn noisy(&self, x: &Tensor, std: f64, rng: &mut GmRng) -> Result<Tensor> {
+        if std == 0.0 {
+            return Ok(x.clone());
+        }
+        Ok((x + rng.normal(x.shape(), 0.0, std, &self.device)?)?)
+    }
+
+    /// One optimisation step on a data-space batch; returns the batch's losses.
+    pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
+        let real = self.network_batch(x)?;
+        self.step += 1;
+        let n = real.dim(0)?;
+        if self.critic.is_none() {
+            let z = self.latents(n, rng)?;
+            let g = self.generator_step(&real, &z, rng)?;
+            return Ok(vec![("g_loss".into(), g)]);
+        }
+        let z = self.latents(n, rng)?;
+        let mut m = self.critic_step(&real, &z, rng)?;
+        if self.step % self.cfg.tricks.n_critic as u64 == 0 {
+            let z = self.latents(n, rng)?;
+            self.last_g_loss = self.generator_step(&real, &z, rng)?;
+        }
+        m.insert(1.min(m.len()), ("g_loss".into(), self.last_g_loss));
+        let sigma = self.cfg.tricks.noise_std(self.step);
+        if sigma > 0.0 {
+            m.push(("instance_noise".into(), sigma));
+        }
+        Ok(m)
+    }
+
+    /// A data-space batch in network space, its item shape checked.
+    pub fn network_batch(&self, x: &Tensor) -> Result<Tensor> {
+        let want = &self.cfg.model.data_shape;
+        if x.rank() < 1 || &x.dims()[1..] != want.as_slice() {
+            return Err(Error::Shape {
+                what: "batch items",
+                got: x.dims().get(1..).unwrap_or(&[]).to_vec(),
+                expected: want.clone(),
+            });
+        }
+        self.gen.to_network_space(x)
+    }
+
+    /// The gradient-penalty mixing weights `(n, 1, ...)` ~ U[0, 1) (WGAN-GP only).
+    pub fn penalty_mix(&self, n: usize, rng: &mut GmRng) -> Result<Option<Tensor>> {
+        Ok(match self.cfg.objective {
+            Objective::WganGp { .. } => {
+                let mut shape = vec![n];
+                shape.extend(std::iter::repeat_n(1, self.cfg.model.data_shape.len()));
+                Some(rng.uniform(shape, 0.0, 1.0, &self.device)?)
+            }
+            _ => None,
+        })
+    }
+
+    /// The critic's loss (with the weighted gradient penalty when `eps` is given) on a
+    /// network-space batch and the items generated from `z`.
+    fn critic_total(
+        &self,
+        c: &Critic,
+        real_in: &Tensor,
+        fake_in: &Tensor,
+        eps: Option<&Tensor>,
+        m: &mut Metrics,
+    ) -> Result<Tensor> {
+        let target = self.cfg.tricks.real_target();
+        let v_real = c.net.forward(real_in)?;
+        let v_fake = c.net.forward(fake_in)?;
+        let mut loss = self.cfg.objective.critic_loss(&v_real, &v_fake, target)?;
+        m.push(("d_loss".into(), loss.to_scalar::<f32>()? as f64));
+        if let (Some(eps), Objective::WganGp { penalty }) = (eps, &self.cfg.objective) {
+            let gp = gradient_penalty(|t| c.net.forward(t), real_in, fake_in, eps)?;
+            m.push(("gradient_penalty".into(), gp.to_scalar::<f32>()? as f64));
+            loss = (loss + gp.affine(*penalty, 0.0)?)?;
+        }
+        if matches!(
+            self.cfg.objective,
+            Objective::Wgan { .. } | Objective::WganGp { .. }
+        ) {
+            let w = (v_real.mean_all()? - v_fake.mean_all()?)?;
+            m.push(("critic_gap".into(), w.to_scalar::<f32>()? as f64));
+        }
+        Ok(loss)
+    }
+
+    /// The critic's loss, penalty included, on `real` (network space) and `G(z)`, with no
+    /// instance noise and no update: what [`GanTrainer::critic_step`] descends.
+    pub fn critic_loss_value(
+        &self,
+        real: &Tensor,
+        z: &Tensor,
+        eps: Option<&Tensor>,
+    ) -> Result<f64> {
+        let c = self.critic.as_ref().ok_or_else(no_critic)?;
+        let fake = self.gen.forward_t(z, true)?.detach();
+        let l = self.critic_total(c, real, &fake, eps, &mut Vec::new())?;
+        Ok(l.to_scalar::<f32>()? as f64)
+    }
+
+    /// The generator's loss on `G(z)` (against the current critic, or the kernel loss
+    /// against `real`), with no update and no unrolling.
+    pub fn generator_loss_value(&self, real: &Tensor, z: &Tensor) -> Result<f64> {
+        let fake = self.gen.forward_t(z, true)?;
+        let l = match &self.critic {
+            None => self.cfg.objective.kernel_loss(real, &fake)?,
+            Some(c) => self.cfg.objective.generator_loss(&c.net.forward(&fake)?)?,
+        };
+        Ok(l.to_scalar::<f32>()? as f64)
+    }
+
+    /// One critic update on `real` (network space) and `G(z)` (detached); the penalty mixing
+    /// weights, then the instance noise, are drawn from `rng`.
+    pub fn critic_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
+        let n = real.dim(0)?;
+        let sigma = self.cfg.tricks.noise_std(self.step.max(1));
+        let fake = self.gen.forward_t(z, true)?.detach();
+        let eps = self.penalty_mix(n, rng)?;
+        let real_in = self.noisy(real, sigma, rng)?;
+        let fake_in = self.noisy(&fake, sigma, rng)?;
+        let mut m = Vec::new();
+        let c = self.critic.as_ref().ok_or_else(no_critic)?;
+        let mut loss = self.critic_total(c, &real_in, &fake_in, eps.as_ref(), &mut m)?;
+        if let Some(h) = &c.hist {
+            let p = h.penalty(&c.store)?;
+            loss = (loss + p.affine(self.cfg.tricks.historical_averaging, 0.0)?)?;
+        }
+        let c = self.critic.as_mut().ok_or_else(no_critic)?;
+        c.opt.backward_step(&loss)?;
+        if let Objective::Wgan { clip } = self.cfg.objective {
+            for (name, var) in c.store.vars() {
+                if !name.contains("running_") {
+                    var.set(&var.as_tensor().clamp(-clip, clip)?)?;
+                }
+            }
+        }
+        if let Some(h) = &mut c.hist {
+            h.update(&c.store)?;
+        }
+        Ok(m)
+    }
+
+    /// One generator update on `G(z)`; `real` (network space) feeds feature matching, the
+    /// unrolled look-ahead and the kernel losses; instance noise is drawn from `rng`.
+    /// Returns the loss before the update.
+    pub fn generator_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<f64> {
+        let fake = self.gen.forward_t(z, true)?;
+        let loss = match &self.critic {
+            None => self.cfg.objective.kernel_loss(real, &fake)?,
+            Some(c) => {
+                let sigma = self.cfg.tricks.noise_std(self.step.max(1));
+                let real_in = self.noisy(real, sigma, rng)?;
+                let fake_in = self.noisy(&fake, sigma, rng)?;
+                if self.cfg.tricks.feature_matching {
+                    let (f_real, _) = c.net.features_and_output(&real_in)?;
+                    let (f_fake, _) = c.net.features_and_output(&fake_in)?;
+                    let d = (f_real.detach().mean(0)? - f_fake.mean(0)?)?;
+                    d.sqr()?.sum_all()?
+                } else if let Some(u) = &self.cfg.unrolled {
+                    let target = self.cfg.tricks.real_target();
+                    let p = unrolled_params(
+                        &c.net,
+                        &self.cfg.objective,
+                        &real_in,
+                        &fake_in,
+                        target,
+                        u,
+                    )?;
+                    self.cfg
+                        .objective
+                        .generator_loss(&c.net.forward_with(&p, &fake_in)?)?
+                } else {
+                    self.cfg
+                        .objective
+                        .generator_loss(&c.net.forward(&fake_in)?)?
+                }
+            }
+        };
+        let value = loss.to_scalar::<f32>()? as f64;
+        self.generator_update(loss)?;
+        Ok(value)
+    }
+
+    fn generator_update(&mut self, loss: Tensor) -> Result<()> {
+        let loss = match &self.g_hist {
+            Some(h) => {
+                let p = h.penalty(&self.g_store)?;
+                (loss + p.affine(self.cfg.tricks.historical_averaging, 0.0)?)?
+            }
+            None => loss,
+        };
+        self.g_opt.backward_step(&loss)?;
+        if let Some(h) = &mut self.g_hist {
+            h.update(&self.g_store)?;
+        }
+        Ok(())
+    }
+
+    /// `n` generated items in data space (batch norm in inference mode).
+    pub fn samples(&self, n: usize, rng: &mut GmRng) -> Result<Tensor> {
+        self.gen
+            .sample(n, rng, &self.device)
+            .map_err(Error::Core)
+            .map(|t| t.detach())
+    }
+}
+
+fn no_critic() -> Error {
+    Error::config("objective", "non-adversarial", "no critic to train")
+}
+
+/// A `(1, 1, side, side)` picture of 2-D points over `[-extent, extent]^2`: white, with each
+/// occupied cell darkened by its share of the busiest cell.
+pub fn scatter_image(points: &Tensor, extent: f64, side: usize) -> Result<Tensor> {
+    let v = points.flatten_all()?.to_vec1::<f32>()?;
+    let mut counts = vec![0f32; side * side];
+    for p in v.chunks_exact(2) {
+        let to = |t: f32| ((t as f64 + extent) / (2.0 * extent) * side as f64).floor();
+        let (i, j) = (to(p[0]), to(p[1]));
+        if i >= 0.0 && j >= 0.0 && (i as usize) < side && (j as usize) < side {
+            // Row 0 is the top of the picture: y grows upwards.
+            counts[(side - 1 - j as usize) * side + i as usize] += 1.0;
+        }
+    }
+    let max = counts.iter().cloned().fold(0f32, f32::max).max(1.0);
+    let px: Vec<f32> = counts
+        .iter()
+        .map(|&c| {
+            if c > 0.0 {
+                0.8 - 0.8 * (c / max).sqrt()
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    Ok(Tensor::from_vec(px, (1, 1, side, side), points.device())?)
+}
+
+impl Trainer for GanTrainer {
+    fn model_name(&self) -> String {
+        format!("gan/{}", self.cfg.objective.name())
+    }
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg).unwrap_or_default()
+    }
+
+    fn model_config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.cfg.model).unwrap_or_default()
+    }
+
+    fn step(&mut self, batch: &Batch, rng: &mut GmRng) -> gm_core::Result<Metrics> {
+        self.train_step(&batch.x, rng).map_err(to_core)
+    }
+
+    fn state(&self) -> gm_core::Result<TrainState> {
+        let mut tensors = BTreeMap::new();
+        let mut scalars = BTreeMap::new();
+        for (k, v) in self.g_store.tensors() {
+            tensors.insert(format!("g.{k}"), v);
+        }
+        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
+        scalars.insert("adam_g.t".to_string(), self.g_opt.steps().to_string());
+        if let Some(h) = &self.g_hist {
+            let (t, n) = h.state("hist_g.");
+            tensors.extend(t);
+            scalars.insert("hist_g.count".into(), n.to_string());
+        }
+        if let Some(c) = &self.critic {
+            for (k, v) in c.store.tensors() {
+                tensors.insert(format!("d.{k}"), v);
+            }
+            tensors.extend(c.opt.state_tensors("adam_d.")?);
+            scalars.insert("adam_d.t".to_string(), c.opt.steps().to_string());
+            if let Some(h) = &c.hist {
+                let (t, n) = h.state("hist_d.");
+                tensors.extend(t);
+                scalars.insert("hist_d.count".into(), n.to_string());
+            }
+        }
+        scalars.insert("step".into(), self.step.to_string());
+        scalars.insert("last_g_loss".into(), self.last_g_loss.to_string());
+        Ok(TrainState { tensors, scalars })
+    }
+
+    fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
+        let strip = |p: &str| -> BTreeMap<String, Tensor> {
+            state
+                .tensors
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(p).map(|s| (s.to_string(), v.clone())))
+                .collect()
+        };
+        self.g_store.load(&strip("g."), "checkpoint (generator)")?;
+        self.g_opt
+            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
+        if let Some(h) = &mut self.g_hist {
+            h.load(&state.tensors, "hist_g.", state.scalar("hist_g.count")?)
+                .map_err(to_core)?;
+        }
+        if let Some(c) = &mut self.critic {
+            c.store.load(&strip("d."), "checkpoint (critic)")?;
+            c.opt
+                .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)?;
+            if let Some(h) = &mut c.hist {
+                h.load(&state.tensors, "hist_d.", state.scalar("hist_d.count")?)
+                    .map_err(to_core)?;
+            }
+        }
+        self.step = state.scalar("step")?;
+        self.last_g_loss = state.scalar("last_g_loss")?;
+        Ok(())
+    }
+
+    /// The generator's weights as `generator.*` and the critic's as `discriminator.*`.
+    fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
+        let mut w: BTreeMap<String, Tensor> = self
+            .g_store
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (format!("generator.{k}"), v))
+            .collect();
+        if let Some(c) = &self.critic {
+            w.extend(
+                c.store
+                    .tensors()
+                    .into_iter()
+                    .map(|(k, v)| (format!("discriminator.{k}"), v)),
+            );
+        }
+        Ok(w)
+    }
+
+    fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {
+        let is_2d = self.cfg.model.data_shape == [2];
+        let n = if is_2d { 2_000 } else { self.cfg.grid_samples };
+        if n == 0 {
+            return Ok(None);
+        }
+        let s = self.samples(n, rng).map_err(to_core)?;
+        if is_2d {
+            let img = scatter_image(&s, 5.0, 128).map_err(to_core)?;
+            return Ok(Some((img, false)));
+        }
+        if self.cfg.model.data_shape.len() == 3 {
+            return Ok(Some((s, false)));
+        }
+        Ok(None)
+    }
+}
+
+/// Rebuilds a trained generator from `model.safetensors` tensors (`generator.*`) and its
+/// config.
+pub fn generator_from_weights(
+    cfg: &GanConfig,
+    tensors: &BTreeMap<String, Tensor>,
+    device: &Device,
+) -> Result<GanGenerator> {
+    let g: BTreeMap<String, Tensor> = tensors
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("generator.")
+                .map(|s| (s.to_string(), v.clone()))
+        })
+        .collect();
+    let store = ParamStore::new(0);
+    let gen = GanGenerator::new(cfg, store.var_builder(device))?;
+    store.load(&g, "generator weights")?;
+    Ok(gen)
+}

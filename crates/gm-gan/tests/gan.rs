@@ -1,0 +1,512 @@
+//! End-to-end checks of gm-gan: finite-difference proofs of every second-order path (the
+//! gradient penalty, the unrolled generator loss), a few-step smoke test per objective
+//! asserting each loss falls under its own update, short `fit` runs with resume, and the
+//! non-finite guard that keeps the last good checkpoint.
+
+use std::collections::BTreeMap;
+
+use candle_core::{DType, Device, Tensor, Var};
+use candle_nn::VarBuilder;
+use gm_core::data::Mixture2d;
+use gm_core::{fit, AdamConfig, FitConfig, GmRng, ParamStore};
+use gm_divergence::Divergence;
+use gm_gan::{
+    enable_second_order, gradient_penalty, unrolled_params, Activation, Architecture,
+    Discriminator, FDivergence, GanConfig, GanGenerator, GanGeneratorLoss, GanTrainConfig,
+    GanTrainer, Objective, OmegaCost, Tricks, Unrolled,
+};
+
+/// Small smooth networks (tanh), so that finite differences of second derivatives are clean.
+fn tiny(latent: usize, hidden: usize, act: Activation) -> GanConfig {
+    GanConfig {
+        latent_dim: latent,
+        data_shape: vec![2],
+        generator: Architecture::Mlp {
+            hidden: vec![hidden],
+            activation: act,
+        },
+        discriminator: Architecture::Mlp {
+            hidden: vec![hidden, hidden],
+            activation: act,
+        },
+        output: gm_gan::OutputActivation::Identity,
+    }
+}
+
+fn f64_builder(store: &ParamStore, dev: &Device) -> VarBuilder<'static> {
+    VarBuilder::from_backend(Box::new(store.clone()), DType::F64, dev.clone())
+}
+
+fn randn(rng: &mut GmRng, shape: &[usize], dev: &Device) -> Tensor {
+    rng.normal(shape, 0.0, 1.0, dev)
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap()
+}
+
+fn scalar(t: &Tensor) -> f64 {
+    t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap()
+}
+
+fn set_entry(var: &Var, i: usize, value: f64) {
+    let mut v = var
+        .as_tensor()
+        .flatten_all()
+        .unwrap()
+        .to_vec1::<f64>()
+        .unwrap();
+    v[i] = value;
+    var.set(&Tensor::from_vec(v, var.shape(), var.device()).unwrap())
+        .unwrap();
+}
+
+/// Compares the backpropagated gradient of `loss()` with central differences (step `h`) on
+/// every entry of every variable in `store`; returns (max abs error, max |gradient|, gradient
+/// by entry).
+fn check_gradient(
+    store: &ParamStore,
+    loss: impl Fn() -> Tensor,
+    h: f64,
+) -> (f64, f64, BTreeMap<(String, usize), f64>) {
+    let l = loss();
+    let grads = l.backward().unwrap();
+    let (mut worst, mut biggest) = (0f64, 0f64);
+    let mut by_entry = BTreeMap::new();
+    for (name, var) in store.vars() {
+        let g = grads
+            .get(var.as_tensor())
+            .map(|g| g.flatten_all().unwrap().to_vec1::<f64>().unwrap())
+            .unwrap_or_else(|| vec![0.0; var.elem_count()]);
+        let base = var
+            .as_tensor()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        for i in 0..base.len() {
+            set_entry(&var, i, base[i] + h);
+            let up = scalar(&loss());
+            set_entry(&var, i, base[i] - h);
+            let down = scalar(&loss());
+            set_entry(&var, i, base[i]);
+            let fd = (up - down) / (2.0 * h);
+            worst = worst.max((fd - g[i]).abs());
+            biggest = biggest.max(g[i].abs());
+            by_entry.insert((name.clone(), i), g[i]);
+        }
+    }
+    (worst, biggest, by_entry)
+}
+
+#[test]
+fn gradient_penalty_second_order_gradient_matches_finite_differences() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let cfg = tiny(3, 6, Activation::Tanh);
+    let store = ParamStore::new(11);
+    let d = Discriminator::new(&cfg, f64_builder(&store, &dev)).unwrap();
+    let mut rng = GmRng::new(4);
+    let real = randn(&mut rng, &[7, 2], &dev);
+    let fake = randn(&mut rng, &[7, 2], &dev);
+    let eps = rng
+        .uniform((7, 1), 0.0, 1.0, &dev)
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap();
+    let loss = || gradient_penalty(|x| d.forward(x), &real, &fake, &eps).unwrap();
+    let (err, biggest, _) = check_gradient(&store, loss, 1e-5);
+    // Central differences in f64 with h = 1e-5: truncation ~h^2 |f'''| ~ 1e-10, rounding
+    // ~1e-16 / h ~ 1e-11; 1e-7 leaves room for both and is far below the gradient scale.
+    assert!(biggest > 1e-2, "penalty gradient vanished: {biggest}");
+    assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
+}
+
+#[test]
+fn unrolled_generator_gradient_matches_finite_differences_and_differs_from_first_order() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let cfg = tiny(3, 5, Activation::Tanh);
+    let gs = ParamStore::new(21);
+    let ds = ParamStore::new(22);
+    let g = GanGenerator::new(&cfg, f64_builder(&gs, &dev)).unwrap();
+    let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+    let mut rng = GmRng::new(5);
+    let real = randn(&mut rng, &[6, 2], &dev).affine(0.5, 1.0).unwrap();
+    let z = randn(&mut rng, &[6, 3], &dev);
+    let obj = Objective::Gan {
+        generator_loss: GanGeneratorLoss::NonSaturating,
+    };
+    let unroll = |second_order: bool| Unrolled {
+        steps: 3,
+        lr: 1.0,
+        second_order,
+    };
+    let loss = |second_order: bool| {
+        let fake = g.forward_t(&z, true).unwrap();
+        let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &unroll(second_order)).unwrap();
+        obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
+            .unwrap()
+    };
+    let (err, biggest, exact) = check_gradient(&gs, || loss(true), 1e-5);
+    assert!(biggest > 1e-3, "gradient vanished: {biggest}");
+    assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
+    // The first-order surrogate drops d theta_D^k / d theta_G: its gradient must differ
+    // from the exact one by much more than the finite-difference error.
+    let grads = loss(false).backward().unwrap();
+    let mut gap = 0f64;
+    for (name, var) in gs.vars() {
+        let g1 = grads
+            .get(var.as_tensor())
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f64>()
+            .unwrap();
+        for (i, v) in g1.iter().enumerate() {
+            gap = gap.max((v - exact[&(name.clone(), i)]).abs());
+        }
+    }
+    assert!(
+        gap > 1e3 * err.max(1e-9),
+        "first-order gap {gap:e} vs error {err:e}"
+    );
+    // With the look-ahead at zero steps' worth of rate the exact loss is the plain one.
+    let plain = scalar(
+        &obj.generator_loss(&d.forward(&g.forward_t(&z, true).unwrap()).unwrap())
+            .unwrap(),
+    );
+    let tiny_lr = Unrolled {
+        steps: 1,
+        lr: 1e-12,
+        second_order: true,
+    };
+    let fake = g.forward_t(&z, true).unwrap();
+    let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &tiny_lr).unwrap();
+    let near = scalar(
+        &obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
+            .unwrap(),
+    );
+    assert!((near - plain).abs() < 1e-9);
+}
+
+fn every_objective() -> Vec<Objective> {
+    let mut v = vec![
+        Objective::Gan {
+            generator_loss: GanGeneratorLoss::Minimax,
+        },
+        Objective::Gan {
+            generator_loss: GanGeneratorLoss::NonSaturating,
+        },
+        Objective::OmegaRho { cost: OmegaCost::A },
+        Objective::OmegaRho { cost: OmegaCost::B },
+        Objective::OmegaRho { cost: OmegaCost::C },
+        // Clip above every initial weight, so that the step is a plain descent step.
+        Objective::Wgan { clip: 10.0 },
+        Objective::WganGp { penalty: 10.0 },
+        Objective::CauchySchwarz {
+            bandwidths: vec![0.5, 1.0, 2.0],
+        },
+        Objective::Mmd {
+            bandwidths: vec![0.5, 1.0, 2.0],
+        },
+    ];
+    for d in Divergence::catalogue() {
+        for non_saturating in [false, true] {
+            v.push(Objective::FGan {
+                divergence: FDivergence::from(d),
+                non_saturating,
+            });
+        }
+    }
+    v
+}
+
+fn small_config(objective: Objective) -> GanTrainConfig {
+    let adam = AdamConfig {
+        lr: 3e-4,
+        beta1: 0.5,
+        ..Default::default()
+    };
+    GanTrainConfig {
+        model: tiny(4, 32, Activation::Relu),
+        objective,
+        adam_g: adam,
+        adam_d: adam,
+        ..Default::default()
+    }
+}
+
+/// Every objective: three critic updates, each lowering the critic's loss on its batch, and
+/// three generator updates, each lowering the generator's loss on its latents.
+#[test]
+fn every_objective_descends_its_own_losses() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let mix = Mixture2d::ring8();
+    let (x, _) = mix.sample(64, &mut GmRng::new(1));
+    let x = Tensor::from_vec(x, (64, 2), &dev).unwrap();
+    for obj in every_objective() {
+        let name = obj.name();
+        let mut t = GanTrainer::new(small_config(obj.clone()), 3, &dev).unwrap();
+        let real = t.network_batch(&x).unwrap();
+        let mut rng = GmRng::new(7);
+        if obj.is_adversarial() {
+            for _ in 0..3 {
+                let z = rng.normal((64, 4), 0.0, 1.0, &dev).unwrap();
+                let eps = t.penalty_mix(64, &mut rng.clone()).unwrap();
+                let before = t.critic_loss_value(&real, &z, eps.as_ref()).unwrap();
+                t.critic_step(&real, &z, &mut rng).unwrap();
+                let after = t.critic_loss_value(&real, &z, eps.as_ref()).unwrap();
+                assert!(after < before, "{name}: critic loss {before} -> {after}");
+            }
+        }
+        for _ in 0..3 {
+            let z = rng.normal((64, 4), 0.0, 1.0, &dev).unwrap();
+            let before = t.generator_loss_value(&real, &z).unwrap();
+            t.generator_step(&real, &z, &mut rng).unwrap();
+            let after = t.generator_loss_value(&real, &z).unwrap();
+            assert!(after < before, "{name}: generator loss {before} -> {after}");
+        }
+    }
+}
+
+#[test]
+fn weight_clipping_bounds_every_critic_weight() {
+    let dev = Device::Cpu;
+    let mut t = GanTrainer::new(small_config(Objective::Wgan { clip: 0.01 }), 0, &dev).unwrap();
+    let (x, _) = Mixture2d::ring8().sample(32, &mut GmRng::new(1));
+    let x = Tensor::from_vec(x, (32, 2), &dev).unwrap();
+    t.train_step(&x, &mut GmRng::new(2)).unwrap();
+    for (name, w) in t.discriminator_store().unwrap().tensors() {
+        let m = w.abs().unwrap().flatten_all().unwrap().max(0).unwrap();
+        let m = m.to_scalar::<f32>().unwrap();
+        assert!(m <= 0.01 + 1e-7, "{name}: |w| up to {m}");
+    }
+}
+
+/// Each trick changes training (the losses of a run differ from the plain run's), and
+/// unrolled/first-order runs go through the whole step.
+#[test]
+fn tricks_and_unrolling_run_and_change_the_run() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let (x, _) = Mixture2d::ring8().sample(32, &mut GmRng::new(1));
+    let x = Tensor::from_vec(x, (32, 2), &dev).unwrap();
+    let run = |cfg: GanTrainConfig| -> Vec<f64> {
+        let mut t = GanTrainer::new(cfg, 0, &dev).unwrap();
+        let mut rng = GmRng::new(3);
+        let mut out = Vec::new();
+        for _ in 0..4 {
+            let m = t.train_step(&x, &mut rng).unwrap();
+            out.extend(m.iter().map(|(_, v)| *v));
+        }
+        out
+    };
+    let base = small_config(Objective::default());
+    let plain = run(base.clone());
+    let variants: Vec<(&str, GanTrainConfig)> = vec![
+        (
+            "feature matching",
+            GanTrainConfig {
+                tricks: Tricks {
+                    feature_matching: true,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "historical averaging",
+            GanTrainConfig {
+                tricks: Tricks {
+                    historical_averaging: 1.0,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "instance noise",
+            GanTrainConfig {
+                tricks: Tricks {
+                    instance_noise: 0.5,
+                    instance_noise_anneal_steps: 10,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "label smoothing",
+            GanTrainConfig {
+                tricks: Tricks {
+                    label_smoothing: 0.1,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "n_critic",
+            GanTrainConfig {
+                tricks: Tricks {
+                    n_critic: 2,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "unrolled",
+            GanTrainConfig {
+                unrolled: Some(Unrolled::new(3)),
+                ..base.clone()
+            },
+        ),
+        (
+            "unrolled first order",
+            GanTrainConfig {
+                unrolled: Some(Unrolled {
+                    second_order: false,
+                    ..Unrolled::new(3)
+                }),
+                ..base.clone()
+            },
+        ),
+    ];
+    for (name, cfg) in variants {
+        let r = run(cfg);
+        assert!(r.iter().all(|v| v.is_finite()), "{name}: {r:?}");
+        assert_ne!(r, plain, "{name} changed nothing");
+    }
+}
+
+#[test]
+fn bad_combinations_are_refused_with_the_field_named() {
+    let dev = Device::Cpu;
+    let smoothing_on_wgan = GanTrainConfig {
+        tricks: Tricks {
+            label_smoothing: 0.1,
+            ..Default::default()
+        },
+        ..small_config(Objective::Wgan { clip: 0.01 })
+    };
+    let e = GanTrainer::new(smoothing_on_wgan, 0, &dev).err().unwrap();
+    assert!(e.to_string().contains("tricks.label_smoothing"), "{e}");
+    let unroll_gp = GanTrainConfig {
+        unrolled: Some(Unrolled::new(5)),
+        ..small_config(Objective::WganGp { penalty: 10.0 })
+    };
+    let e = GanTrainer::new(unroll_gp, 0, &dev).err().unwrap();
+    assert!(e.to_string().contains("unrolled"), "{e}");
+    let unroll_dcgan = GanTrainConfig {
+        unrolled: Some(Unrolled::new(5)),
+        ..GanTrainConfig::dcgan_mnist()
+    };
+    assert!(GanTrainer::new(unroll_dcgan, 0, &dev).is_err());
+    let mut t = GanTrainer::new(small_config(Objective::default()), 0, &dev).unwrap();
+    let wrong = Tensor::zeros((4, 3), DType::F32, &dev).unwrap();
+    let e = t.train_step(&wrong, &mut GmRng::new(0)).err().unwrap();
+    assert!(e.to_string().contains("[3]"), "{e}");
+}
+
+fn ring_fit(cfg: &GanTrainConfig, fc: &FitConfig, dir: &std::path::Path) -> gm_core::FitSummary {
+    let dev = Device::Cpu;
+    let data = Mixture2d::ring8().dataset(512, 0).unwrap();
+    let mut t = GanTrainer::new(cfg.clone(), fc.seed, &dev).unwrap();
+    fit(&mut t, &data, fc, dir, &dev).unwrap()
+}
+
+#[test]
+fn fit_writes_the_run_folder_and_resume_is_bit_identical() {
+    let cfg = small_config(Objective::Wgan { clip: 0.1 });
+    let fc = FitConfig {
+        epochs: 2,
+        batch_size: 64,
+        seed: 5,
+        progress: false,
+        ..Default::default()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let s = ring_fit(&cfg, &fc, a.path());
+    assert_eq!(s.steps, 16);
+    for f in [
+        "config.json",
+        "metrics.jsonl",
+        "model.safetensors",
+        "report.html",
+        "loss.svg",
+        "grids/epoch_002.png",
+    ] {
+        assert!(a.path().join(f).exists(), "{f} missing");
+    }
+    let stopped = ring_fit(
+        &cfg,
+        &FitConfig {
+            stop_after: Some(5),
+            ..fc.clone()
+        },
+        b.path(),
+    );
+    assert!(stopped.stopped_early);
+    ring_fit(
+        &cfg,
+        &FitConfig {
+            resume: true,
+            ..fc.clone()
+        },
+        b.path(),
+    );
+    let load = |p: &std::path::Path| {
+        gm_core::io::load_safetensors(p.join("model.safetensors"), &Device::Cpu)
+            .unwrap()
+            .0
+    };
+    let (wa, wb) = (load(a.path()), load(b.path()));
+    assert_eq!(wa.len(), wb.len());
+    for (k, v) in &wa {
+        let x = v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let y = wb[k].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(x, y, "{k} differs after resume");
+    }
+    // The exported generator reloads from its own weights and config.
+    let g = gm_gan::generator_from_weights(&cfg.model, &wa, &Device::Cpu).unwrap();
+    assert_eq!(gm_core::Generator::output_shape(&g), vec![2]);
+}
+
+/// A critic whose rate explodes (lr 1e30, no effective clipping) overflows on its second
+/// step: fit stops with a non-finite error and the checkpoint of step 1 is left as it was.
+#[test]
+fn divergent_training_stops_and_keeps_the_last_good_checkpoint() {
+    let dev = Device::Cpu;
+    let mut cfg = small_config(Objective::Wgan { clip: 1e30 });
+    cfg.adam_d.lr = 1e30;
+    // The generator waits a step, so step 1 (critic only) succeeds and is checkpointed.
+    cfg.tricks.n_critic = 2;
+    let data = Mixture2d::ring8().dataset(512, 0).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let fc = FitConfig {
+        epochs: 1,
+        batch_size: 64,
+        checkpoint_every: 1,
+        progress: false,
+        ..Default::default()
+    };
+    let mut t = GanTrainer::new(cfg, 0, &dev).unwrap();
+    let e = fit(&mut t, &data, &fc, dir.path(), &dev).err().unwrap();
+    let msg = e.to_string();
+    assert!(matches!(e, gm_core::Error::NonFinite { .. }), "{msg}");
+    assert!(msg.contains("not finite"), "{msg}");
+    let ck =
+        gm_core::train::read_checkpoint(&dir.path().join("checkpoint.safetensors"), &dev).unwrap();
+    let failed_at = match e {
+        gm_core::Error::NonFinite { step, .. } => step,
+        _ => unreachable!(),
+    };
+    assert_eq!(ck.step, failed_at - 1);
+    for (k, v) in &ck.state.tensors {
+        let s = v.sum_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(s.is_finite(), "{k} in the kept checkpoint is not finite");
+    }
+}

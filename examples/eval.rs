@@ -121,9 +121,13 @@ fn evaluate_model(run_dir: &Path, cfg: &EvalConfig, dev: &Device) -> Result<Eval
             let m = LoadedVae::from_parts(&config, tensors, dev)?;
             evaluate_generator(m.vae.decoder(), cfg, dev)?
         }
+        m if gm::gan::LoadedGenerator::is_gan_run(m) => {
+            let g = gm::gan::LoadedGenerator::from_run(&config, &tensors, dev)?;
+            evaluate_generator(&g.generator, cfg, dev)?
+        }
         "" => bail!("{}: no `gm.model` metadata", file.display()),
         other => bail!(
-            "{}: model `{other}` is not a generator gm can sample (known: {}); pass --samples PATH",
+            "{}: model `{other}` is not a generator gm can sample (known: {}, gan/*); pass --samples PATH",
             file.display(),
             LoadedVae::MODEL
         ),

@@ -89,13 +89,7 @@ fn run() -> Result<()> {
         }
         LoadedVae::MODEL => {
             let m = LoadedVae::from_parts(&config, tensors, &dev)?;
-            let mut metrics = Vec::new();
-            if let Ok(r) = gm::eval::read_eval(&run_dir) {
-                if let Some(mm) = &r.mnist {
-                    metrics.push(("mnist_fd".to_string(), mm.frechet_distance));
-                    metrics.push(("classifier_score".to_string(), mm.classifier_score.mean));
-                }
-            }
+            let metrics = eval_metrics(&run_dir);
             let card = ModelCard {
                 description: "A variational autoencoder trained by gm on the embedded MNIST \
                               digits; its decoder is a generator of 28x28 digits."
@@ -116,12 +110,39 @@ fn run() -> Result<()> {
                 },
             )?
         }
+        m if gm::gan::LoadedGenerator::is_gan_run(m) => {
+            let g = gm::gan::LoadedGenerator::from_run(&config, &tensors, &dev)?;
+            let metrics = eval_metrics(&run_dir);
+            let card = ModelCard {
+                description: format!(
+                    "A generator trained by gm ({m}) on the embedded MNIST digits or a 2-D \
+                     mixture; it maps N(0, I) latents to samples."
+                ),
+                pipeline_tag: "unconditional-image-generation".into(),
+                tags: vec!["gan".into()],
+                metrics,
+                ..Default::default()
+            };
+            let x =
+                gm::core::Generator::sample(&g.generator, 64, &mut gm::core::GmRng::new(0), &dev)?;
+            // Image generators get a sample grid; 2-D generators have no image to show.
+            let samples = (x.rank() == 4).then_some((x, false));
+            export(
+                &g,
+                &out,
+                &ExportOptions {
+                    card,
+                    samples,
+                    ..Default::default()
+                },
+            )?
+        }
         "" => bail!(
             "{}: no `gm.model` metadata",
             run_dir.join("model.safetensors").display()
         ),
         other => bail!(
-            "model `{other}` cannot be exported yet (known: {}, {})",
+            "model `{other}` cannot be exported yet (known: {}, {}, gan/*)",
             MnistClassifier::MODEL,
             LoadedVae::MODEL
         ),
@@ -133,6 +154,18 @@ fn run() -> Result<()> {
         publish(&exported.dir, &repo, private, dry_run)?;
     }
     Ok(())
+}
+
+/// The headline metrics of the run's `eval.json` (from `cargo xtask eval`), if any.
+fn eval_metrics(run_dir: &std::path::Path) -> Vec<(String, f64)> {
+    let mut metrics = Vec::new();
+    if let Ok(r) = gm::eval::read_eval(run_dir) {
+        if let Some(mm) = &r.mnist {
+            metrics.push(("mnist_fd".to_string(), mm.frechet_distance));
+            metrics.push(("classifier_score".to_string(), mm.classifier_score.mean));
+        }
+    }
+    metrics
 }
 
 #[cfg(feature = "remote")]

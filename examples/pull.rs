@@ -59,6 +59,18 @@ fn run() -> Result<()> {
             gm::core::viz::save_grid(&x, 8, false, &grid)?;
             println!("64 samples (seed {seed}) in {}", grid.display());
         }
+        gm::gan::LoadedGenerator::MODEL => {
+            let g: gm::gan::LoadedGenerator = gm::hub::load(&dir, &dev)?;
+            let x = gm::core::Generator::sample(&g.generator, 64, &mut GmRng::new(seed), &dev)?;
+            std::fs::create_dir_all(&out)?;
+            if x.rank() == 4 {
+                let grid = out.join("samples.png");
+                gm::core::viz::save_grid(&x, 8, false, &grid)?;
+                println!("64 samples (seed {seed}) in {}", grid.display());
+            } else {
+                println!("64 samples (seed {seed}), shape {:?}", x.dims());
+            }
+        }
         MnistClassifier::MODEL => {
             let m: MnistClassifier = gm::hub::load(&dir, &dev)?;
             let test = gm::core::data::mnist_embedded()?.test;

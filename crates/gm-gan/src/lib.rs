@@ -32,6 +32,8 @@ pub use objective::{
     GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
 };
 pub use theory::theory_rows;
-pub use trainer::{generator_from_weights, scatter_image, GanTrainConfig, GanTrainer};
+pub use trainer::{
+    generator_from_weights, scatter_image, GanTrainConfig, GanTrainer, LoadedGenerator,
+};
 pub use tricks::Tricks;
 pub use unrolled::{unrolled_params, Unrolled};

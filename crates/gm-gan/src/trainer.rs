@@ -578,6 +578,74 @@ impl Trainer for GanTrainer {
     }
 }
 
+/// A trained generator with its config and weights, as saved by a GAN run (the
+/// `generator.*` tensors of `model.safetensors`) or by an export: a
+/// [`gm_core::model::SavedModel`] under the name `gan-generator`, so that GAN runs export to
+/// Hub folders and load back with `gm_hub::load`.
+#[derive(Debug, Clone)]
+pub struct LoadedGenerator {
+    pub generator: GanGenerator,
+    pub config: GanConfig,
+    tensors: BTreeMap<String, Tensor>,
+}
+
+impl LoadedGenerator {
+    /// The name a GAN run gives its model in `model.safetensors` (`gan/<objective>`).
+    pub fn is_gan_run(model: &str) -> bool {
+        model.starts_with("gan/")
+    }
+
+    /// Rebuilds the generator from a GAN run's `model.safetensors` parts.
+    pub fn from_run(
+        config: &serde_json::Value,
+        tensors: &BTreeMap<String, Tensor>,
+        device: &Device,
+    ) -> Result<Self> {
+        let cfg: GanConfig = serde_json::from_value(config.clone()).map_err(|e| Error::Config {
+            field: "gm.config",
+            value: format!("{config} ({e})"),
+            reason: "not a GAN network config",
+        })?;
+        let generator = generator_from_weights(&cfg, tensors, device)?;
+        let own = tensors
+            .iter()
+            .filter_map(|(k, v)| {
+                k.strip_prefix("generator.")
+                    .map(|s| (s.to_string(), v.clone()))
+            })
+            .collect();
+        Ok(Self {
+            generator,
+            config: cfg,
+            tensors: own,
+        })
+    }
+}
+
+impl gm_core::model::SavedModel for LoadedGenerator {
+    const MODEL: &'static str = "gan-generator";
+
+    fn config_json(&self) -> serde_json::Value {
+        serde_json::to_value(&self.config).unwrap_or_default()
+    }
+
+    fn weights(&self) -> BTreeMap<String, Tensor> {
+        self.tensors.clone()
+    }
+
+    fn from_parts(
+        config: &serde_json::Value,
+        tensors: BTreeMap<String, Tensor>,
+        device: &Device,
+    ) -> gm_core::Result<Self> {
+        let prefixed = tensors
+            .iter()
+            .map(|(k, v)| (format!("generator.{k}"), v.clone()))
+            .collect();
+        Self::from_run(config, &prefixed, device).map_err(to_core)
+    }
+}
+
 /// Rebuilds a trained generator from `model.safetensors` tensors (`generator.*`) and its
 /// config.
 pub fn generator_from_weights(

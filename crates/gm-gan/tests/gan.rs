@@ -473,6 +473,30 @@ fn fit_writes_the_run_folder_and_resume_is_bit_identical() {
     // The exported generator reloads from its own weights and config.
     let g = gm_gan::generator_from_weights(&cfg.model, &wa, &Device::Cpu).unwrap();
     assert_eq!(gm_core::Generator::output_shape(&g), vec![2]);
+    // Through the run's metadata, as `cargo xtask export` and `eval` do, and back through the
+    // saved parts of an export: the same samples for the same seed.
+    use gm_core::model::SavedModel;
+    let (tensors, meta) =
+        gm_core::io::load_safetensors(a.path().join("model.safetensors"), &Device::Cpu).unwrap();
+    assert!(gm_gan::LoadedGenerator::is_gan_run(&meta["gm.model"]));
+    let config: serde_json::Value = serde_json::from_str(&meta["gm.config"]).unwrap();
+    let run = gm_gan::LoadedGenerator::from_run(&config, &tensors, &Device::Cpu).unwrap();
+    let parts =
+        gm_gan::LoadedGenerator::from_parts(&run.config_json(), run.weights(), &Device::Cpu)
+            .unwrap();
+    let sample = |g: &gm_gan::GanGenerator| {
+        gm_core::Generator::sample(g, 6, &mut GmRng::new(3), &Device::Cpu)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    assert_eq!(sample(&g), sample(&run.generator));
+    assert_eq!(sample(&g), sample(&parts.generator));
+    let bad = serde_json::json!({"latent_dim": "two"});
+    let e = gm_gan::LoadedGenerator::from_run(&bad, &tensors, &Device::Cpu).unwrap_err();
+    assert!(e.to_string().contains("gm.config"), "{e}");
 }
 
 /// A critic whose rate explodes (lr 1e30, no effective clipping) overflows on its second

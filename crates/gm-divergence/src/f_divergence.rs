@@ -25,8 +25,11 @@ use candle_core::Tensor;
 use crate::{Error, Result};
 
 /// An f-divergence. Construct the parametric ones through [`Divergence::alpha`] and
-/// [`Divergence::weighted_jensen_shannon`], which validate their parameter.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// [`Divergence::weighted_jensen_shannon`], which validate their parameter. It serialises as
+/// `{"name": "kullback_leibler"}`, `{"name": "alpha", "alpha": 0.5}`, ...; a deserialised
+/// value is checked by [`Divergence::validate`] (every entry point calls it).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case", tag = "name")]
 pub enum Divergence {
     /// `f(u) = |u - 1| / 2`: total variation, `sup_A |P(A) - Q(A)|`.
     TotalVariation,

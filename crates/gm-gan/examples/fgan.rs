@@ -12,7 +12,7 @@ mod common;
 
 use anyhow::Result;
 use gm_divergence::Divergence;
-use gm_gan::{FDivergence, GanConfig, GanTrainConfig, Objective};
+use gm_gan::{GanConfig, GanTrainConfig, Objective};
 
 fn main() -> Result<()> {
     let args = common::Args::parse("fgan", &["samples"], &[])?;
@@ -27,7 +27,7 @@ fn main() -> Result<()> {
         let mut cfg = GanTrainConfig {
             model: GanConfig::mlp_mnist(),
             objective: Objective::FGan {
-                divergence: FDivergence::from(d),
+                divergence: d,
                 non_saturating: true,
             },
             ..GanTrainConfig::default()

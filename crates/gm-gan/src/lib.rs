@@ -28,7 +28,7 @@ pub use nets::{
     Activation, Architecture, Discriminator, GanConfig, GanGenerator, OutputActivation,
 };
 pub use objective::{
-    bce_with_logits, enable_second_order, gradient_penalty, second_order_available, FDivergence,
+    bce_with_logits, enable_second_order, gradient_penalty, second_order_available,
     GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
 };
 pub use theory::theory_rows;

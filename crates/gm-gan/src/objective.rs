@@ -29,60 +29,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// An f-divergence of gm-divergence, in a serialisable form.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", tag = "name")]
-pub enum FDivergence {
-    TotalVariation,
-    KullbackLeibler,
-    ReverseKullbackLeibler,
-    PearsonChiSquared,
-    NeymanChiSquared,
-    SquaredHellinger,
-    Jeffrey,
-    JensenShannon,
-    WeightedJensenShannon { pi: f64 },
-    Gan,
-    Alpha { alpha: f64 },
-}
-
-impl From<Divergence> for FDivergence {
-    fn from(d: Divergence) -> Self {
-        match d {
-            Divergence::TotalVariation => Self::TotalVariation,
-            Divergence::KullbackLeibler => Self::KullbackLeibler,
-            Divergence::ReverseKullbackLeibler => Self::ReverseKullbackLeibler,
-            Divergence::PearsonChiSquared => Self::PearsonChiSquared,
-            Divergence::NeymanChiSquared => Self::NeymanChiSquared,
-            Divergence::SquaredHellinger => Self::SquaredHellinger,
-            Divergence::Jeffrey => Self::Jeffrey,
-            Divergence::JensenShannon => Self::JensenShannon,
-            Divergence::WeightedJensenShannon { pi } => Self::WeightedJensenShannon { pi },
-            Divergence::Gan => Self::Gan,
-            Divergence::Alpha { alpha } => Self::Alpha { alpha },
-        }
-    }
-}
-
-impl FDivergence {
-    /// The gm-divergence value, with its parameter validated.
-    pub fn divergence(&self) -> Result<Divergence> {
-        Ok(match *self {
-            Self::TotalVariation => Divergence::TotalVariation,
-            Self::KullbackLeibler => Divergence::KullbackLeibler,
-            Self::ReverseKullbackLeibler => Divergence::ReverseKullbackLeibler,
-            Self::PearsonChiSquared => Divergence::PearsonChiSquared,
-            Self::NeymanChiSquared => Divergence::NeymanChiSquared,
-            Self::SquaredHellinger => Divergence::SquaredHellinger,
-            Self::Jeffrey => Divergence::Jeffrey,
-            Self::JensenShannon => Divergence::JensenShannon,
-            Self::WeightedJensenShannon { pi } => Divergence::weighted_jensen_shannon(pi)?,
-            Self::Gan => Divergence::Gan,
-            Self::Alpha { alpha } => Divergence::alpha(alpha)?,
-        })
-    }
-}
-
 /// The three built-in discriminator costs of the omega/rho family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OmegaCost {
@@ -132,7 +78,7 @@ pub enum Objective {
         generator_loss: GanGeneratorLoss,
     },
     FGan {
-        divergence: FDivergence,
+        divergence: Divergence,
         /// Generator loss `-E g_f(v)` instead of `-E f*(g_f(v))`.
         non_saturating: bool,
     },
@@ -186,8 +132,8 @@ impl Objective {
             Objective::Gan {
                 generator_loss: GanGeneratorLoss::NonSaturating,
             } => "gan".into(),
-            Objective::FGan { divergence, .. } => match divergence.divergence() {
-                Ok(d) => format!("f-gan ({})", d.name()),
+            Objective::FGan { divergence, .. } => match divergence.validate() {
+                Ok(()) => format!("f-gan ({})", divergence.name()),
                 Err(_) => "f-gan (invalid)".into(),
             },
             Objective::OmegaRho { cost } => format!("omega-rho {cost:?}"),
@@ -201,9 +147,7 @@ impl Objective {
     /// Checks the objective's parameters; each bad value is an error naming it.
     pub fn validate(&self) -> Result<()> {
         match self {
-            Objective::FGan { divergence, .. } => {
-                divergence.divergence()?;
-            }
+            Objective::FGan { divergence, .. } => divergence.validate()?,
             Objective::Wgan { clip } => positive_finite("objective.clip", *clip)?,
             Objective::WganGp { penalty } => positive_finite("objective.penalty", *penalty)?,
             Objective::CauchySchwarz { bandwidths } | Objective::Mmd { bandwidths } => {
@@ -254,9 +198,7 @@ impl Objective {
             Objective::Gan { .. } => {
                 (bce_with_logits(v_real, real_target)? + bce_with_logits(v_fake, 0.0)?)?
             }
-            Objective::FGan { divergence, .. } => {
-                fgan_critic_loss(divergence.divergence()?, v_real, v_fake)?
-            }
+            Objective::FGan { divergence, .. } => fgan_critic_loss(*divergence, v_real, v_fake)?,
             Objective::OmegaRho { cost } => cost.cost().cost_from_logits(v_real, v_fake)?.neg()?,
             Objective::Wgan { .. } | Objective::WganGp { .. } => {
                 (v_fake.mean_all()? - v_real.mean_all()?)?
@@ -284,7 +226,7 @@ impl Objective {
                 divergence,
                 non_saturating,
             } => {
-                let d = divergence.divergence()?;
+                let d = *divergence;
                 if *non_saturating {
                     fgan_generator_loss_non_saturating(d, v_fake)?
                 } else {
@@ -469,7 +411,7 @@ mod tests {
     #[test]
     fn bad_f_divergence_parameter_is_refused() {
         let o = Objective::FGan {
-            divergence: FDivergence::Alpha { alpha: 1.0 },
+            divergence: Divergence::Alpha { alpha: 1.0 },
             non_saturating: true,
         };
         assert!(matches!(o.validate(), Err(Error::Divergence(_))));
@@ -478,8 +420,13 @@ mod tests {
     #[test]
     fn every_catalogue_divergence_round_trips() {
         for d in Divergence::catalogue() {
-            assert_eq!(FDivergence::from(d).divergence().unwrap(), d);
+            let json = serde_json::to_value(d).unwrap();
+            assert_eq!(serde_json::from_value::<Divergence>(json).unwrap(), d);
         }
+        assert_eq!(
+            serde_json::to_value(Divergence::WeightedJensenShannon { pi: 0.25 }).unwrap(),
+            serde_json::json!({"name": "weighted_jensen_shannon", "pi": 0.25})
+        );
     }
 
     #[test]

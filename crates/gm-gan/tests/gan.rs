@@ -12,8 +12,8 @@ use gm_core::{fit, AdamConfig, FitConfig, GmRng, ParamStore};
 use gm_divergence::Divergence;
 use gm_gan::{
     enable_second_order, gradient_penalty, unrolled_params, Activation, Architecture,
-    Discriminator, FDivergence, GanConfig, GanGenerator, GanGeneratorLoss, GanTrainConfig,
-    GanTrainer, Objective, OmegaCost, Tricks, Unrolled,
+    Discriminator, GanConfig, GanGenerator, GanGeneratorLoss, GanTrainConfig, GanTrainer,
+    Objective, OmegaCost, Tricks, Unrolled,
 };
 
 /// Small smooth networks (tanh), so that finite differences of second derivatives are clean.
@@ -213,7 +213,7 @@ fn every_objective() -> Vec<Objective> {
     for d in Divergence::catalogue() {
         for non_saturating in [false, true] {
             v.push(Objective::FGan {
-                divergence: FDivergence::from(d),
+                divergence: d,
                 non_saturating,
             });
         }

@@ -328,13 +328,7 @@ impl Trainer for MixGanTrainer {
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| -> BTreeMap<String, Tensor> {
-            state
-                .tensors
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix(p).map(|s| (s.to_string(), v.clone())))
-                .collect()
-        };
+        let strip = |p: &str| crate::trainer::strip_prefix(&state.tensors, p);
         self.g_store.load(&strip("g."), "checkpoint (generators)")?;
         self.d_store.load(&strip("d."), "checkpoint (critics)")?;
         self.g_opt

@@ -513,13 +513,7 @@ impl Trainer for GanTrainer {
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| -> BTreeMap<String, Tensor> {
-            state
-                .tensors
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix(p).map(|s| (s.to_string(), v.clone())))
-                .collect()
-        };
+        let strip = |p: &str| strip_prefix(&state.tensors, p);
         self.g_store.load(&strip("g."), "checkpoint (generator)")?;
         self.g_opt
             .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
@@ -606,14 +600,8 @@ impl LoadedGenerator {
             value: format!("{config} ({e})"),
             reason: "not a GAN network config",
         })?;
-        let generator = generator_from_weights(&cfg, tensors, device)?;
-        let own = tensors
-            .iter()
-            .filter_map(|(k, v)| {
-                k.strip_prefix("generator.")
-                    .map(|s| (s.to_string(), v.clone()))
-            })
-            .collect();
+        let own = strip_prefix(tensors, "generator.");
+        let generator = generator_from_own_weights(&cfg, &own, device)?;
         Ok(Self {
             generator,
             config: cfg,
@@ -653,15 +641,28 @@ pub fn generator_from_weights(
     tensors: &BTreeMap<String, Tensor>,
     device: &Device,
 ) -> Result<GanGenerator> {
-    let g: BTreeMap<String, Tensor> = tensors
-        .iter()
-        .filter_map(|(k, v)| {
-            k.strip_prefix("generator.")
-                .map(|s| (s.to_string(), v.clone()))
-        })
-        .collect();
+    generator_from_own_weights(cfg, &strip_prefix(tensors, "generator."), device)
+}
+
+/// Builds the generator of `cfg` from its own tensors (names without the `generator.` prefix).
+fn generator_from_own_weights(
+    cfg: &GanConfig,
+    tensors: &BTreeMap<String, Tensor>,
+    device: &Device,
+) -> Result<GanGenerator> {
     let store = ParamStore::new(0);
     let gen = GanGenerator::new(cfg, store.var_builder(device))?;
-    store.load(&g, "generator weights")?;
+    store.load(tensors, "generator weights")?;
     Ok(gen)
+}
+
+/// The tensors whose names start with `prefix`, renamed without it.
+pub(crate) fn strip_prefix(
+    tensors: &BTreeMap<String, Tensor>,
+    prefix: &str,
+) -> BTreeMap<String, Tensor> {
+    tensors
+        .iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|s| (s.to_string(), v.clone())))
+        .collect()
 }

@@ -110,11 +110,12 @@ fn evaluate_model(run_dir: &Path, cfg: &EvalConfig, dev: &Device) -> Result<Eval
             run_dir.display()
         );
     }
-    let (tensors, meta) = gm::core::io::load_safetensors(&file, dev)?;
-    let model = meta.get("gm.model").cloned().unwrap_or_default();
-    let config: serde_json::Value =
-        serde_json::from_str(meta.get("gm.config").map(String::as_str).unwrap_or("null"))
-            .with_context(|| format!("{}: metadata `gm.config` is not JSON", file.display()))?;
+    let gm::cli::RunModel {
+        model,
+        config,
+        tensors,
+        ..
+    } = gm::cli::read_run_model(run_dir, dev)?;
     eprintln!("sampling {} from {}", cfg.n_samples, file.display());
     let mut r = match model.as_str() {
         LoadedVae::MODEL => {
@@ -125,7 +126,6 @@ fn evaluate_model(run_dir: &Path, cfg: &EvalConfig, dev: &Device) -> Result<Eval
             let g = gm::gan::LoadedGenerator::from_run(&config, &tensors, dev)?;
             evaluate_generator(&g.generator, cfg, dev)?
         }
-        "" => bail!("{}: no `gm.model` metadata", file.display()),
         other => bail!(
             "{}: model `{other}` is not a generator gm can sample (known: {}, gan/*); pass --samples PATH",
             file.display(),

@@ -52,16 +52,12 @@ fn run() -> Result<()> {
     }
     let out = out.context("--out <dir> is required")?;
     let dev = Device::Cpu;
-    let (tensors, meta) = gm::core::io::load_safetensors(run_dir.join("model.safetensors"), &dev)?;
-    let model = meta.get("gm.model").cloned().unwrap_or_default();
-    let config: serde_json::Value =
-        serde_json::from_str(meta.get("gm.config").map(String::as_str).unwrap_or("null"))
-            .with_context(|| {
-                format!(
-                    "{}: metadata `gm.config` is not JSON",
-                    run_dir.join("model.safetensors").display()
-                )
-            })?;
+    let gm::cli::RunModel {
+        model,
+        config,
+        tensors,
+        ..
+    } = gm::cli::read_run_model(&run_dir, &dev)?;
     let exported = match model.as_str() {
         MnistClassifier::MODEL => {
             let m = MnistClassifier::from_parts(&config, tensors, &dev)?;
@@ -137,10 +133,6 @@ fn run() -> Result<()> {
                 },
             )?
         }
-        "" => bail!(
-            "{}: no `gm.model` metadata",
-            run_dir.join("model.safetensors").display()
-        ),
         other => bail!(
             "model `{other}` cannot be exported yet (known: {}, {}, gan/*)",
             MnistClassifier::MODEL,

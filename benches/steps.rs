@@ -1,10 +1,12 @@
 //! Training-step benchmarks on the workloads of gm's performance goals: an MLP VAE step, a
 //! DCGAN step, a 2-D MLP GAN step, DCGAN generator inference, conv2d and conv_transpose2d
-//! forward and backward, and the sgemm peak. Each prints one JSON line (median and minimum
+//! forward and backward, and the sgemm peak; then the library's heavy calls: MMD^2 and sliced
+//! Wasserstein between 2,048 MNIST-sized points, a million normal draws by inversion, and the
+//! batched compressed-sensing estimator. Each prints one JSON line (median and minimum
 //! milliseconds per call), the format `cargo xtask bench` tabulates beside the PyTorch peer
 //! (`benches/peer/torch_steps.py`).
 //!
-//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf] [iters]`
+//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm] [iters]`
 
 use std::time::Instant;
 
@@ -390,6 +392,121 @@ fn mlpgan(iters: usize) -> Result<()> {
     Ok(())
 }
 
+/// Two point clouds of MNIST size (2,048 x 784), the second shifted by 0.1.
+fn clouds(rng: &mut GmRng) -> Result<(Tensor, Tensor)> {
+    let dev = Device::Cpu;
+    let x = rng.normal((2048, 784), 0.0, 1.0, &dev).map_err(to_candle)?;
+    let y = rng.normal((2048, 784), 0.1, 1.0, &dev).map_err(to_candle)?;
+    Ok((x, y))
+}
+
+fn to_candle_any(e: impl std::fmt::Display) -> candle_core::Error {
+    candle_core::Error::Msg(e.to_string())
+}
+
+fn mmd(iters: usize) -> Result<()> {
+    use gm_divergence::{mmd2_unbiased, Kernel};
+    let (x, y) = clouds(&mut GmRng::new(11))?;
+    let kernel = Kernel::gaussian(&[10.0, 20.0, 40.0]).map_err(to_candle_any)?;
+    let r = bench(1, iters.min(10), || {
+        mmd2_unbiased(&kernel, &x, &y)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    // The three Gram matrices x x^T, y y^T, x y^T.
+    report(
+        "mmd2_unbiased_2048x784",
+        r,
+        Some(3.0 * 2.0 * 2048f64 * 2048.0 * 784.0),
+    );
+    Ok(())
+}
+
+fn sliced(iters: usize) -> Result<()> {
+    use gm_divergence::{random_directions, sliced_wasserstein};
+    let mut rng = GmRng::new(12);
+    let (x, y) = clouds(&mut rng)?;
+    let dirs = random_directions(784, 128, &mut rng, &Device::Cpu).map_err(to_candle_any)?;
+    let r = bench(2, iters, || {
+        sliced_wasserstein(&x, &y, &dirs, 2.0)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report("sliced_w2_2048x784_p128", r, None);
+    Ok(())
+}
+
+fn normal(iters: usize) -> Result<()> {
+    use gm_sampling::{BatchedInversion, Normal};
+    let normal = Normal::standard();
+    let mut rng = GmRng::new(13);
+    let r = bench(2, iters, || {
+        normal
+            .sample_tensor(1_000_000, &mut rng, &Device::Cpu)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report("normal_tensor_1M", r, None);
+    Ok(())
+}
+
+/// A 20-500-500-784 softplus decoder with sigmoid output (Bora et al.'s VAE decoder shape),
+/// random weights: the estimator's cost does not depend on training.
+struct Decoder {
+    layers: Vec<Linear>,
+}
+
+impl gm_core::Generator for Decoder {
+    fn latent_dim(&self) -> usize {
+        20
+    }
+    fn output_shape(&self) -> Vec<usize> {
+        vec![1, 28, 28]
+    }
+    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
+        let mut h = z.clone();
+        for (i, l) in self.layers.iter().enumerate() {
+            h = l.forward(&h)?;
+            if i + 1 < self.layers.len() {
+                h = (h.exp()? + 1.0)?.log()?;
+            }
+        }
+        Ok(candle_nn::ops::sigmoid(&h)?)
+    }
+}
+
+fn csgm(iters: usize) -> Result<()> {
+    use gm_core::Generator;
+    use gm_inverse::{measure, recover, CsgmConfig, GaussianMeasurement};
+    let dev = Device::Cpu;
+    let mut rng = GmRng::new(14);
+    let layers = [20usize, 500, 500, 784]
+        .windows(2)
+        .map(|w| {
+            let s = 1.0 / (w[0] as f64).sqrt();
+            Ok(Linear::new(
+                rng.normal((w[1], w[0]), 0.0, s, &dev).map_err(to_candle)?,
+                Some(Tensor::zeros(w[1], DType::F32, &dev)?),
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let gen = Decoder { layers };
+    let x = gen
+        .sample(30, &mut rng, &dev)
+        .map_err(to_candle)?
+        .reshape((30, 784))?;
+    let op = GaussianMeasurement::new(100, 784, &mut rng, &dev).map_err(to_candle_any)?;
+    let b = measure(&op, &x, 0.1, &mut rng).map_err(to_candle_any)?;
+    let cfg = CsgmConfig::vae().with_steps(20).with_restarts(5);
+    let r = bench(1, iters.min(10), || {
+        recover(&gen, &op, &b, &cfg, 5)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report("csgm_batched_30img_5restarts_20steps", r, None);
+    Ok(())
+}
+
 fn main() -> Result<()> {
     gm_core::alloc::tune_allocator();
     // `cargo bench` passes `--bench`; positional arguments select workloads and iterations.
@@ -401,7 +518,7 @@ fn main() -> Result<()> {
     let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
     type Workload = fn(usize) -> Result<()>;
-    let all: [(&str, Workload); 11] = [
+    let all: [(&str, Workload); 15] = [
         ("peak", peak),
         ("vae", vae),
         ("dcgan", dcgan),
@@ -413,6 +530,10 @@ fn main() -> Result<()> {
         ("mlpgan", mlpgan),
         ("geninf", geninf),
         ("naive_geninf", naive_geninf),
+        ("mmd", mmd),
+        ("sliced", sliced),
+        ("normal", normal),
+        ("csgm", csgm),
     ];
     for (name, f) in all {
         if what == name || what == "all" || (what == "gm" && !name.starts_with("naive")) {

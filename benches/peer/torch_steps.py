@@ -2,7 +2,8 @@
 architectures, batch sizes and Adam, in f32 on the CPU. Prints one JSON line per workload
 with the median and minimum milliseconds per call, like the Rust side.
 
-    python torch_steps.py [all|peak|vae|dcgan|conv|convt|mlpgan|geninf] [iters] [--threads N]
+    python torch_steps.py [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm]
+        [iters] [--threads N]
 """
 import argparse
 import json
@@ -170,8 +171,73 @@ def w_geninf(iters):
         emit("gen_infer_b1024", timed(2, min(iters, 20), lambda: gen(z)))
 
 
+def clouds():
+    return torch.randn(2048, 784), torch.randn(2048, 784) + 0.1
+
+
+def w_mmd(iters):
+    x, y = clouds()
+    sigmas = (10.0, 20.0, 40.0)
+
+    def gram_sum(d2):
+        return sum(torch.exp(-d2 / (2.0 * s * s)) for s in sigmas)
+
+    def one():
+        n = x.shape[0]
+        xx, yy, xy = torch.cdist(x, x).square(), torch.cdist(y, y).square(), torch.cdist(x, y).square()
+        kxx, kyy, kxy = gram_sum(xx), gram_sum(yy), gram_sum(xy)
+        diag = float(len(sigmas)) * n
+        return ((kxx.sum() - diag) + (kyy.sum() - diag)) / (n * (n - 1)) - 2.0 * kxy.mean()
+
+    emit("mmd2_unbiased_2048x784", timed(1, min(iters, 10), one), 3.0 * 2.0 * 2048 * 2048 * 784)
+
+
+def w_sliced(iters):
+    x, y = clouds()
+    dirs = torch.randn(784, 128)
+    dirs = dirs / dirs.norm(dim=0, keepdim=True)
+
+    def one():
+        px, _ = torch.sort(x @ dirs, dim=0)
+        py, _ = torch.sort(y @ dirs, dim=0)
+        return (px - py).square().mean().sqrt()
+
+    emit("sliced_w2_2048x784_p128", timed(2, iters, one))
+
+
+def w_normal(iters):
+    emit("normal_tensor_1M", timed(2, iters, lambda: torch.randn(1_000_000)))
+
+
+def w_csgm(iters):
+    dec = nn.Sequential(nn.Linear(20, 500), nn.Softplus(), nn.Linear(500, 500), nn.Softplus(),
+                        nn.Linear(500, 784), nn.Sigmoid())
+    for p in dec.parameters():
+        p.requires_grad_(False)
+    a = torch.randn(100, 784)
+    with torch.no_grad():
+        x = dec(torch.randn(30, 20))
+        b = x @ a.T + 0.1 * torch.randn(30, 100)
+    b_rows = b.repeat_interleave(5, 0)
+
+    def one():
+        z = torch.randn(150, 20, requires_grad=True)
+        opt = torch.optim.Adam([z], lr=0.01)
+        for _ in range(20):
+            opt.zero_grad()
+            loss = ((dec(z) @ a.T - b_rows).square().sum(1) / 100.0).sum()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            per = ((dec(z) @ a.T - b_rows).square().sum(1) / 100.0).view(30, 5)
+            return per.argmin(1)
+
+    emit("csgm_batched_30img_5restarts_20steps", timed(1, min(iters, 10), one))
+
+
 WORKLOADS = {"peak": w_peak, "vae": w_vae, "dcgan": w_dcgan, "convt": w_convt, "conv": w_conv,
-             "mlpgan": w_mlpgan, "geninf": w_geninf}
+             "mlpgan": w_mlpgan, "geninf": w_geninf, "mmd": w_mmd, "sliced": w_sliced,
+             "normal": w_normal, "csgm": w_csgm}
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()

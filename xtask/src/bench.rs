@@ -8,7 +8,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-const WORKLOADS: &[&str] = &["vae", "dcgan", "convt", "conv", "mlpgan", "geninf"];
+const WORKLOADS: &[&str] = &[
+    "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm",
+];
 /// Workloads that also run with candle-nn's own convolutions, as the "before" rows.
 const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf"];
 const VENV: &str = "venv-torch";
@@ -38,6 +40,18 @@ fn flops(name: &str) -> Option<f64> {
         "conv2d_fwd" | "convT2d_fwd" => conv(64.0, 49.0, 128.0, 64.0),
         "conv2d_fwd_bwd" | "convT2d_fwd_bwd" => 3.0 * conv(64.0, 49.0, 128.0, 64.0),
         "mlpgan2d_step_b512" => 3.0 * mlp(512.0, 2.0) + 9.0 * mlp(512.0, 1.0),
+        // Three Gram matrices of 2,048 x 784 points.
+        "mmd2_unbiased_2048x784" => 3.0 * dense(2048.0, 784.0, 2048.0),
+        // Both clouds projected on 128 directions.
+        "sliced_w2_2048x784_p128" => 2.0 * dense(2048.0, 784.0, 128.0),
+        // 150 latent rows through 20-500-500-784, forward and backward, 20 steps.
+        "csgm_batched_30img_5restarts_20steps" => {
+            20.0 * 3.0
+                * (dense(150.0, 20.0, 500.0)
+                    + dense(150.0, 500.0, 500.0)
+                    + dense(150.0, 500.0, 784.0)
+                    + dense(150.0, 784.0, 100.0))
+        }
         _ => return None,
     })
 }

@@ -534,3 +534,68 @@ fn divergent_training_stops_and_keeps_the_last_good_checkpoint() {
         assert!(s.is_finite(), "{k} in the kept checkpoint is not finite");
     }
 }
+
+/// The gradient penalty through DCGAN's strided convolutions and batch norm: in f64 (candle's
+/// convolutions) backprop equals central differences; in f32 gm-core's im2col/col2im ops
+/// (the path every CPU training run takes) give the same second-order gradient.
+#[test]
+fn gradient_penalty_through_dcgan_convolutions_matches_finite_differences() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let cfg = GanConfig {
+        latent_dim: 4,
+        data_shape: vec![1, 8, 8],
+        generator: Architecture::Dcgan { channels: 2 },
+        discriminator: Architecture::Dcgan { channels: 2 },
+        output: gm_gan::OutputActivation::Tanh,
+    };
+    let s32 = ParamStore::new(21);
+    let d32 = Discriminator::new(&cfg, s32.var_builder(&dev)).unwrap();
+    let s64 = ParamStore::new(22);
+    let d64 = Discriminator::new(&cfg, f64_builder(&s64, &dev)).unwrap();
+    s64.load(&s32.tensors(), "f32 weights").unwrap();
+
+    let mut rng = GmRng::new(5);
+    let real = randn(&mut rng, &[5, 1, 8, 8], &dev);
+    let fake = randn(&mut rng, &[5, 1, 8, 8], &dev);
+    let eps = rng
+        .uniform((5, 1, 1, 1), 0.0, 1.0, &dev)
+        .unwrap()
+        .to_dtype(DType::F64)
+        .unwrap();
+    let loss64 = || gradient_penalty(|x| d64.forward(x), &real, &fake, &eps).unwrap();
+    let (err, biggest, g64) = check_gradient(&s64, loss64, 1e-6);
+    assert!(biggest > 1e-2, "penalty gradient vanished: {biggest}");
+    assert!(
+        err < 1e-5 * biggest.max(1.0),
+        "f64: max |backprop - finite difference| = {err:e} (largest gradient {biggest:e})"
+    );
+
+    let f32t = |t: &Tensor| t.to_dtype(DType::F32).unwrap();
+    let loss32 =
+        gradient_penalty(|x| d32.forward(x), &f32t(&real), &f32t(&fake), &f32t(&eps)).unwrap();
+    let grads = loss32.backward().unwrap();
+    let mut worst = 0f64;
+    for (name, var) in s32.vars() {
+        // Biases after which only piecewise-linear units follow get no penalty gradient.
+        let g = grads
+            .get(var.as_tensor())
+            .map(|g| {
+                g.flatten_all()
+                    .unwrap()
+                    .to_dtype(DType::F64)
+                    .unwrap()
+                    .to_vec1::<f64>()
+                    .unwrap()
+            })
+            .unwrap_or_else(|| vec![0.0; var.elem_count()]);
+        for (i, gi) in g.iter().enumerate() {
+            worst = worst.max((gi - g64[&(name.clone(), i)]).abs());
+        }
+    }
+    // f32 rounding through two backward passes: relative 1e-3 of the largest gradient.
+    assert!(
+        worst < 1e-3 * biggest,
+        "f32 im2col path vs f64: max difference {worst:e} (largest gradient {biggest:e})"
+    );
+}

@@ -23,8 +23,8 @@ use gm_core::data::Mixture2d;
 use gm_core::{fit, AdamConfig, FitConfig};
 use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{
-    GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, MixGanConfig, MixGanTrainer,
-    Objective, Tricks, Unrolled,
+    GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, LookAhead, MixGanConfig,
+    MixGanTrainer, Objective, Tricks, Unrolled,
 };
 
 /// One method of the table.
@@ -145,7 +145,7 @@ fn methods() -> Vec<Method> {
 fn main() -> Result<()> {
     let args = common::Args::parse(
         "mode_collapse",
-        &["seeds", "steps", "rows", "data", "unroll-lr"],
+        &["seeds", "steps", "rows", "data", "unroll-lr", "look-ahead"],
         &[],
     )?;
     // candle reads CANDLE_GRAD_DO_NOT_DETACH once per thread, at the first backward pass:
@@ -164,6 +164,12 @@ fn main() -> Result<()> {
     let first_seed = args.seed.unwrap_or(0);
     let only: String = args.get("data", String::new())?;
     let unroll_lr: Option<f64> = args.extra.get("unroll-lr").map(|v| v.parse()).transpose()?;
+    let look_ahead = match args.extra.get("look-ahead").map(String::as_str) {
+        None => None,
+        Some("adam") => Some(LookAhead::Adam),
+        Some("sgd") => Some(LookAhead::Sgd),
+        Some(other) => anyhow::bail!("--look-ahead takes `adam` or `sgd`, got `{other}`"),
+    };
     let data_sets = [
         ("ring of 8", "ring8", Mixture2d::ring8()),
         ("grid of 25", "grid25", Mixture2d::grid25()),
@@ -189,6 +195,9 @@ fn main() -> Result<()> {
                 }
                 if let (Some(u), Some(lr)) = (cfg.unrolled.as_mut(), unroll_lr) {
                     u.lr = lr;
+                }
+                if let (Some(u), Some(o)) = (cfg.unrolled.as_mut(), look_ahead) {
+                    u.optimizer = o;
                 }
                 let data = mix.dataset(steps * batch, 1_000 + seed)?;
                 let dir = out.join(format!("{}-{dkey}-seed{seed}", m.key));

@@ -466,6 +466,14 @@ impl Discriminator {
         }
     }
 
+    /// The store's names of [`Discriminator::params`], in the same order (MLP only).
+    pub fn param_names(&self) -> Result<Vec<String>> {
+        let n = self.params()?.len() / 2;
+        Ok((0..n)
+            .flat_map(|i| [format!("fc{i}.weight"), format!("fc{i}.bias")])
+            .collect())
+    }
+
     /// Raw scores with `params` in place of the stored weights (MLP only).
     pub fn forward_with(&self, params: &[Tensor], x: &Tensor) -> Result<Tensor> {
         match &self.body {

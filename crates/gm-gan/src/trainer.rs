@@ -394,6 +394,7 @@ impl GanTrainer {
                         &fake_in,
                         target,
                         u,
+                        Some(&c.opt),
                     )?;
                     self.cfg
                         .objective

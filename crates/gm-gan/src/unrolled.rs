@@ -8,28 +8,52 @@
 //! and its gradient flows through the updates: `d theta_D^K / d theta_G` is a product of
 //! second derivatives of the critic loss, which lets the generator anticipate how the critic
 //! would respond and so discourages collapse onto one mode. The first-order surrogate holds
-//! `theta_D^K` constant. The look-ahead steps here are plain gradient steps with their own
-//! rate (the paper reuses the critic's Adam); the real update of the critic is untouched.
+//! `theta_D^K` constant. The look-ahead steps are either plain gradient steps with their own
+//! rate, or, as in the paper's reference code, steps of the critic's own Adam continued from
+//! its current moments and step count,
+//!
+//! ```text
+//! m_i = b1 m + (1 - b1) g_i,  v_i = b2 v + (1 - b2) g_i^2,
+//! theta_{i+1} = theta_i - lr (m_i / (1 - b1^t)) / (sqrt(v_i / (1 - b2^t) + 1e-16) + eps),
+//! ```
+//!
+//! differentiated through as well (the `1e-16` keeps the derivative of the square root finite
+//! where a gradient entry and its history are exactly zero). The real update of the critic is
+//! untouched either way.
 //!
 //! The exact (second-order) gradient needs `CANDLE_GRAD_DO_NOT_DETACH=1`, see
 //! [`crate::objective::enable_second_order`].
 
 use candle_core::{Tensor, Var};
+use gm_core::Adam;
 use serde::{Deserialize, Serialize};
 
 use crate::nets::Discriminator;
 use crate::objective::Objective;
 use crate::{Error, Result};
 
+/// The update rule of the look-ahead steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LookAhead {
+    /// `theta <- theta - lr grad`, with [`Unrolled::lr`].
+    #[default]
+    Sgd,
+    /// The critic's Adam (its hyperparameters, moments and step count), as in the paper.
+    Adam,
+}
+
 /// Look-ahead settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Unrolled {
     /// Look-ahead updates `k` (5 and 10 in the paper).
     pub steps: usize,
-    /// Rate of the look-ahead gradient steps.
+    /// Rate of the look-ahead gradient steps ([`LookAhead::Sgd`] only).
     pub lr: f64,
     /// Differentiate through the updates (true) or use the first-order surrogate.
     pub second_order: bool,
+    #[serde(default)]
+    pub optimizer: LookAhead,
 }
 
 /// The most look-ahead steps accepted: each keeps a copy of the critic's graph alive.
@@ -43,6 +67,15 @@ impl Unrolled {
             steps,
             lr: 0.1,
             second_order: true,
+            optimizer: LookAhead::Sgd,
+        }
+    }
+
+    /// `k` exact look-ahead steps of the critic's own Adam (Metz et al.'s reference code).
+    pub fn adam(steps: usize) -> Self {
+        Self {
+            optimizer: LookAhead::Adam,
+            ..Self::new(steps)
         }
     }
 
@@ -69,7 +102,7 @@ impl Unrolled {
 /// The critic's parameters after `cfg.steps` look-ahead steps on `objective`'s critic loss
 /// with the batches `real` and `fake` (network space). With `cfg.second_order` the result is
 /// a function of the critic's variables and of whatever `fake` depends on (the generator);
-/// otherwise it is detached.
+/// otherwise it is detached. [`LookAhead::Adam`] needs the critic's optimizer `critic_opt`.
 pub fn unrolled_params(
     d: &Discriminator,
     objective: &Objective,
@@ -77,8 +110,20 @@ pub fn unrolled_params(
     fake: &Tensor,
     real_target: f64,
     cfg: &Unrolled,
+    critic_opt: Option<&Adam>,
 ) -> Result<Vec<Tensor>> {
     cfg.validate()?;
+    let mut adam = match (cfg.optimizer, critic_opt) {
+        (LookAhead::Sgd, _) => None,
+        (LookAhead::Adam, None) => {
+            return Err(Error::config(
+                "unrolled.optimizer",
+                "adam",
+                "the Adam look-ahead needs the critic's optimizer",
+            ))
+        }
+        (LookAhead::Adam, Some(opt)) => Some(AdamLookAhead::new(opt, d)?),
+    };
     let real = real.detach();
     let fake = if cfg.second_order {
         fake.clone()
@@ -112,11 +157,22 @@ pub fn unrolled_params(
         )?;
         let grads = loss.backward()?;
         let mut next = Vec::with_capacity(params.len());
-        for (p, delta) in params.iter().zip(&deltas) {
+        if let Some(a) = adam.as_mut() {
+            a.t += 1;
+        }
+        for (i, (p, delta)) in params.iter().zip(&deltas).enumerate() {
             let g = grads.get(delta.as_tensor()).ok_or_else(|| {
                 Error::config("unrolled", "no gradient", "a critic parameter is unused")
             })?;
-            next.push((p - g.affine(cfg.lr, 0.0)?)?);
+            let g = if cfg.second_order {
+                g.clone()
+            } else {
+                g.detach()
+            };
+            next.push(match adam.as_mut() {
+                None => (p - g.affine(cfg.lr, 0.0)?)?,
+                Some(a) => (p - a.update(i, &g)?)?,
+            });
         }
         params = if cfg.second_order { next } else { fresh(&next) };
     }
@@ -124,6 +180,58 @@ pub fn unrolled_params(
         params = params.iter().map(|p| p.detach()).collect();
     }
     Ok(params)
+}
+
+/// The critic's Adam state, continued through the look-ahead steps.
+struct AdamLookAhead {
+    cfg: gm_core::AdamConfig,
+    t: u64,
+    m: Vec<Tensor>,
+    v: Vec<Tensor>,
+}
+
+impl AdamLookAhead {
+    /// The moments of `opt` in the order of [`Discriminator::params`].
+    fn new(opt: &Adam, d: &Discriminator) -> Result<Self> {
+        let state = opt.state_tensors("")?;
+        let params = d.params()?;
+        let (mut m, mut v) = (Vec::new(), Vec::new());
+        for (name, p) in d.param_names()?.iter().zip(&params) {
+            let get = |k: String| -> Result<Tensor> {
+                let t = state.get(&k).ok_or_else(|| {
+                    Error::config(
+                        "unrolled.optimizer",
+                        k.clone(),
+                        "the critic's Adam lacks this moment",
+                    )
+                })?;
+                Ok(t.to_device(p.device())?.to_dtype(p.dtype())?.detach())
+            };
+            m.push(get(format!("m.{name}"))?);
+            v.push(get(format!("v.{name}"))?);
+        }
+        Ok(Self {
+            cfg: *opt.config(),
+            t: opt.steps(),
+            m,
+            v,
+        })
+    }
+
+    /// The Adam step of parameter `i` for gradient `g` (moments advanced, step count `t`
+    /// already advanced for this look-ahead step).
+    fn update(&mut self, i: usize, g: &Tensor) -> Result<Tensor> {
+        let c = &self.cfg;
+        let m = (self.m[i].affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?;
+        let v = (self.v[i].affine(c.beta2, 0.0)? + g.sqr()?.affine(1.0 - c.beta2, 0.0)?)?;
+        let bc1 = 1.0 - c.beta1.powi(self.t as i32);
+        let bc2 = 1.0 - c.beta2.powi(self.t as i32);
+        let denom = (v.affine(1.0 / bc2, 1e-16)?.sqrt()? + c.eps)?;
+        let step = m.affine(c.lr / bc1, 0.0)?.div(&denom)?;
+        self.m[i] = m;
+        self.v[i] = v;
+        Ok(step)
+    }
 }
 
 #[cfg(test)]

@@ -36,4 +36,4 @@ pub use trainer::{
     generator_from_weights, scatter_image, GanTrainConfig, GanTrainer, LoadedGenerator,
 };
 pub use tricks::Tricks;
-pub use unrolled::{unrolled_params, Unrolled};
+pub use unrolled::{unrolled_params, LookAhead, Unrolled};

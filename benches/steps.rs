@@ -168,11 +168,55 @@ fn down(c_in: usize, c_out: usize, naive: bool, vb: VarBuilder) -> Result<Layer>
     })
 }
 
+/// Batch norm in training or inference mode: gm's one-pass layer, or candle-nn's.
+enum Norm {
+    Gm(gm_core::nn::BatchNorm2d),
+    Naive(BatchNorm),
+}
+
+impl Norm {
+    fn new(c: usize, naive: bool, vb: VarBuilder) -> Result<Self> {
+        Ok(if naive {
+            Norm::Naive(batch_norm(c, BatchNormConfig::default(), vb)?)
+        } else {
+            Norm::Gm(gm_core::nn::batch_norm2d(
+                c,
+                gm_core::nn::BatchNormConfig::default(),
+                vb,
+            )?)
+        })
+    }
+
+    fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
+        match self {
+            Norm::Gm(b) => b.forward_t(x, train),
+            Norm::Naive(b) => b.forward_t(x, train),
+        }
+    }
+}
+
+fn relu(x: &Tensor, naive: bool) -> Result<Tensor> {
+    if naive {
+        x.relu()
+    } else {
+        gm_core::nn::relu(x)
+    }
+}
+
+fn leaky(x: &Tensor, naive: bool) -> Result<Tensor> {
+    if naive {
+        candle_nn::ops::leaky_relu(x, 0.2)
+    } else {
+        gm_core::nn::leaky_relu(x, 0.2)
+    }
+}
+
 struct Gen {
     fc: Linear,
     ct1: Layer,
-    bn: BatchNorm,
+    bn: Norm,
     ct2: Layer,
+    naive: bool,
 }
 
 impl Gen {
@@ -180,15 +224,19 @@ impl Gen {
         Ok(Self {
             fc: linear(100, 128 * 7 * 7, vb.pp("fc"))?,
             ct1: up(128, 64, naive, vb.pp("ct1"))?,
-            bn: batch_norm(64, BatchNormConfig::default(), vb.pp("bn"))?,
+            bn: Norm::new(64, naive, vb.pp("bn"))?,
             ct2: up(64, 1, naive, vb.pp("ct2"))?,
+            naive,
         })
     }
 
     fn forward(&self, z: &Tensor, train: bool) -> Result<Tensor> {
         let n = z.dim(0)?;
-        let x = self.fc.forward(z)?.relu()?.reshape((n, 128, 7, 7))?;
-        let x = self.bn.forward_t(&self.ct1.forward(&x)?, train)?.relu()?;
+        let x = relu(&self.fc.forward(z)?, self.naive)?.reshape((n, 128, 7, 7))?;
+        let x = relu(
+            &self.bn.forward_t(&self.ct1.forward(&x)?, train)?,
+            self.naive,
+        )?;
         self.ct2.forward(&x)?.tanh()
     }
 }
@@ -196,8 +244,9 @@ impl Gen {
 struct Disc {
     c1: Layer,
     c2: Layer,
-    bn: BatchNorm,
+    bn: Norm,
     fc: Linear,
+    naive: bool,
 }
 
 impl Disc {
@@ -205,14 +254,15 @@ impl Disc {
         Ok(Self {
             c1: down(1, 64, naive, vb.pp("c1"))?,
             c2: down(64, 128, naive, vb.pp("c2"))?,
-            bn: batch_norm(128, BatchNormConfig::default(), vb.pp("bn"))?,
+            bn: Norm::new(128, naive, vb.pp("bn"))?,
             fc: linear(128 * 7 * 7, 1, vb.pp("fc"))?,
+            naive,
         })
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let x = candle_nn::ops::leaky_relu(&self.c1.forward(x)?, 0.2)?;
-        let x = candle_nn::ops::leaky_relu(&self.bn.forward_t(&self.c2.forward(&x)?, true)?, 0.2)?;
+        let x = leaky(&self.c1.forward(x)?, self.naive)?;
+        let x = leaky(&self.bn.forward_t(&self.c2.forward(&x)?, true)?, self.naive)?;
         self.fc.forward(&x.flatten_from(1)?)
     }
 }

@@ -277,7 +277,7 @@ impl Module for Conv2d {
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
         let y = conv2d_op(x, &self.weight, self.cfg.stride, self.cfg.padding)?;
         match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            Some(b) => super::channel::channel_bias(&y, b),
             None => Ok(y),
         }
     }
@@ -296,7 +296,7 @@ impl Module for ConvTranspose2d {
         let c = self.cfg;
         let y = conv_transpose2d_op(x, &self.weight, c.stride, c.padding, c.output_padding)?;
         match &self.bias {
-            Some(b) => y.broadcast_add(&b.reshape((1, b.dim(0)?, 1, 1))?),
+            Some(b) => super::channel::channel_bias(&y, b),
             None => Ok(y),
         }
     }

@@ -12,9 +12,10 @@
 //! ([`Discriminator::forward_with`]): the unrolled GAN differentiates through look-ahead
 //! updates of those parameters.
 
-use candle_core::{Device, Module, ModuleT, Tensor};
-use candle_nn::{batch_norm, linear, BatchNorm, BatchNormConfig, VarBuilder};
+use candle_core::{Device, Module, Tensor};
+use candle_nn::{linear, VarBuilder};
 use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTranspose2d};
+use gm_core::nn::{batch_norm2d, BatchNorm2d as BatchNorm, BatchNormConfig};
 use gm_core::{Generator, ParamStore};
 use serde::{Deserialize, Serialize};
 
@@ -33,8 +34,8 @@ pub enum Activation {
 impl Activation {
     fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Activation::Relu => x.relu(),
-            Activation::LeakyRelu => candle_nn::ops::leaky_relu(x, 0.2),
+            Activation::Relu => gm_core::nn::relu(x),
+            Activation::LeakyRelu => gm_core::nn::leaky_relu(x, 0.2),
             Activation::Tanh => x.tanh(),
         }
     }
@@ -262,9 +263,9 @@ impl DcganGen {
             latent,
             start,
             ct0: conv_transpose2d(latent, 2 * ch, start, ConvConfig::default(), vb.pp("ct0"))?,
-            bn0: batch_norm(2 * ch, BatchNormConfig::default(), vb.pp("bn0"))?,
+            bn0: batch_norm2d(2 * ch, BatchNormConfig::default(), vb.pp("bn0"))?,
             ct1: conv_transpose2d(2 * ch, ch, 4, UP, vb.pp("ct1"))?,
-            bn1: batch_norm(ch, BatchNormConfig::default(), vb.pp("bn1"))?,
+            bn1: batch_norm2d(ch, BatchNormConfig::default(), vb.pp("bn1"))?,
             ct2: conv_transpose2d(ch, shape[0], 4, UP, vb.pp("ct2"))?,
         })
     }
@@ -272,9 +273,9 @@ impl DcganGen {
     fn forward_t(&self, z: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let n = z.dim(0)?;
         let x = z.reshape((n, self.latent, 1, 1))?;
-        let x = self.bn0.forward_t(&self.ct0.forward(&x)?, train)?.relu()?;
+        let x = gm_core::nn::relu(&self.bn0.forward_t(&self.ct0.forward(&x)?, train)?)?;
         debug_assert_eq!(x.dim(2)?, self.start);
-        let x = self.bn1.forward_t(&self.ct1.forward(&x)?, train)?.relu()?;
+        let x = gm_core::nn::relu(&self.bn1.forward_t(&self.ct1.forward(&x)?, train)?)?;
         self.ct2.forward(&x)
     }
 }
@@ -293,15 +294,15 @@ impl DcganDisc {
         Ok(Self {
             c0: conv2d(shape[0], ch, 4, UP, vb.pp("c0"))?,
             c1: conv2d(ch, 2 * ch, 4, UP, vb.pp("c1"))?,
-            bn1: batch_norm(2 * ch, BatchNormConfig::default(), vb.pp("bn1"))?,
+            bn1: batch_norm2d(2 * ch, BatchNormConfig::default(), vb.pp("bn1"))?,
             c2: conv2d(2 * ch, 1, start, ConvConfig::default(), vb.pp("c2"))?,
         })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
         let n = x.dim(0)?;
-        let h = candle_nn::ops::leaky_relu(&self.c0.forward(x)?, 0.2)?;
-        let h = candle_nn::ops::leaky_relu(&self.bn1.forward_t(&self.c1.forward(&h)?, true)?, 0.2)?;
+        let h = gm_core::nn::leaky_relu(&self.c0.forward(x)?, 0.2)?;
+        let h = gm_core::nn::leaky_relu(&self.bn1.forward_t(&self.c1.forward(&h)?, true)?, 0.2)?;
         let out = self.c2.forward(&h)?.reshape((n, 1))?;
         Ok((h.flatten_from(1)?, out))
     }

@@ -122,6 +122,12 @@ const REPRODUCTIONS: &[Target] = &[
         "eval_baselines",
         "every evaluation metric on real digits: what a perfect generator scores",
     ),
+    target(
+        "zoo",
+        "gm-gan",
+        "zoo",
+        "LAPGAN, progressive growing, BiGAN, CycleGAN measured in one table, with DCGAN at the same budget",
+    ),
 ];
 
 fn find(list: &'static [Target], name: &str) -> Option<&'static Target> {

@@ -11,16 +11,24 @@
 //! - [`mix`]: MIX+GAN (Arora et al. 2017), mixtures of generators and critics.
 //! - [`latent`]: interpolation walks and latent vector arithmetic as image grids.
 //! - [`theory`]: the numerical checks of `cargo xtask reproduce theory`.
+//! - The zoo (part 2): [`lapgan`] (Denton et al. 2015), [`progressive`] (Karras et al. 2018),
+//!   [`bigan`] (Donahue et al. 2017), [`cyclegan`] (Zhu et al. 2017), measured together by
+//!   [`zoo`] (`cargo xtask reproduce zoo`).
 
+pub mod bigan;
+pub mod cyclegan;
 pub mod error;
+pub mod lapgan;
 pub mod latent;
 pub mod mix;
 pub mod nets;
 pub mod objective;
+pub mod progressive;
 pub mod theory;
 pub mod trainer;
 pub mod tricks;
 pub mod unrolled;
+pub mod zoo;
 
 pub use error::{Error, Result};
 pub use mix::{MixGanConfig, MixGanTrainer, MixGenerator};

@@ -17,7 +17,7 @@ use gm_gan::{GanConfig, GanTrainConfig, Objective};
 fn main() -> Result<()> {
     let args = common::Args::parse("fgan", &["samples"], &[])?;
     let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 3 });
-    let samples: usize = args.get("samples", if args.quick { 1_000 } else { 2_000 })?;
+    let samples: usize = args.get("samples", if args.quick { 500 } else { 2_000 })?;
     let out = args
         .out
         .clone()
@@ -49,9 +49,12 @@ fn main() -> Result<()> {
             format!("{wall:.0}"),
         ]);
     }
-    println!(
-        "\n{epochs} epoch(s) of the 8,000 embedded digits per divergence, {samples} samples\n"
-    );
+    let budget = if args.quick {
+        format!("{} steps (--quick)", common::QUICK_MNIST_STEPS)
+    } else {
+        format!("{epochs} epoch(s) of the 8,000 embedded digits")
+    };
+    println!("\n{budget} per divergence, {samples} samples\n");
     println!(
         "{}",
         common::markdown(

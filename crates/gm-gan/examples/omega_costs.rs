@@ -19,8 +19,8 @@ use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, OmegaCost};
 fn main() -> Result<()> {
     let args = common::Args::parse("omega_costs", &["samples", "steps"], &[])?;
     let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 3 });
-    let steps: usize = args.get("steps", if args.quick { 500 } else { 2_000 })?;
-    let samples: usize = args.get("samples", if args.quick { 1_000 } else { 2_000 })?;
+    let steps: usize = args.get("steps", if args.quick { 150 } else { 2_000 })?;
+    let samples: usize = args.get("samples", if args.quick { 500 } else { 2_000 })?;
     let out = args
         .out
         .clone()
@@ -93,7 +93,12 @@ fn main() -> Result<()> {
             format!("{wall:.0}"),
         ]);
     }
-    println!("\nring: {steps} steps of batch 128; MNIST: {epochs} epoch(s), {samples} samples\n");
+    let budget = if args.quick {
+        format!("{} steps (--quick)", common::QUICK_MNIST_STEPS)
+    } else {
+        format!("{epochs} epoch(s)")
+    };
+    println!("\nring: {steps} steps of batch 128; MNIST: {budget}, {samples} samples\n");
     println!(
         "{}",
         common::markdown(

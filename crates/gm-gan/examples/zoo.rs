@@ -62,7 +62,7 @@ fn main() -> Result<()> {
     }
     let table = markdown_table(&rows);
     println!(
-        "\n{} generator steps per model (per stage for progressive growing), batch {}, seed {}\n",
+        "\n{} generator steps per model (a quarter per stage for progressive growing), batch {}, seed {}\n",
         opts.steps, opts.batch_size, opts.seed
     );
     println!("{table}");

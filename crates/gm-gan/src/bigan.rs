@@ -440,32 +440,16 @@ impl Trainer for BiganTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = BTreeMap::new();
-        for (k, v) in self.ge_store.tensors() {
-            tensors.insert(format!("ge.{k}"), v);
-        }
-        for (k, v) in self.d_store.tensors() {
-            tensors.insert(format!("d.{k}"), v);
-        }
-        tensors.extend(self.ge_opt.state_tensors("adam_ge.")?);
-        tensors.extend(self.d_opt.state_tensors("adam_d.")?);
-        let mut scalars = BTreeMap::new();
-        scalars.insert("adam_ge.t".into(), self.ge_opt.steps().to_string());
-        scalars.insert("adam_d.t".into(), self.d_opt.steps().to_string());
-        scalars.insert("step".into(), self.step.to_string());
-        Ok(TrainState { tensors, scalars })
+        let mut st = TrainState::default();
+        st.insert_network("ge", &self.ge_store, &self.ge_opt)?;
+        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        st.scalars.insert("step".into(), self.step.to_string());
+        Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| crate::trainer::strip_prefix(&state.tensors, p);
-        self.ge_store
-            .load(&strip("ge."), "checkpoint (generator and encoder)")?;
-        self.d_store
-            .load(&strip("d."), "checkpoint (discriminator)")?;
-        self.ge_opt
-            .load_state(&state.tensors, "adam_ge.", state.scalar("adam_ge.t")?)?;
-        self.d_opt
-            .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)?;
+        state.load_network("ge", &self.ge_store, &mut self.ge_opt)?;
+        state.load_network("d", &self.d_store, &mut self.d_opt)?;
         self.step = state.scalar("step")?;
         Ok(())
     }

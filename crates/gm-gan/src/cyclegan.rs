@@ -622,37 +622,21 @@ impl Trainer for CycleGanTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = BTreeMap::new();
-        for (k, v) in self.g_store.tensors() {
-            tensors.insert(format!("gen.{k}"), v);
-        }
-        for (k, v) in self.d_store.tensors() {
-            tensors.insert(format!("disc.{k}"), v);
-        }
-        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
-        tensors.extend(self.d_opt.state_tensors("adam_d.")?);
+        let mut st = TrainState::default();
+        st.insert_network("g", &self.g_store, &self.g_opt)?;
+        st.insert_network("d", &self.d_store, &self.d_opt)?;
         for (name, pool) in [("pool_x", &self.pool_x), ("pool_y", &self.pool_y)] {
             if let Some(t) = pool.state().map_err(to_core)? {
-                tensors.insert(name.into(), t);
+                st.tensors.insert(name.into(), t);
             }
         }
-        let mut scalars = BTreeMap::new();
-        scalars.insert("adam_g.t".into(), self.g_opt.steps().to_string());
-        scalars.insert("adam_d.t".into(), self.d_opt.steps().to_string());
-        scalars.insert("step".into(), self.step.to_string());
-        Ok(TrainState { tensors, scalars })
+        st.scalars.insert("step".into(), self.step.to_string());
+        Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| crate::trainer::strip_prefix(&state.tensors, p);
-        self.g_store
-            .load(&strip("gen."), "checkpoint (generators)")?;
-        self.d_store
-            .load(&strip("disc."), "checkpoint (discriminators)")?;
-        self.g_opt
-            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
-        self.d_opt
-            .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)?;
+        state.load_network("g", &self.g_store, &mut self.g_opt)?;
+        state.load_network("d", &self.d_store, &mut self.d_opt)?;
         self.pool_x
             .load(state.tensors.get("pool_x"))
             .map_err(to_core)?;

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::to_core;
 use crate::nets::{Activation, Architecture, GanConfig, OutputActivation};
 use crate::objective::Objective;
-use crate::trainer::{strip_prefix, GanTrainConfig, GanTrainer};
+use crate::trainer::{GanTrainConfig, GanTrainer};
 use crate::tricks::Tricks;
 use crate::zoo::{crop_32_to_28, pad_28_to_32, MnistFd, ZooOptions, ZooRow};
 use crate::{Error, Result};
@@ -571,61 +571,22 @@ impl Trainer for LapganTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut st = self.coarse.state()?;
-        st.tensors = prefixed(&st.tensors, "coarse.");
-        st.scalars = st
-            .scalars
-            .into_iter()
-            .map(|(k, v)| (format!("coarse.{k}"), v))
-            .collect();
+        let mut st = self.coarse.state()?.prefixed("coarse.");
         for l in &self.levels {
-            let p = format!("level{}.", l.side);
-            st.tensors
-                .extend(prefixed(&l.g_store.tensors(), &format!("{p}g.")));
-            st.tensors
-                .extend(prefixed(&l.d_store.tensors(), &format!("{p}d.")));
-            st.tensors
-                .extend(l.g_opt.state_tensors(&format!("{p}adam_g."))?);
-            st.tensors
-                .extend(l.d_opt.state_tensors(&format!("{p}adam_d."))?);
-            st.scalars
-                .insert(format!("{p}adam_g.t"), l.g_opt.steps().to_string());
-            st.scalars
-                .insert(format!("{p}adam_d.t"), l.d_opt.steps().to_string());
+            let mut level = TrainState::default();
+            level.insert_network("g", &l.g_store, &l.g_opt)?;
+            level.insert_network("d", &l.d_store, &l.d_opt)?;
+            st.extend(level.prefixed(&format!("level{}.", l.side)));
         }
         Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let coarse = TrainState {
-            tensors: strip_prefix(&state.tensors, "coarse."),
-            scalars: state
-                .scalars
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("coarse.").map(|s| (s.into(), v.clone())))
-                .collect(),
-        };
-        self.coarse.load_state(&coarse)?;
+        self.coarse.load_state(&state.nested("coarse."))?;
         for l in &mut self.levels {
-            let p = format!("level{}.", l.side);
-            l.g_store.load(
-                &strip_prefix(&state.tensors, &format!("{p}g.")),
-                "checkpoint (LAPGAN generator)",
-            )?;
-            l.d_store.load(
-                &strip_prefix(&state.tensors, &format!("{p}d.")),
-                "checkpoint (LAPGAN discriminator)",
-            )?;
-            l.g_opt.load_state(
-                &state.tensors,
-                &format!("{p}adam_g."),
-                state.scalar(&format!("{p}adam_g.t"))?,
-            )?;
-            l.d_opt.load_state(
-                &state.tensors,
-                &format!("{p}adam_d."),
-                state.scalar(&format!("{p}adam_d.t"))?,
-            )?;
+            let level = state.nested(&format!("level{}.", l.side));
+            level.load_network("g", &l.g_store, &mut l.g_opt)?;
+            level.load_network("d", &l.d_store, &mut l.d_opt)?;
         }
         Ok(())
     }

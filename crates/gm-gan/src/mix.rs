@@ -312,29 +312,15 @@ impl Trainer for MixGanTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = BTreeMap::new();
-        for (k, v) in self.g_store.tensors() {
-            tensors.insert(format!("g.{k}"), v);
-        }
-        for (k, v) in self.d_store.tensors() {
-            tensors.insert(format!("d.{k}"), v);
-        }
-        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
-        tensors.extend(self.d_opt.state_tensors("adam_d.")?);
-        let mut scalars = BTreeMap::new();
-        scalars.insert("adam_g.t".into(), self.g_opt.steps().to_string());
-        scalars.insert("adam_d.t".into(), self.d_opt.steps().to_string());
-        Ok(TrainState { tensors, scalars })
+        let mut st = TrainState::default();
+        st.insert_network("g", &self.g_store, &self.g_opt)?;
+        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| crate::trainer::strip_prefix(&state.tensors, p);
-        self.g_store.load(&strip("g."), "checkpoint (generators)")?;
-        self.d_store.load(&strip("d."), "checkpoint (critics)")?;
-        self.g_opt
-            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
-        self.d_opt
-            .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)
+        state.load_network("g", &self.g_store, &mut self.g_opt)?;
+        state.load_network("d", &self.d_store, &mut self.d_opt)
     }
 
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {

@@ -37,7 +37,6 @@ use crate::lapgan::{
     epoch_plan, fresh_run_dir, head_dataset, leaky_relu, padded_mnist_train, sampled_fd, upsample,
 };
 use crate::objective::Objective;
-use crate::trainer::strip_prefix;
 use crate::zoo::{MnistFd, ZooOptions, ZooRow};
 use crate::{Error, Result};
 
@@ -628,21 +627,13 @@ impl Trainer for ProgressiveTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = BTreeMap::new();
-        for (k, v) in self.g_store.tensors() {
-            tensors.insert(format!("g.{k}"), v);
-        }
-        for (k, v) in self.d_store.tensors() {
-            tensors.insert(format!("d.{k}"), v);
-        }
-        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
-        tensors.extend(self.d_opt.state_tensors("adam_d.")?);
-        let mut scalars = BTreeMap::new();
-        scalars.insert("adam_g.t".into(), self.g_opt.steps().to_string());
-        scalars.insert("adam_d.t".into(), self.d_opt.steps().to_string());
-        scalars.insert("stage".into(), self.stage.to_string());
-        scalars.insert("stage_step".into(), self.stage_step.to_string());
-        Ok(TrainState { tensors, scalars })
+        let mut st = TrainState::default();
+        st.insert_network("g", &self.g_store, &self.g_opt)?;
+        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        st.scalars.insert("stage".into(), self.stage.to_string());
+        st.scalars
+            .insert("stage_step".into(), self.stage_step.to_string());
+        Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
@@ -653,18 +644,8 @@ impl Trainer for ProgressiveTrainer {
                 self.cfg.stages()
             )));
         }
-        self.g_store.load(
-            &strip_prefix(&state.tensors, "g."),
-            "checkpoint (generator)",
-        )?;
-        self.d_store.load(
-            &strip_prefix(&state.tensors, "d."),
-            "checkpoint (discriminator)",
-        )?;
-        self.g_opt
-            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
-        self.d_opt
-            .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)?;
+        state.load_network("g", &self.g_store, &mut self.g_opt)?;
+        state.load_network("d", &self.d_store, &mut self.d_opt)?;
         self.stage = stage;
         self.stage_step = state.scalar("stage_step")?;
         Ok(())

@@ -484,48 +484,35 @@ impl Trainer for GanTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = BTreeMap::new();
-        let mut scalars = BTreeMap::new();
-        for (k, v) in self.g_store.tensors() {
-            tensors.insert(format!("g.{k}"), v);
-        }
-        tensors.extend(self.g_opt.state_tensors("adam_g.")?);
-        scalars.insert("adam_g.t".to_string(), self.g_opt.steps().to_string());
+        let mut st = TrainState::default();
+        st.insert_network("g", &self.g_store, &self.g_opt)?;
         if let Some(h) = &self.g_hist {
             let (t, n) = h.state("hist_g.");
-            tensors.extend(t);
-            scalars.insert("hist_g.count".into(), n.to_string());
+            st.tensors.extend(t);
+            st.scalars.insert("hist_g.count".into(), n.to_string());
         }
         if let Some(c) = &self.critic {
-            for (k, v) in c.store.tensors() {
-                tensors.insert(format!("d.{k}"), v);
-            }
-            tensors.extend(c.opt.state_tensors("adam_d.")?);
-            scalars.insert("adam_d.t".to_string(), c.opt.steps().to_string());
+            st.insert_network("d", &c.store, &c.opt)?;
             if let Some(h) = &c.hist {
                 let (t, n) = h.state("hist_d.");
-                tensors.extend(t);
-                scalars.insert("hist_d.count".into(), n.to_string());
+                st.tensors.extend(t);
+                st.scalars.insert("hist_d.count".into(), n.to_string());
             }
         }
-        scalars.insert("step".into(), self.step.to_string());
-        scalars.insert("last_g_loss".into(), self.last_g_loss.to_string());
-        Ok(TrainState { tensors, scalars })
+        st.scalars.insert("step".into(), self.step.to_string());
+        st.scalars
+            .insert("last_g_loss".into(), self.last_g_loss.to_string());
+        Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        let strip = |p: &str| strip_prefix(&state.tensors, p);
-        self.g_store.load(&strip("g."), "checkpoint (generator)")?;
-        self.g_opt
-            .load_state(&state.tensors, "adam_g.", state.scalar("adam_g.t")?)?;
+        state.load_network("g", &self.g_store, &mut self.g_opt)?;
         if let Some(h) = &mut self.g_hist {
             h.load(&state.tensors, "hist_g.", state.scalar("hist_g.count")?)
                 .map_err(to_core)?;
         }
         if let Some(c) = &mut self.critic {
-            c.store.load(&strip("d."), "checkpoint (critic)")?;
-            c.opt
-                .load_state(&state.tensors, "adam_d.", state.scalar("adam_d.t")?)?;
+            state.load_network("d", &c.store, &mut c.opt)?;
             if let Some(h) = &mut c.hist {
                 h.load(&state.tensors, "hist_d.", state.scalar("hist_d.count")?)
                     .map_err(to_core)?;

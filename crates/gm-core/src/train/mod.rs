@@ -17,7 +17,8 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 
 use crate::data::{BatchPlan, Dataset};
-use crate::rng::GmRng;
+use crate::optim::Adam;
+use crate::rng::{GmRng, ParamStore};
 use crate::{Error, Result};
 
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE};
@@ -35,6 +36,72 @@ pub struct TrainState {
 }
 
 impl TrainState {
+    /// Adds one network: its weights as `{key}.{name}`, its Adam moments as
+    /// `adam_{key}.m.{name}` / `adam_{key}.v.{name}` and its step count as `adam_{key}.t`.
+    pub fn insert_network(&mut self, key: &str, store: &ParamStore, opt: &Adam) -> Result<()> {
+        for (k, v) in store.tensors() {
+            self.tensors.insert(format!("{key}.{k}"), v);
+        }
+        self.tensors
+            .extend(opt.state_tensors(&format!("adam_{key}."))?);
+        self.scalars
+            .insert(format!("adam_{key}.t"), opt.steps().to_string());
+        Ok(())
+    }
+
+    /// Restores a network written by [`TrainState::insert_network`] under `key`.
+    pub fn load_network(&self, key: &str, store: &ParamStore, opt: &mut Adam) -> Result<()> {
+        let prefix = format!("{key}.");
+        let weights: BTreeMap<String, Tensor> = self
+            .tensors
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(&prefix).map(|n| (n.to_string(), v.clone())))
+            .collect();
+        store.load(&weights, &format!("checkpoint ({key})"))?;
+        let t = self.scalar(&format!("adam_{key}.t"))?;
+        opt.load_state(&self.tensors, &format!("adam_{key}."), t)
+    }
+
+    /// The same state with every tensor and scalar name prefixed by `prefix` (to nest one
+    /// trainer's state in another's).
+    pub fn prefixed(&self, prefix: &str) -> TrainState {
+        TrainState {
+            tensors: self
+                .tensors
+                .iter()
+                .map(|(k, v)| (format!("{prefix}{k}"), v.clone()))
+                .collect(),
+            scalars: self
+                .scalars
+                .iter()
+                .map(|(k, v)| (format!("{prefix}{k}"), v.clone()))
+                .collect(),
+        }
+    }
+
+    /// The entries named `{prefix}...`, with the prefix removed: the inverse of
+    /// [`TrainState::prefixed`].
+    pub fn nested(&self, prefix: &str) -> TrainState {
+        TrainState {
+            tensors: self
+                .tensors
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(prefix).map(|n| (n.to_string(), v.clone())))
+                .collect(),
+            scalars: self
+                .scalars
+                .iter()
+                .filter_map(|(k, v)| k.strip_prefix(prefix).map(|n| (n.to_string(), v.clone())))
+                .collect(),
+        }
+    }
+
+    /// Merges `other` into this state.
+    pub fn extend(&mut self, other: TrainState) {
+        self.tensors.extend(other.tensors);
+        self.scalars.extend(other.scalars);
+    }
+
     /// A scalar parsed as `T`, with an error naming it when missing or malformed.
     pub fn scalar<T: std::str::FromStr>(&self, key: &str) -> Result<T> {
         let v = self
@@ -391,4 +458,48 @@ fn finish_run<T: Trainer + ?Sized>(
             .map(|(k, v)| (format!("last step: {k}"), format!("{v:.6}"))),
     );
     crate::viz::write_report(run_dir, &trainer.model_name(), &table)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::optim::AdamConfig;
+
+    #[test]
+    fn networks_round_trip_through_a_nested_state() {
+        let dev = Device::Cpu;
+        let store = ParamStore::new(3);
+        let w = store
+            .var_builder(&dev)
+            .get_with_hints(4, "w", candle_nn::Init::Const(0.5))
+            .unwrap();
+        let mut opt = Adam::new(&store, AdamConfig::default()).unwrap();
+        let grads = (&w * 3.0).unwrap().sum_all().unwrap().backward().unwrap();
+        opt.step(&grads).unwrap();
+        let mut inner = TrainState::default();
+        inner.insert_network("g", &store, &opt).unwrap();
+        let outer = inner.prefixed("level16.");
+        assert!(outer.tensors.contains_key("level16.g.w"));
+        assert!(outer.tensors.contains_key("level16.adam_g.m.w"));
+        assert_eq!(outer.scalars["level16.adam_g.t"], "1");
+
+        let fresh = ParamStore::new(4);
+        fresh
+            .var_builder(&dev)
+            .get_with_hints(4, "w", candle_nn::Init::Const(0.0))
+            .unwrap();
+        let mut fresh_opt = Adam::new(&fresh, AdamConfig::default()).unwrap();
+        outer
+            .nested("level16.")
+            .load_network("g", &fresh, &mut fresh_opt)
+            .unwrap();
+        assert_eq!(
+            fresh.tensors()["w"].to_vec1::<f32>().unwrap(),
+            store.tensors()["w"].to_vec1::<f32>().unwrap()
+        );
+        assert_eq!(fresh_opt.steps(), 1);
+        // Outside its prefix the network is missing: an error, not a silent partial load.
+        let e = outer.load_network("g", &fresh, &mut fresh_opt).unwrap_err();
+        assert!(e.to_string().contains("checkpoint (g)"), "{e}");
+    }
 }

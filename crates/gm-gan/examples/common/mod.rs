@@ -107,6 +107,9 @@ pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
     s
 }
 
+/// Generator steps of a `--quick` MNIST run: a smoke test of the whole pipeline.
+pub const QUICK_MNIST_STEPS: u64 = 60;
+
 /// Trains `cfg` on the embedded MNIST training digits with gm-core's `fit` in `dir` (replaced
 /// unless resuming), evaluates `samples` generated digits with gm-eval (Parzen included) and
 /// writes `eval.json`; returns (steps, wall seconds, metrics).
@@ -130,6 +133,7 @@ pub fn train_and_evaluate_mnist(
         seed,
         resume: args.resume,
         progress: !args.quiet,
+        stop_after: args.quick.then_some(QUICK_MNIST_STEPS),
         ..Default::default()
     };
     let t = std::time::Instant::now();
@@ -139,7 +143,17 @@ pub fn train_and_evaluate_mnist(
         n_samples: samples,
         seed,
         kid_subset_size: 1_000.min(samples),
-        ..gm_eval::EvalConfig::default()
+        ..if args.quick {
+            // Fewer KID subsets, neighbour points and Parzen validation digits.
+            gm_eval::EvalConfig {
+                kid_subsets: 10,
+                max_neighbour_points: 500,
+                parzen_validation: 300,
+                ..gm_eval::EvalConfig::default()
+            }
+        } else {
+            gm_eval::EvalConfig::default()
+        }
     };
     let report =
         gm_eval::evaluate_generator(trainer.generator(), &eval_cfg, &candle_core::Device::Cpu)?;

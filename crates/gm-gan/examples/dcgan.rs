@@ -8,7 +8,7 @@
 //! latent walks) and `arithmetic.png` (latent vector arithmetic).
 //!
 //! ```text
-//! cargo run --release -p gm-gan --example dcgan -- [--epochs 4] [--compare] [--samples 2000]
+//! cargo run --release -p gm-gan --example dcgan -- [--epochs 8] [--compare] [--samples 2000]
 //!     [--out runs/gm-gan/dcgan] [--seed 0] [--quick]
 //! ```
 
@@ -29,7 +29,7 @@ fn main() -> Result<()> {
     let compare = args.switch("compare");
     let device = select_device(args.cpu)?;
     let mnist = mnist_embedded()?;
-    let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 4 });
+    let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 8 });
     let batch_size = args.batch_size.unwrap_or(64);
     let seed = args.seed.unwrap_or(0);
     // The MLP models cost a small fraction of DCGAN's step: by default they get 5 times the

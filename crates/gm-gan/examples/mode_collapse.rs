@@ -10,7 +10,7 @@
 //!     [--steps 3000] [--rows gan,unrolled5,...] [--out runs/gm-gan/mode-collapse]
 //! ```
 //!
-//! `--quick`: one seed and 150 steps, a smoke test of every row (`--rows` picks a subset).
+//! `--quick`: one seed and 60 steps, a smoke test of every row (`--rows` picks a subset).
 //! `--look-ahead adam` unrolls with the critic's own Adam instead of plain gradient steps.
 
 mod common;
@@ -154,7 +154,7 @@ fn main() -> Result<()> {
     gm_gan::enable_second_order("mode-collapse")?;
     let device = Device::Cpu;
     let seeds: u64 = args.get("seeds", if args.quick { 1 } else { 5 })?;
-    let steps: usize = args.get("steps", if args.quick { 150 } else { 2_000 })?;
+    let steps: usize = args.get("steps", if args.quick { 60 } else { 2_000 })?;
     let batch = args.batch_size.unwrap_or(128);
     let rows: String = args.get("rows", String::new())?;
     let out = args

@@ -1,14 +1,12 @@
 //! Checks of BiGAN (Donahue et al. 2017): the discriminator judges joint pairs `(x, z)`, the
 //! `(G, E)` loss is the label-swapped GAN loss, each player's loss falls under its own
 //! updates, a short `fit` run, 1-NN accuracy on hand-made points, and one error per bad
-//! hyperparameter. The zoo run itself is `#[ignore]`d:
-//! `cargo test --release -p gm-gan --test bigan -- --ignored --nocapture`.
+//! hyperparameter. The zoo run itself is `cargo xtask reproduce zoo --models bigan`.
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Dataset;
 use gm_core::{fit, AdamConfig, FitConfig, GmRng, Trainer};
 use gm_gan::bigan::{nearest_neighbour_accuracy, BiganConfig, BiganTrainer, Distance};
-use gm_gan::zoo::ZooOptions;
 use gm_gan::{bce_with_logits, Error, GanGeneratorLoss, Objective};
 
 /// 4x4 one-channel items, latent 3, one hidden layer of 16 units per network.
@@ -288,28 +286,4 @@ fn bad_learning_rate_is_refused() {
         BiganTrainer::new(c, 0, &Device::Cpu),
         Err(Error::Core(gm_core::Error::Config { field: "lr", .. }))
     ));
-}
-
-/// The zoo rows at the quick budget (`GM_ZOO_FULL=1`: the full one; `GM_ZOO_DIR`: keep the
-/// output folder there).
-#[test]
-#[ignore]
-fn zoo_rows_quick() {
-    let full = std::env::var("GM_ZOO_FULL").is_ok_and(|v| v == "1");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = std::env::var_os("GM_ZOO_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
-    let opts = ZooOptions::new(!full, 0, &dir);
-    let started = std::time::Instant::now();
-    let rows = gm_gan::bigan::zoo_rows(&opts, &Device::Cpu).unwrap();
-    for r in &rows {
-        println!(
-            "| {} | {} | {} | {} | {:.1} s |",
-            r.model, r.metric, r.value, r.reference, r.wall_s
-        );
-    }
-    println!("total {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(rows.len(), 3);
-    assert!(dir.join("bigan/reconstructions.png").exists());
 }

@@ -2,7 +2,7 @@
 //! buffer's semantics, the linear learning-rate decay, the target map `T` on a hand-made
 //! image, unpaired domains, network shapes, a few-step smoke test, a bit-exact resume (the
 //! buffer is part of the state) and one error per bad hyperparameter. The zoo run itself is
-//! `#[ignore]`d: `cargo test --release -p gm-gan --test cyclegan -- --ignored --nocapture`.
+//! `cargo xtask reproduce zoo --models cyclegan`.
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
@@ -13,7 +13,6 @@ use gm_gan::cyclegan::{
     AdversarialLoss, CycleGanConfig, CycleGanTrainer, ImagePool, PatchDiscriminator,
     ResnetGenerator,
 };
-use gm_gan::zoo::ZooOptions;
 use gm_gan::Error;
 
 /// 8x8 images, 4 channels, one residual block, a full-rate schedule over 100 steps.
@@ -391,28 +390,4 @@ fn identity_loss_is_reported_when_on() {
     let m = t.train_step(&batch, &mut GmRng::new(0)).unwrap();
     let id = m.iter().find(|(k, _)| k == "identity_l1").unwrap().1;
     assert!(id > 0.0 && id.is_finite());
-}
-
-/// The zoo rows at the quick budget (`GM_ZOO_FULL=1`: the full one; `GM_ZOO_DIR`: keep the
-/// output folder there).
-#[test]
-#[ignore]
-fn zoo_rows_quick() {
-    let full = std::env::var("GM_ZOO_FULL").is_ok_and(|v| v == "1");
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = std::env::var_os("GM_ZOO_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
-    let opts = ZooOptions::new(!full, 0, &dir);
-    let started = std::time::Instant::now();
-    let rows = gm_gan::cyclegan::zoo_rows(&opts, &Device::Cpu).unwrap();
-    for r in &rows {
-        println!(
-            "| {} | {} | {} | {} | {:.1} s |",
-            r.model, r.metric, r.value, r.reference, r.wall_s
-        );
-    }
-    println!("total {:.1} s", started.elapsed().as_secs_f64());
-    assert_eq!(rows.len(), 4);
-    assert!(dir.join("cyclegan/translations.png").exists());
 }

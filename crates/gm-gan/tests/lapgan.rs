@@ -7,7 +7,7 @@ use candle_core::{Device, Tensor};
 use gm_core::data::Dataset;
 use gm_core::{fit, FitConfig, GmRng};
 use gm_gan::lapgan::{downsample, upsample, LapganConfig, LapganTrainer, LaplacianPyramid};
-use gm_gan::zoo::{pad_28_to_32, ZooOptions};
+use gm_gan::zoo::pad_28_to_32;
 use gm_gan::{Error, Objective};
 
 fn digits(n: usize) -> Tensor {
@@ -269,23 +269,4 @@ fn bad_configs_are_refused_by_name() {
         ..tiny()
     };
     assert!(LapganTrainer::new(bad_lr, 0, &Device::Cpu).is_err());
-}
-
-/// The zoo's LAPGAN row at the quick (or, with `GM_ZOO_FULL=1`, the full) budget.
-#[test]
-#[ignore = "trains LAPGAN on MNIST: run with --release -- --ignored --nocapture"]
-fn zoo_rows_lapgan() {
-    let full = std::env::var("GM_ZOO_FULL").is_ok_and(|v| v == "1");
-    let dir = std::env::temp_dir().join(if full {
-        "zoo-lapgan-full"
-    } else {
-        "zoo-lapgan"
-    });
-    let opts = ZooOptions::new(!full, 0, &dir);
-    let rows = gm_gan::lapgan::zoo_rows(&opts, &Device::Cpu).unwrap();
-    for r in &rows {
-        println!("{r:?}");
-    }
-    assert!(dir.join("lapgan/chain.png").exists());
-    assert!(rows[0].value.parse::<f64>().unwrap().is_finite());
 }

@@ -13,7 +13,6 @@ use gm_gan::progressive::{
     equalized_conv2d, equalized_linear, minibatch_stddev, pixel_norm, ProgressiveConfig,
     ProgressiveDiscriminator, ProgressiveGenerator, ProgressiveTrainer,
 };
-use gm_gan::zoo::ZooOptions;
 use gm_gan::{Error, Objective};
 
 fn max_abs(a: &Tensor, b: &Tensor) -> f32 {
@@ -355,19 +354,4 @@ fn bad_configs_are_refused_by_name() {
         };
         assert_eq!(got, field);
     }
-}
-
-/// The zoo's progressive rows at the quick (or, with `GM_ZOO_FULL=1`, the full) budget.
-#[test]
-#[ignore = "trains the progressive GAN on MNIST: run with --release -- --ignored --nocapture"]
-fn zoo_rows_progressive() {
-    let full = std::env::var("GM_ZOO_FULL").is_ok_and(|v| v == "1");
-    let dir = std::env::temp_dir().join(if full { "zoo-pg-full" } else { "zoo-pg" });
-    let opts = ZooOptions::new(!full, 0, &dir);
-    let rows = gm_gan::progressive::zoo_rows(&opts, &Device::Cpu).unwrap();
-    for r in &rows {
-        println!("{r:?}");
-    }
-    assert_eq!(rows.len(), 4);
-    assert!(dir.join("progressive/samples_32x32.png").exists());
 }

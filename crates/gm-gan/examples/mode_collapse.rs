@@ -143,6 +143,7 @@ fn methods() -> Vec<Method> {
 }
 
 fn main() -> Result<()> {
+    gm_core::alloc::tune_allocator_unless_disabled();
     let args = common::Args::parse(
         "mode_collapse",
         &["seeds", "steps", "rows", "data", "unroll-lr", "look-ahead"],

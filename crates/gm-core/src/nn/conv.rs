@@ -44,25 +44,34 @@ impl Geometry {
         self.c * self.big_h * self.big_w
     }
 
-    /// Runs `f(row, col, image_index)` for every in-bounds patch entry of channel `ch`.
+    /// Runs `f(row, col, image_index, len)` for every run of in-bounds patch entries of
+    /// channel `ch`: columns `col..col + len` of `row` read the image at `image_index`,
+    /// `image_index + stride`, ... (the in-bounds output columns of one kernel tap and output
+    /// row form one contiguous range, so the inner loops carry no bounds tests).
     #[inline]
-    fn for_each_tap(&self, ch: usize, mut f: impl FnMut(usize, usize, usize)) {
-        let (k, s, p) = (self.k, self.stride, self.pad as isize);
+    fn for_each_run(&self, ch: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
+        let (k, s, p) = (self.k, self.stride, self.pad);
         for ky in 0..k {
             for kx in 0..k {
                 let row = (ch * k + ky) * k + kx;
+                // In-bounds output columns: 0 <= ox s + kx - p < W.
+                let ox_lo = p.saturating_sub(kx).div_ceil(s);
+                let ox_hi = (self.big_w + p)
+                    .checked_sub(kx)
+                    .map_or(0, |v| v.div_ceil(s))
+                    .min(self.small_w);
+                if ox_lo >= ox_hi {
+                    continue;
+                }
+                let len = ox_hi - ox_lo;
                 for oy in 0..self.small_h {
-                    let iy = (oy * s + ky) as isize - p;
+                    let iy = (oy * s + ky) as isize - p as isize;
                     if iy < 0 || iy >= self.big_h as isize {
                         continue;
                     }
                     let base = (ch * self.big_h + iy as usize) * self.big_w;
-                    for ox in 0..self.small_w {
-                        let ix = (ox * s + kx) as isize - p;
-                        if ix >= 0 && ix < self.big_w as isize {
-                            f(row, oy * self.small_w + ox, base + ix as usize);
-                        }
-                    }
+                    let ix = ox_lo * s + kx - p;
+                    f(row, oy * self.small_w + ox_lo, base + ix, len);
                 }
             }
         }
@@ -105,8 +114,16 @@ impl CustomOp1 for Im2Col {
                 for b in 0..n {
                     let src = &x[b * g.image()..(b + 1) * g.image()];
                     let off = b * cols;
-                    g.for_each_tap(ch, |row, col, idx| {
-                        dst[(row - first_row) * width + off + col] = src[idx];
+                    g.for_each_run(ch, |row, col, idx, len| {
+                        let at = (row - first_row) * width + off + col;
+                        let out = &mut dst[at..at + len];
+                        if g.stride == 1 {
+                            out.copy_from_slice(&src[idx..idx + len]);
+                        } else {
+                            for (j, o) in out.iter_mut().enumerate() {
+                                *o = src[idx + j * g.stride];
+                            }
+                        }
                     });
                 }
             });
@@ -142,8 +159,19 @@ impl CustomOp1 for Col2Im {
         out.par_chunks_mut(plane).enumerate().for_each(|(nc, dst)| {
             let (b, ch) = (nc / g.c, nc % g.c);
             let (offset, off) = (ch * plane, b * cols);
-            g.for_each_tap(ch, |row, col, idx| {
-                dst[idx - offset] += src[row * width + off + col];
+            g.for_each_run(ch, |row, col, idx, len| {
+                let at = row * width + off + col;
+                let from = &src[at..at + len];
+                let start = idx - offset;
+                if g.stride == 1 {
+                    for (d, v) in dst[start..start + len].iter_mut().zip(from) {
+                        *d += v;
+                    }
+                } else {
+                    for (j, v) in from.iter().enumerate() {
+                        dst[start + j * g.stride] += v;
+                    }
+                }
             });
         });
         Ok((
@@ -432,6 +460,8 @@ mod tests {
             ((1, 1, 28, 28), 6, 5, 1, 2),
             ((2, 4, 11, 9), 3, 3, 2, 0),
             ((2, 2, 5, 5), 3, 5, 2, 2),
+            ((2, 2, 10, 10), 3, 3, 3, 1),
+            ((1, 3, 12, 9), 2, 4, 3, 2),
         ];
         for (i, (xs, co, k, s, p)) in cases.into_iter().enumerate() {
             check(
@@ -483,6 +513,8 @@ mod tests {
             ((2, 3, 5, 3), 4, 3, 2, 1, 1),
             ((1, 2, 6, 6), 3, 5, 2, 2, 1),
             ((2, 5, 3, 4), 3, 4, 2, 0, 0),
+            ((2, 3, 4, 4), 2, 3, 3, 1, 0),
+            ((1, 2, 3, 5), 3, 4, 3, 2, 2),
         ];
         for (i, (xs, co, k, s, p, op)) in cases.into_iter().enumerate() {
             check(

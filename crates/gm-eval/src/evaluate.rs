@@ -156,6 +156,21 @@ impl MnistEvaluator {
         &self.train
     }
 
+    /// The MNIST Frechet distance of digits in `[0, 1]` (784 values per item, any shape) to
+    /// the 2,000 test digits, on the shipped classifier's features.
+    pub fn frechet_distance(&self, samples: &Tensor) -> Result<f64> {
+        let x = samples.to_device(&self.device)?.to_dtype(DType::F32)?;
+        let n = x.dim(0)?;
+        let (feats, _) = self
+            .net
+            .features_and_logits(&x.reshape((n, 1, 28, 28))?, 500)?;
+        self.frechet_distance_of_features(&feats)
+    }
+
+    fn frechet_distance_of_features(&self, feats: &Tensor) -> Result<f64> {
+        frechet_distance(&GaussianStats::from_features(feats)?, &self.test_stats)
+    }
+
     /// Every MNIST metric of `samples` (`(n, 784)`, `(n, 28, 28)` or `(n, 1, 28, 28)` in
     /// `[0, 1]`), with the wall time of each.
     pub fn evaluate(
@@ -177,7 +192,7 @@ impl MnistEvaluator {
         timed("features", t);
 
         let t = Instant::now();
-        let fd = frechet_distance(&GaussianStats::from_features(&feats)?, &self.test_stats)?;
+        let fd = self.frechet_distance_of_features(&feats)?;
         timed("frechet_distance", t);
 
         let t = Instant::now();

@@ -28,7 +28,7 @@ use crate::nets::{Activation, Architecture, GanConfig, OutputActivation};
 use crate::objective::Objective;
 use crate::trainer::{GanTrainConfig, GanTrainer};
 use crate::tricks::Tricks;
-use crate::zoo::{crop_32_to_28, pad_28_to_32, MnistFd, ZooOptions, ZooRow};
+use crate::zoo::{crop_32_to_28, pad_28_to_32, ZooOptions, ZooRow};
 use crate::{Error, Result};
 
 /// The pyramid's downsampling `d`: 2x2 average pooling, `(n, c, h, w) -> (n, c, h/2, w/2)`.
@@ -669,7 +669,7 @@ pub(crate) fn as_mnist(x: &Tensor) -> Result<Tensor> {
 
 /// The MNIST FD of `n` samples drawn `chunk` at a time by `draw`.
 pub(crate) fn sampled_fd(
-    fd: &MnistFd,
+    fd: &gm_eval::MnistEvaluator,
     n: usize,
     mut draw: impl FnMut(usize) -> Result<Tensor>,
 ) -> Result<f64> {
@@ -680,7 +680,7 @@ pub(crate) fn sampled_fd(
         parts.push(as_mnist(&draw(k)?)?);
         left -= k;
     }
-    fd.fd(&Tensor::cat(&parts, 0)?)
+    Ok(fd.frechet_distance(&Tensor::cat(&parts, 0)?)?)
 }
 
 /// Updates of every level in the zoo: `opts.steps`, the generator updates DCGAN gets (each
@@ -726,7 +726,7 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
         false,
         run_dir.join("samples.png"),
     )?;
-    let fd = MnistFd::new(device)?;
+    let fd = gm_eval::MnistEvaluator::new(device)?;
     let value = sampled_fd(&fd, opts.fd_samples, |k| trainer.samples(k, &mut rng))?;
     gm_core::viz::update_report(
         &run_dir,

@@ -37,7 +37,7 @@ use crate::lapgan::{
     epoch_plan, fresh_run_dir, head_dataset, leaky_relu, padded_mnist_train, sampled_fd, upsample,
 };
 use crate::objective::Objective;
-use crate::zoo::{MnistFd, ZooOptions, ZooRow};
+use crate::zoo::{ZooOptions, ZooRow};
 use crate::{Error, Result};
 
 /// The floor under the pixel norm's and the minibatch std's square roots.
@@ -709,7 +709,7 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
         ..ProgressiveConfig::default()
     };
     let mut trainer = ProgressiveTrainer::new(cfg, opts.seed, device)?;
-    let fd = MnistFd::new(device)?;
+    let fd = gm_eval::MnistEvaluator::new(device)?;
     let fit_cfg = FitConfig {
         epochs,
         batch_size: opts.batch_size,

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
-use gm_eval::{frechet_distance, FeatureNet, GaussianStats};
+use gm_eval::MnistEvaluator;
 
 use crate::{Error, Result};
 
@@ -73,37 +73,6 @@ pub struct ZooRow {
     pub wall_s: f64,
 }
 
-/// Frechet distance on the shipped classifier's features between MNIST digits
-/// `(n, 1, 28, 28)` in `[0, 1]` and the 2,000 embedded test digits (gm-eval's MNIST FD).
-pub struct MnistFd {
-    net: FeatureNet,
-    test: GaussianStats,
-}
-
-impl MnistFd {
-    pub fn new(device: &Device) -> Result<Self> {
-        let net = FeatureNet::pretrained(device)?;
-        let data = gm_core::data::mnist_embedded()?;
-        let test = data.test.head(data.test.len(), device)?.x;
-        let (f, _) = net.features_and_logits(&test, 500)?;
-        Ok(Self {
-            net,
-            test: GaussianStats::from_features(&f)?,
-        })
-    }
-
-    /// The FD of `samples` (any shape with 784 values per item, in `[0, 1]`).
-    pub fn fd(&self, samples: &Tensor) -> Result<f64> {
-        let n = samples.dim(0)?;
-        let x = samples.reshape((n, 1, 28, 28))?;
-        let (f, _) = self.net.features_and_logits(&x, 500)?;
-        Ok(frechet_distance(
-            &GaussianStats::from_features(&f)?,
-            &self.test,
-        )?)
-    }
-}
-
 /// Centre-crops `(n, c, 32, 32)` images to `(n, c, 28, 28)` (MNIST padded by 2 on each side).
 pub fn crop_32_to_28(x: &Tensor) -> Result<Tensor> {
     Ok(x.narrow(2, 2, 28)?.narrow(3, 2, 28)?.contiguous()?)
@@ -147,7 +116,7 @@ pub fn dcgan_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     let mut rng = gm_core::GmRng::derive(opts.seed, 7);
     let samples =
         gm_core::Generator::sample(trainer.generator(), opts.fd_samples, &mut rng, device)?;
-    let fd = MnistFd::new(device)?.fd(&samples)?;
+    let fd = MnistEvaluator::new(device)?.frechet_distance(&samples)?;
     Ok(vec![ZooRow {
         model: "DCGAN (part 1)".into(),
         metric: format!("FD ({} samples)", opts.fd_samples),
@@ -267,13 +236,12 @@ mod tests {
     #[test]
     fn fd_of_test_digits_is_near_zero_and_of_noise_is_large() {
         let dev = Device::Cpu;
-        let fd = MnistFd::new(&dev).unwrap();
-        let data = gm_core::data::mnist_embedded().unwrap();
-        let test = data.test.head(2_000, &dev).unwrap().x;
-        assert!(fd.fd(&test).unwrap().abs() < 1e-3);
+        let fd = MnistEvaluator::new(&dev).unwrap();
+        let test = fd.test_digits().clone();
+        assert!(fd.frechet_distance(&test).unwrap().abs() < 1e-3);
         let noise = gm_core::GmRng::new(0)
             .uniform((500, 1, 28, 28), 0.0, 1.0, &dev)
             .unwrap();
-        assert!(fd.fd(&noise).unwrap() > 100.0);
+        assert!(fd.frechet_distance(&noise).unwrap() > 100.0);
     }
 }

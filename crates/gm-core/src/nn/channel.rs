@@ -237,33 +237,9 @@ impl BatchNorm2d {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::test_util::{max_diff, scale};
     use crate::{GmRng, ParamStore};
     use candle_core::{Device, ModuleT};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
-    fn scale(t: &Tensor) -> f32 {
-        t.abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-            .max(1.0)
-    }
 
     /// Forward and the gradients of x, s, t against candle's broadcasting ops, on odd shapes
     /// and ranks 2 to 4.

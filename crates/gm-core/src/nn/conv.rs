@@ -387,33 +387,9 @@ pub fn conv_transpose2d(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::nn::test_util::{max_diff, scale};
     use crate::GmRng;
     use candle_core::{Device, Var};
-
-    fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
-        (a - b)
-            .unwrap()
-            .abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-    }
-
-    fn scale(t: &Tensor) -> f32 {
-        t.abs()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .max(0)
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap()
-            .max(1.0)
-    }
 
     /// Forward and both gradients against candle's reference op.
     fn check(

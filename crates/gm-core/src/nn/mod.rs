@@ -13,3 +13,28 @@ pub use channel::{
     batch_norm2d, channel_affine, channel_bias, channel_sum, BatchNorm2d, BatchNormConfig,
 };
 pub use conv::{conv2d, conv_transpose2d, Conv2d, ConvTranspose2d};
+
+/// Comparisons shared by the layer tests.
+#[cfg(test)]
+pub(crate) mod test_util {
+    use candle_core::Tensor;
+
+    /// `max |a - b|` over all entries.
+    pub fn max_diff(a: &Tensor, b: &Tensor) -> f32 {
+        (a - b)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap()
+    }
+
+    /// `max(max |t|, 1)`: the scale a relative tolerance is taken of.
+    pub fn scale(t: &Tensor) -> f32 {
+        max_diff(t, &t.zeros_like().unwrap()).max(1.0)
+    }
+}

@@ -559,7 +559,7 @@ fn csgm(iters: usize) -> Result<()> {
 
 fn main() -> Result<()> {
     // GM_DEFAULT_MALLOC=1 keeps glibc's defaults, to measure what the tuning is worth.
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     // `cargo bench` passes `--bench`; positional arguments select workloads and iterations.
     let pos: Vec<String> = std::env::args()
         .skip(1)

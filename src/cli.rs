@@ -8,7 +8,7 @@ use anyhow::{anyhow, bail, Context, Result};
 /// Runs an example's body and turns an error into a one-paragraph message and exit code 1.
 /// Large freed buffers stay in the heap (see `gm_core::alloc`) unless `GM_DEFAULT_MALLOC` is set.
 pub fn main_with(body: impl FnOnce() -> Result<()>) -> std::process::ExitCode {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     match body() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

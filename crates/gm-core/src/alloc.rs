@@ -6,7 +6,8 @@
 //! trim thresholds keeps those buffers in the heap for reuse.
 
 /// [`tune_allocator`] unless the environment variable `GM_DEFAULT_MALLOC` is set (to measure
-/// or rule out the tuning). Every example and benchmark calls this at start-up.
+/// or rule out the tuning). Every example and benchmark calls this at start-up, through
+/// [`crate::runtime::init`].
 pub fn tune_allocator_unless_disabled() {
     if std::env::var_os("GM_DEFAULT_MALLOC").is_none() {
         tune_allocator();

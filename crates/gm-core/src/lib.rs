@@ -22,6 +22,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod runtime;
 pub mod theory;
 pub mod train;
 pub mod viz;

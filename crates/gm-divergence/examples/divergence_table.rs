@@ -9,7 +9,7 @@ use gm_divergence::theory::reference_pair;
 use gm_divergence::*;
 
 fn main() -> anyhow::Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let (p, q) = reference_pair();
     let n = 100_000;
     let mut rng = GmRng::new(2016);

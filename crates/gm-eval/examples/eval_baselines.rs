@@ -23,7 +23,7 @@ fn shift_right(x: &Tensor, px: usize) -> Result<Tensor> {
 }
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let dev = Device::Cpu;
     let t = Instant::now();
     let ev = MnistEvaluator::new(&dev)?;

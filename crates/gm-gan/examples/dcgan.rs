@@ -25,7 +25,7 @@ use gm_gan::latent::{save_arithmetic_grid, save_interpolation_grid};
 use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, GMMN_MNIST_BANDWIDTHS};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let args = common::Args::parse("dcgan", &["samples", "mlp-epochs"], &["compare"])?;
     let compare = args.switch("compare");
     let device = select_device(args.cpu)?;

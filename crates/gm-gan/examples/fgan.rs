@@ -15,7 +15,7 @@ use gm_divergence::Divergence;
 use gm_gan::{GanConfig, GanTrainConfig, Objective};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let args = common::Args::parse("fgan", &["samples"], &[])?;
     let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 3 });
     let samples: usize = args.get("samples", if args.quick { 500 } else { 2_000 })?;

@@ -11,16 +11,21 @@
 //! ```
 //!
 //! `--quick`: one seed and 60 steps, a smoke test of every row (`--rows` picks a subset).
-//! `--look-ahead adam` unrolls with the critic's own Adam instead of plain gradient steps.
+//! `--look-ahead adam` unrolls with the critic's own Adam instead of plain gradient steps;
+//! `--lr-d`, `--g-loss minimax|non-saturating` and `--latent` override the rows' critic
+//! rate, generator loss and latent size; `--report-every N` prints each run's coverage every
+//! `N` steps.
 
 mod common;
 
 use std::time::Instant;
 
 use anyhow::Result;
-use candle_core::Device;
-use gm_core::data::Mixture2d;
-use gm_core::{fit, AdamConfig, FitConfig};
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+use gm_core::data::{Dataset, Mixture2d};
+use gm_core::{fit, AdamConfig, FitConfig, Trainer};
 use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{
     GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, LookAhead, MixGanConfig,
@@ -142,11 +147,70 @@ fn methods() -> Vec<Method> {
     ]
 }
 
+/// One training run of the table.
+struct RunCtx<'a> {
+    data: &'a Dataset,
+    fit: &'a FitConfig,
+    dir: &'a Path,
+    device: &'a Device,
+    mix: &'a Mixture2d,
+    steps: usize,
+    /// Print the coverage every this many steps (0: only at the end).
+    report_every: usize,
+    what: String,
+}
+
+impl RunCtx<'_> {
+    /// Trains to the end, stopping every `report_every` steps (a checkpoint, then resumed:
+    /// the run is the same as without stops) to print the coverage so far; returns the final
+    /// samples.
+    fn train<T: Trainer>(
+        &self,
+        trainer: &mut T,
+        sample: impl Fn(&T) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let mut done = 0;
+        while self.report_every > 0 && done + self.report_every < self.steps {
+            done += self.report_every;
+            let stop = FitConfig {
+                stop_after: Some(done as u64),
+                resume: true,
+                ..self.fit.clone()
+            };
+            fit(trainer, self.data, &stop, self.dir, self.device)?;
+            let c = mode_coverage(&sample(trainer)?, self.mix)?;
+            eprintln!(
+                "{}, step {done}: {} modes, {:.1} % high quality",
+                self.what,
+                c.modes_captured,
+                100.0 * c.high_quality
+            );
+        }
+        let last = FitConfig {
+            resume: true,
+            ..self.fit.clone()
+        };
+        fit(trainer, self.data, &last, self.dir, self.device)?;
+        sample(trainer)
+    }
+}
+
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let args = common::Args::parse(
         "mode_collapse",
-        &["seeds", "steps", "rows", "data", "unroll-lr", "look-ahead"],
+        &[
+            "seeds",
+            "steps",
+            "rows",
+            "data",
+            "unroll-lr",
+            "look-ahead",
+            "lr-d",
+            "g-loss",
+            "latent",
+            "report-every",
+        ],
         &[],
     )?;
     // candle reads CANDLE_GRAD_DO_NOT_DETACH once per thread, at the first backward pass:
@@ -171,6 +235,17 @@ fn main() -> Result<()> {
         Some("sgd") => Some(LookAhead::Sgd),
         Some(other) => anyhow::bail!("--look-ahead takes `adam` or `sgd`, got `{other}`"),
     };
+    let lr_d: Option<f64> = args.extra.get("lr-d").map(|v| v.parse()).transpose()?;
+    let latent: Option<usize> = args.extra.get("latent").map(|v| v.parse()).transpose()?;
+    let g_loss = match args.extra.get("g-loss").map(String::as_str) {
+        None => None,
+        Some("minimax") => Some(GanGeneratorLoss::Minimax),
+        Some("non-saturating") => Some(GanGeneratorLoss::NonSaturating),
+        Some(other) => {
+            anyhow::bail!("--g-loss takes `minimax` or `non-saturating`, got `{other}`")
+        }
+    };
+    let report_every: usize = args.get("report-every", 0)?;
     let data_sets = [
         ("ring of 8", "ring8", Mixture2d::ring8()),
         ("grid of 25", "grid25", Mixture2d::grid25()),
@@ -194,6 +269,16 @@ fn main() -> Result<()> {
                 if let Some(lr) = args.lr {
                     cfg.adam_g.lr = lr;
                 }
+                if let Some(lr) = lr_d {
+                    cfg.adam_d.lr = lr;
+                }
+                if let Some(l) = latent {
+                    cfg.model.latent_dim = l;
+                }
+                if let (Objective::Gan { generator_loss }, Some(gl)) = (&mut cfg.objective, g_loss)
+                {
+                    *generator_loss = gl;
+                }
                 if let (Some(u), Some(lr)) = (cfg.unrolled.as_mut(), unroll_lr) {
                     u.lr = lr;
                 }
@@ -212,21 +297,45 @@ fn main() -> Result<()> {
                     progress: !args.quiet,
                     ..FitConfig::default()
                 };
+                let ctx = RunCtx {
+                    data: &data,
+                    fit: &fc,
+                    dir: &dir,
+                    device: &device,
+                    mix,
+                    steps,
+                    report_every,
+                    what: format!("{} on {dkey}, seed {seed}", m.label),
+                };
                 let run = || -> Result<candle_core::Tensor> {
-                    Ok(if m.mix > 0 {
+                    if m.mix > 0 {
                         let mc = MixGanConfig {
                             base: cfg.clone(),
                             components: m.mix,
                             entropy_weight: 0.1,
                         };
                         let mut trainer = MixGanTrainer::new(mc, seed, &device)?;
-                        fit(&mut trainer, &data, &fc, &dir, &device)?;
-                        sample_generator(trainer.generator(), MODE_SAMPLES, 500, seed, &device)?
+                        ctx.train(&mut trainer, |t| {
+                            Ok(sample_generator(
+                                t.generator(),
+                                MODE_SAMPLES,
+                                500,
+                                seed,
+                                &device,
+                            )?)
+                        })
                     } else {
                         let mut trainer = GanTrainer::new(cfg.clone(), seed, &device)?;
-                        fit(&mut trainer, &data, &fc, &dir, &device)?;
-                        sample_generator(trainer.generator(), MODE_SAMPLES, 500, seed, &device)?
-                    })
+                        ctx.train(&mut trainer, |t| {
+                            Ok(sample_generator(
+                                t.generator(),
+                                MODE_SAMPLES,
+                                500,
+                                seed,
+                                &device,
+                            )?)
+                        })
+                    }
                 };
                 // A run that diverges is a result too: the table says so and goes on.
                 let s = match run() {

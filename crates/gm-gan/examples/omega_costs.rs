@@ -17,7 +17,7 @@ use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, OmegaCost};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let args = common::Args::parse("omega_costs", &["samples", "steps"], &[])?;
     let epochs = args.epochs.unwrap_or(if args.quick { 1 } else { 3 });
     let steps: usize = args.get("steps", if args.quick { 150 } else { 2_000 })?;

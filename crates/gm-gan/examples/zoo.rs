@@ -21,7 +21,7 @@ use gm_gan::{bigan, cyclegan, lapgan, progressive};
 type RowsFn = fn(&ZooOptions, &candle_core::Device) -> gm_gan::Result<Vec<ZooRow>>;
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let args = common::Args::parse("zoo", &["steps", "models", "fd-samples"], &[])?;
     let device = select_device(args.cpu)?;
     let out = args.out.clone().unwrap_or_else(|| "runs/gm-gan/zoo".into());

@@ -130,6 +130,8 @@ pub fn unrolled_params(
     } else {
         fake.detach()
     };
+    let n_real = real.dim(0)?;
+    let both = Tensor::cat(&[&real, &fake], 0)?;
     let fresh = |ps: &[Tensor]| -> Vec<Tensor> { ps.iter().map(|p| p.detach()).collect() };
     let mut params = if cfg.second_order {
         d.params()?
@@ -150,9 +152,11 @@ pub fn unrolled_params(
             .zip(&deltas)
             .map(|(p, d)| p + d.as_tensor())
             .collect::<candle_core::Result<_>>()?;
+        // One pass over both batches (the MLP critic scores each row on its own).
+        let scores = d.forward_with(&read, &both)?;
         let loss = objective.critic_loss(
-            &d.forward_with(&read, &real)?,
-            &d.forward_with(&read, &fake)?,
+            &scores.narrow(0, 0, n_real)?,
+            &scores.narrow(0, n_real, scores.dim(0)? - n_real)?,
             real_target,
         )?;
         let grads = loss.backward()?;

@@ -168,7 +168,7 @@ struct Row {
 }
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let s = parse()?;
     let started = Instant::now();
     let dev = select_device(s.cpu)?;

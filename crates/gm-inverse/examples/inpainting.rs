@@ -26,7 +26,7 @@ use gm_inverse::{
 };
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let quick = argv.iter().any(|a| a == "--quick");
     let mut out = PathBuf::from("runs/inpainting");

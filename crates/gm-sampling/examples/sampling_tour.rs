@@ -71,7 +71,7 @@ fn plot(path: &Path, xs: &[f64], lo: f64, hi: f64, pdf: impl Fn(f64) -> f64) -> 
 }
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "sampling_tour".into());

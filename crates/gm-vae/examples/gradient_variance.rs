@@ -14,7 +14,7 @@ use gm_vae::model::binarize;
 use gm_vae::{VaeConfig, VaeTrainConfig, VaeTrainer};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let mut reps = 2000;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -43,7 +43,7 @@ fn test_log_likelihood(vae: &Vae, x: &Tensor, k: usize) -> Result<f64> {
 }
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let mut quick = false;
     let mut epochs = None;
     let mut out = PathBuf::from("runs/gm-vae-iwae");

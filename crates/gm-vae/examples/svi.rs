@@ -18,7 +18,7 @@ use gm_vae::svi::{fit_svi, mean_local_elbo, refine_local, SviConfig};
 use gm_vae::{Vae, VaeConfig};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let (mut epochs, mut points) = (30usize, 500usize);
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {

@@ -15,7 +15,7 @@ use gm_vae::outputs::{save_interpolations, save_latent_map, save_reconstructions
 use gm_vae::{VaeConfig, VaeTrainConfig, VaeTrainer};
 
 fn main() -> Result<()> {
-    gm_core::alloc::tune_allocator_unless_disabled();
+    gm_core::runtime::init();
     let (mut latent, mut epochs) = (2usize, 10usize);
     let mut out = PathBuf::from("runs/gm-vae-mnist");
     let mut args = std::env::args().skip(1);

@@ -6,11 +6,14 @@
 //! unrolled-GAN step. [`pin_thread_count`] answers the question once.
 
 /// Everything an example or benchmark sets at start-up: [`crate::alloc`]'s allocator tuning
-/// (unless `GM_DEFAULT_MALLOC` is set) and [`pin_thread_count`]. Call it first in `main`,
+/// (unless `GM_DEFAULT_MALLOC` is set) and [`pin_thread_count`] (unless `GM_UNPINNED_THREADS`
+/// is set; both opt-outs exist to measure what each is worth). Call it first in `main`,
 /// before any other thread starts.
 pub fn init() {
     crate::alloc::tune_allocator_unless_disabled();
-    pin_thread_count();
+    if std::env::var_os("GM_UNPINNED_THREADS").is_none() {
+        pin_thread_count();
+    }
 }
 
 /// Sets `RAYON_NUM_THREADS` to the thread count candle would pick (its own rule, evaluated

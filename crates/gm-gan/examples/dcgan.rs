@@ -17,7 +17,6 @@ mod common;
 use std::time::Instant;
 
 use anyhow::Result;
-use candle_core::Device;
 use gm_core::data::mnist_embedded;
 use gm_core::{fit, select_device, FitConfig};
 use gm_eval::{evaluate_generator, write_eval, EvalConfig};
@@ -124,7 +123,7 @@ fn main() -> Result<()> {
             ..EvalConfig::default()
         };
         let t = Instant::now();
-        let report = evaluate_generator(trainer.generator(), &eval_cfg, &Device::Cpu)?;
+        let report = evaluate_generator(trainer.generator(), &eval_cfg, &device)?;
         let eval_s = t.elapsed().as_secs_f64();
         write_eval(&dir, &report)?;
         // Latent-space pictures: 8 spherical walks of 10 steps, and mean(A) - mean(B) +

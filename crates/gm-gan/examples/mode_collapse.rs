@@ -28,7 +28,7 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 use gm_core::data::{Dataset, Mixture2d};
-use gm_core::{fit, AdamConfig, FitConfig, Trainer};
+use gm_core::{fit, select_device, AdamConfig, FitConfig, Trainer};
 use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{
     GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, LookAhead, MixGanConfig,
@@ -236,7 +236,7 @@ fn main() -> Result<()> {
     // set it before the first method trains so that the second-order ones (unrolled,
     // WGAN-GP) can follow.
     gm_gan::enable_second_order("mode-collapse")?;
-    let device = Device::Cpu;
+    let device = select_device(args.cpu)?;
     let seeds: u64 = args.get("seeds", if args.quick { 1 } else { 5 })?;
     let steps: usize = args.get("steps", if args.quick { 60 } else { 3_000 })?;
     let rows: String = args.get("rows", String::new())?;
@@ -421,9 +421,10 @@ fn main() -> Result<()> {
         table.push(row);
     }
     println!(
-        "\n{} seed(s) from {first_seed}, {steps} steps each, {MODE_SAMPLES} samples, {:.0} s in all\n",
+        "\n{} seed(s) from {first_seed}, {steps} steps each, {MODE_SAMPLES} samples, {:.0} s in all on {}\n",
         seeds,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        gm_core::device::device_name(&device)
     );
     println!(
         "{}",

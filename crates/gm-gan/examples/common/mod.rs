@@ -155,8 +155,7 @@ pub fn train_and_evaluate_mnist(
             gm_eval::EvalConfig::default()
         }
     };
-    let report =
-        gm_eval::evaluate_generator(trainer.generator(), &eval_cfg, &candle_core::Device::Cpu)?;
+    let report = gm_eval::evaluate_generator(trainer.generator(), &eval_cfg, &device)?;
     gm_eval::write_eval(dir, &report)?;
     let m = report
         .mnist

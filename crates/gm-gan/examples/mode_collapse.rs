@@ -11,6 +11,7 @@
 //! ```
 //!
 //! `--quick`: one seed and 60 steps, a smoke test of every row (`--rows` picks a subset).
+//! `--steps` counts generator steps (the WGAN-GP row takes 5 critic batches for each).
 //! The unrolled rows follow Metz et al.'s reference settings (minimax loss, critic Adam at
 //! 1e-4, generator Adam at 1e-3, look-ahead steps of the critic's own Adam, batch 512); the
 //! other rows train at batch 128 with both rates at 1e-3. `--look-ahead sgd` unrolls with
@@ -173,8 +174,11 @@ struct RunCtx<'a> {
     dir: &'a Path,
     device: &'a Device,
     mix: &'a Mixture2d,
+    /// Generator steps.
     steps: usize,
-    /// Print the coverage every this many steps (0: only at the end).
+    /// Batches `fit` takes per generator step (the critic steps of WGAN-GP).
+    per_step: usize,
+    /// Print the coverage every this many generator steps (0: only at the end).
     report_every: usize,
     what: String,
 }
@@ -192,7 +196,7 @@ impl RunCtx<'_> {
         while self.report_every > 0 && done + self.report_every < self.steps {
             done += self.report_every;
             let stop = FitConfig {
-                stop_after: Some(done as u64),
+                stop_after: Some((done * self.per_step) as u64),
                 resume: true,
                 ..self.fit.clone()
             };
@@ -311,7 +315,10 @@ fn main() -> Result<()> {
                 if let (Some(u), Some(o)) = (cfg.unrolled.as_mut(), look_ahead) {
                     u.optimizer = o;
                 }
-                let data = mix.dataset(steps * batch, 1_000 + seed)?;
+                // `--steps` counts generator steps: rows with several critic steps per
+                // generator step take that many batches per step.
+                let per_step = cfg.tricks.n_critic.max(1);
+                let data = mix.dataset(steps * per_step * batch, 1_000 + seed)?;
                 let dir = out.join(format!("{}-{dkey}-seed{seed}", m.key));
                 if dir.exists() {
                     std::fs::remove_dir_all(&dir)?;
@@ -330,6 +337,7 @@ fn main() -> Result<()> {
                     device: &device,
                     mix,
                     steps,
+                    per_step,
                     report_every,
                     what: format!("{} on {dkey}, seed {seed}", m.label),
                 };

@@ -81,6 +81,17 @@ fn methods() -> Vec<Method> {
         unrolled: Some(Unrolled::adam(k)),
         ..gan.clone()
     };
+    // One row per stabilisation trick: the GAN row's settings with that trick alone.
+    let trick = |key: &'static str, label: &'static str, tricks: Tricks| Method {
+        key,
+        label,
+        cfg: GanTrainConfig {
+            tricks,
+            ..gan.clone()
+        },
+        mix: 0,
+        batch: 128,
+    };
     vec![
         Method {
             key: "mix",
@@ -149,6 +160,47 @@ fn methods() -> Vec<Method> {
             mix: 0,
             batch: 128,
         },
+        trick(
+            "feature-matching",
+            "GAN + feature matching",
+            Tricks {
+                feature_matching: true,
+                ..Tricks::default()
+            },
+        ),
+        trick(
+            "historical-averaging",
+            "GAN + historical averaging (lambda 1)",
+            Tricks {
+                historical_averaging: 1.0,
+                ..Tricks::default()
+            },
+        ),
+        trick(
+            "instance-noise",
+            "GAN + instance noise (0.3, annealed over 1,000 steps)",
+            Tricks {
+                instance_noise: 0.3,
+                instance_noise_anneal_steps: 1_000,
+                ..Tricks::default()
+            },
+        ),
+        trick(
+            "label-smoothing",
+            "GAN + one-sided label smoothing (0.1)",
+            Tricks {
+                label_smoothing: 0.1,
+                ..Tricks::default()
+            },
+        ),
+        trick(
+            "n-critic",
+            "GAN + 5 critic steps per generator step",
+            Tricks {
+                n_critic: 5,
+                ..Tricks::default()
+            },
+        ),
         Method {
             key: "tricks",
             label: "GAN + instance noise + label smoothing",

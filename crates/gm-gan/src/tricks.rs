@@ -119,8 +119,11 @@ impl HistoricalAverage {
             .tensors()
             .into_iter()
             .filter(|(k, _)| trainable(k))
-            // A copy: a variable's storage is overwritten in place by each update.
-            .map(|(k, v)| v.copy().map(|c| (k, c)))
+            // A detached copy: a variable's storage is overwritten in place by each update,
+            // and a copy that kept the variable in its graph would make every later mean a
+            // graph over the whole history (memory and backward time growing with each step,
+            // and a gradient scaled by 1 - 1/count).
+            .map(|(k, v)| v.detach().copy().map(|c| (k, c)))
             .collect::<candle_core::Result<_>>()?;
         Ok(Self { mean, count: 1 })
     }
@@ -132,7 +135,7 @@ impl HistoricalAverage {
         for (name, var) in store.vars() {
             if let Some(m) = self.mean.get_mut(&name) {
                 let d = (var.as_tensor().detach() - &*m)?;
-                *m = (&*m + d.affine(w, 0.0)?)?;
+                *m = (&*m + d.affine(w, 0.0)?)?.detach();
             }
         }
         Ok(())
@@ -282,7 +285,18 @@ mod tests {
         set(6.0);
         h.update(&store).unwrap();
         // mean of 1, 2, 6 = 3; penalty = 3 params * (6 - 3)^2 = 27.
-        let p = h.penalty(&store).unwrap().to_scalar::<f32>().unwrap();
+        let penalty = h.penalty(&store).unwrap();
+        let p = penalty.to_scalar::<f32>().unwrap();
         assert!((p - 27.0).abs() < 1e-4, "{p}");
+        // The mean is a constant: d penalty / d theta = 2 (theta - mean) = 6 for every
+        // parameter, and the mean carries no graph.
+        let grads = penalty.backward().unwrap();
+        for (name, var) in &vars {
+            let g = grads.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+            for x in g.to_vec1::<f32>().unwrap() {
+                assert!((x - 6.0).abs() < 1e-4, "{name}: {x}");
+            }
+        }
+        assert!(h.mean.values().all(|m| !m.track_op()));
     }
 }

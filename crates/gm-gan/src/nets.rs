@@ -39,6 +39,17 @@ impl Activation {
             Activation::Tanh => x.tanh(),
         }
     }
+
+    /// The derivative at the pre-activation `z`, given the output `out = apply(z)`. The
+    /// piecewise-linear ones are constant masks (their second derivative is zero almost
+    /// everywhere); tanh's, `1 - out^2`, stays differentiable.
+    fn derivative(&self, z: &Tensor, out: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Activation::Relu => z.gt(0.0)?.to_dtype(z.dtype()),
+            Activation::LeakyRelu => z.gt(0.0)?.to_dtype(z.dtype())?.affine(0.8, 0.2),
+            Activation::Tanh => out.sqr()?.affine(-1.0, 1.0),
+        }
+    }
 }
 
 /// The generator's output nonlinearity.
@@ -236,6 +247,43 @@ impl Mlp {
             }
         }
         Ok((feat, h))
+    }
+
+    /// The gradient of a loss with respect to `p`, backpropagation written out in tensor
+    /// operations, so that the result stays a differentiable function of `p` and `x` (second
+    /// order) without a `backward` pass over their history. `dscore` maps the outputs to the
+    /// loss's gradient with respect to them.
+    fn param_gradient(
+        &self,
+        p: &[Tensor],
+        x: &Tensor,
+        dscore: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<Vec<Tensor>> {
+        let layers = p.len() / 2;
+        let mut inputs = Vec::with_capacity(layers);
+        let mut pre = Vec::with_capacity(layers);
+        let mut h = x.clone();
+        for i in 0..layers {
+            let z = affine(&h, &p[2 * i], &p[2 * i + 1])?;
+            inputs.push(h);
+            h = if i + 1 < layers {
+                self.activation.apply(&z)?
+            } else {
+                z.clone()
+            };
+            pre.push(z);
+        }
+        let mut g = dscore(&h)?;
+        let mut grads = vec![None; p.len()];
+        for i in (0..layers).rev() {
+            grads[2 * i] = Some(g.t()?.matmul(&inputs[i])?);
+            grads[2 * i + 1] = Some(g.sum(0)?);
+            if i > 0 {
+                let back = g.matmul(&p[2 * i])?;
+                g = (back * self.activation.derivative(&pre[i - 1], &inputs[i])?)?;
+            }
+        }
+        Ok(grads.into_iter().flatten().collect())
     }
 }
 
@@ -473,6 +521,35 @@ impl Discriminator {
         Ok((0..n)
             .flat_map(|i| [format!("fc{i}.weight"), format!("fc{i}.bias")])
             .collect())
+    }
+
+    /// The gradient, with respect to `params` (in place of the stored weights, MLP only), of
+    /// a loss of the raw scores on `x`; `dscore` maps the scores `(n, 1)` to the loss's
+    /// gradient with respect to them. The result is a differentiable function of `params`
+    /// and `x`, built without a `backward` pass: what the unrolled look-ahead needs.
+    pub fn param_gradient_with(
+        &self,
+        params: &[Tensor],
+        x: &Tensor,
+        dscore: impl FnOnce(&Tensor) -> Result<Tensor>,
+    ) -> Result<Vec<Tensor>> {
+        match &self.body {
+            DiscBody::Mlp(m) => {
+                if params.len() != m.params.len() {
+                    return Err(Error::Shape {
+                        what: "discriminator parameter list",
+                        got: vec![params.len()],
+                        expected: vec![m.params.len()],
+                    });
+                }
+                m.param_gradient(params, &x.flatten_from(1)?, dscore)
+            }
+            DiscBody::Dcgan(_) => Err(Error::config(
+                "discriminator",
+                "dcgan",
+                "functional evaluation (unrolling) needs an MLP discriminator",
+            )),
+        }
     }
 
     /// Raw scores with `params` in place of the stored weights (MLP only).

@@ -213,6 +213,39 @@ impl Objective {
         })
     }
 
+    /// Whether [`Objective::critic_score_gradient`] has a closed form for this objective.
+    pub fn has_critic_score_gradient(&self) -> bool {
+        matches!(
+            self,
+            Objective::Gan { .. } | Objective::Wgan { .. } | Objective::WganGp { .. }
+        )
+    }
+
+    /// The gradients of [`Objective::critic_loss`] with respect to the raw scores on real and
+    /// on generated items, in closed form, where the objective has one (GAN, WGAN, WGAN-GP);
+    /// `None` otherwise. Differentiable in the scores.
+    pub fn critic_score_gradient(
+        &self,
+        v_real: &Tensor,
+        v_fake: &Tensor,
+        real_target: f64,
+    ) -> Result<Option<(Tensor, Tensor)>> {
+        let nr = v_real.elem_count() as f64;
+        let nf = v_fake.elem_count() as f64;
+        Ok(match self {
+            // d/dv mean(softplus(v) - y v) = (sigmoid(v) - y) / n.
+            Objective::Gan { .. } => Some((
+                sigmoid(v_real)?.affine(1.0 / nr, -real_target / nr)?,
+                sigmoid(v_fake)?.affine(1.0 / nf, 0.0)?,
+            )),
+            Objective::Wgan { .. } | Objective::WganGp { .. } => Some((
+                v_real.ones_like()?.affine(-1.0 / nr, 0.0)?,
+                v_fake.ones_like()?.affine(1.0 / nf, 0.0)?,
+            )),
+            _ => None,
+        })
+    }
+
     /// The generator's loss from raw critic scores on generated items.
     pub fn generator_loss(&self, v_fake: &Tensor) -> Result<Tensor> {
         Ok(match self {
@@ -273,6 +306,14 @@ impl Objective {
             }
         })
     }
+}
+
+/// `1 / (1 + exp(-x))` as `exp(min(x, 0)) / (1 + exp(-|x|))`: no overflow for any `x`, and
+/// differentiable with candle's own operations.
+fn sigmoid(x: &Tensor) -> Result<Tensor> {
+    let num = x.neg()?.relu()?.neg()?.exp()?;
+    let den = x.abs()?.neg()?.exp()?.affine(1.0, 1.0)?;
+    Ok((num / den)?)
 }
 
 /// Mean binary cross-entropy of logits `x` against a constant target `y`, in the stable

@@ -21,6 +21,12 @@
 //! where a gradient entry and its history are exactly zero). The real update of the critic is
 //! untouched either way.
 //!
+//! For the objectives whose critic loss has a closed-form gradient in the scores (GAN,
+//! WGAN, WGAN-GP) each look-ahead gradient is the MLP's backpropagation written out in tensor
+//! operations ([`Discriminator::param_gradient_with`]); the others call candle's `backward`,
+//! which walks back through every earlier look-ahead step and the generator each time (the
+//! cost grows with k^2). Both are differentiated through the same way.
+//!
 //! The exact (second-order) gradient needs `CANDLE_GRAD_DO_NOT_DETACH=1`, see
 //! [`crate::objective::enable_second_order`].
 
@@ -138,36 +144,36 @@ pub fn unrolled_params(
     } else {
         fresh(&d.params()?)
     };
+    let split = |scores: &Tensor| -> Result<(Tensor, Tensor)> {
+        Ok((
+            scores.narrow(0, 0, n_real)?,
+            scores.narrow(0, n_real, scores.dim(0)? - n_real)?,
+        ))
+    };
+    // Where the critic loss has a closed-form gradient in the scores, the look-ahead
+    // gradients are backpropagation written out in tensor operations: a `backward` pass would
+    // also walk back through every earlier look-ahead step and the generator, each step.
+    let closed_form = objective.has_critic_score_gradient();
     for _ in 0..cfg.steps {
-        // candle keeps gradients of variables only, and the look-ahead parameters are
-        // intermediate tensors: each is read through `p + delta` with `delta` a zero-valued
-        // variable, whose gradient is exactly dL/dp (and, under second order, stays a function
-        // of p and of the generated batch).
-        let deltas: Vec<Var> = params
-            .iter()
-            .map(|p| Var::from_tensor(&p.zeros_like()?))
-            .collect::<candle_core::Result<_>>()?;
-        let read: Vec<Tensor> = params
-            .iter()
-            .zip(&deltas)
-            .map(|(p, d)| p + d.as_tensor())
-            .collect::<candle_core::Result<_>>()?;
         // One pass over both batches (the MLP critic scores each row on its own).
-        let scores = d.forward_with(&read, &both)?;
-        let loss = objective.critic_loss(
-            &scores.narrow(0, 0, n_real)?,
-            &scores.narrow(0, n_real, scores.dim(0)? - n_real)?,
-            real_target,
-        )?;
-        let grads = loss.backward()?;
+        let grads = if closed_form {
+            d.param_gradient_with(&params, &both, |scores| {
+                let (v_real, v_fake) = split(scores)?;
+                let (g_real, g_fake) = objective
+                    .critic_score_gradient(&v_real, &v_fake, real_target)?
+                    .ok_or_else(|| {
+                        Error::config("objective", objective.name(), "no closed-form gradient")
+                    })?;
+                Ok(Tensor::cat(&[g_real, g_fake], 0)?)
+            })?
+        } else {
+            autograd_gradient(d, objective, &params, &both, &split, real_target)?
+        };
         let mut next = Vec::with_capacity(params.len());
         if let Some(a) = adam.as_mut() {
             a.t += 1;
         }
-        for (i, (p, delta)) in params.iter().zip(&deltas).enumerate() {
-            let g = grads.get(delta.as_tensor()).ok_or_else(|| {
-                Error::config("unrolled", "no gradient", "a critic parameter is unused")
-            })?;
+        for (i, (p, g)) in params.iter().zip(&grads).enumerate() {
             let g = if cfg.second_order {
                 g.clone()
             } else {
@@ -184,6 +190,41 @@ pub fn unrolled_params(
         params = params.iter().map(|p| p.detach()).collect();
     }
     Ok(params)
+}
+
+/// The critic loss's gradient at `params` by candle's `backward`. candle keeps gradients of
+/// variables only, and the look-ahead parameters are intermediate tensors: each is read
+/// through `p + delta` with `delta` a zero-valued variable, whose gradient is exactly dL/dp
+/// (and, under second order, stays a function of p and of the generated batch).
+fn autograd_gradient(
+    d: &Discriminator,
+    objective: &Objective,
+    params: &[Tensor],
+    both: &Tensor,
+    split: &dyn Fn(&Tensor) -> Result<(Tensor, Tensor)>,
+    real_target: f64,
+) -> Result<Vec<Tensor>> {
+    let deltas: Vec<Var> = params
+        .iter()
+        .map(|p| Var::from_tensor(&p.zeros_like()?))
+        .collect::<candle_core::Result<_>>()?;
+    let read: Vec<Tensor> = params
+        .iter()
+        .zip(&deltas)
+        .map(|(p, d)| p + d.as_tensor())
+        .collect::<candle_core::Result<_>>()?;
+    let (v_real, v_fake) = split(&d.forward_with(&read, both)?)?;
+    let grads = objective
+        .critic_loss(&v_real, &v_fake, real_target)?
+        .backward()?;
+    deltas
+        .iter()
+        .map(|delta| {
+            grads.get(delta.as_tensor()).cloned().ok_or_else(|| {
+                Error::config("unrolled", "no gradient", "a critic parameter is unused")
+            })
+        })
+        .collect()
 }
 
 /// The critic's Adam state, continued through the look-ahead steps.

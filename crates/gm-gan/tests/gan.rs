@@ -190,6 +190,92 @@ fn unrolled_generator_gradient_matches_finite_differences_and_differs_from_first
     assert!((near - plain).abs() < 1e-9);
 }
 
+/// The look-ahead's written-out backpropagation (`Discriminator::param_gradient_with` with the
+/// closed-form score gradient) equals candle's `backward` for every hidden activation and
+/// every objective that has one (GAN with a smoothed real target, WGAN).
+#[test]
+fn written_out_critic_gradient_matches_backward() {
+    let dev = Device::Cpu;
+    for act in [Activation::Relu, Activation::LeakyRelu, Activation::Tanh] {
+        let cfg = tiny(3, 5, act);
+        let ds = ParamStore::new(41);
+        let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+        let x = randn(&mut GmRng::new(7), &[10, 2], &dev);
+        let objectives = [
+            Objective::Gan {
+                generator_loss: GanGeneratorLoss::Minimax,
+            },
+            Objective::Wgan { clip: 0.01 },
+        ];
+        for obj in objectives {
+            assert!(obj.has_critic_score_gradient());
+            let params = d.params().unwrap();
+            let written = d
+                .param_gradient_with(&params, &x, |s| {
+                    let (gr, gf) = obj
+                        .critic_score_gradient(&s.narrow(0, 0, 4)?, &s.narrow(0, 4, 6)?, 0.9)?
+                        .unwrap();
+                    Ok(Tensor::cat(&[gr, gf], 0)?)
+                })
+                .unwrap();
+            let s = d.forward(&x).unwrap();
+            let loss = obj
+                .critic_loss(
+                    &s.narrow(0, 0, 4).unwrap(),
+                    &s.narrow(0, 4, 6).unwrap(),
+                    0.9,
+                )
+                .unwrap();
+            let grads = loss.backward().unwrap();
+            assert_eq!(written.len(), params.len());
+            let mut biggest = 0f64;
+            for (p, w) in params.iter().zip(&written) {
+                let want = grads.get(p).unwrap();
+                assert_eq!(want.dims(), w.dims());
+                let diff = scalar(&(want - w).unwrap().abs().unwrap().max_all().unwrap());
+                biggest = biggest.max(scalar(&want.abs().unwrap().max_all().unwrap()));
+                assert!(diff < 1e-12, "{act:?} {}: {diff:e}", obj.name());
+            }
+            assert!(biggest > 1e-3, "{act:?} {}: vanishing gradient", obj.name());
+        }
+    }
+}
+
+/// Objectives without a closed-form score gradient unroll through candle's `backward`; that
+/// path is exact too (f-GAN, KL).
+#[test]
+fn unrolled_gradient_through_backward_matches_finite_differences() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let cfg = tiny(3, 5, Activation::Tanh);
+    let gs = ParamStore::new(51);
+    let ds = ParamStore::new(52);
+    let g = GanGenerator::new(&cfg, f64_builder(&gs, &dev)).unwrap();
+    let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+    let mut rng = GmRng::new(8);
+    let real = randn(&mut rng, &[6, 2], &dev).affine(0.5, 1.0).unwrap();
+    let z = randn(&mut rng, &[6, 3], &dev);
+    let obj = Objective::FGan {
+        divergence: Divergence::KullbackLeibler,
+        non_saturating: false,
+    };
+    assert!(!obj.has_critic_score_gradient());
+    let u = Unrolled {
+        steps: 2,
+        lr: 0.5,
+        ..Unrolled::new(2)
+    };
+    let loss = || {
+        let fake = g.forward_t(&z, true).unwrap();
+        let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &u, None).unwrap();
+        obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
+            .unwrap()
+    };
+    let (err, biggest, _) = check_gradient(&gs, loss, 1e-5);
+    assert!(biggest > 1e-3, "gradient vanished: {biggest}");
+    assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
+}
+
 /// The paper's look-ahead: k steps of the critic's own Adam, continued from its moments and
 /// step count, differentiated through; backprop equals central differences.
 #[test]

@@ -505,14 +505,32 @@ impl Discriminator {
     /// The parameters in the order [`Discriminator::forward_with`] takes them (MLP only:
     /// `[w0, b0, w1, b1, ...]`); these are the store's variables themselves.
     pub fn params(&self) -> Result<Vec<Tensor>> {
+        Ok(self.functional()?.params.clone())
+    }
+
+    /// The MLP body, for functional evaluation; a DCGAN critic has none.
+    fn functional(&self) -> Result<&Mlp> {
         match &self.body {
-            DiscBody::Mlp(m) => Ok(m.params.clone()),
+            DiscBody::Mlp(m) => Ok(m),
             DiscBody::Dcgan(_) => Err(Error::config(
                 "discriminator",
                 "dcgan",
                 "functional evaluation (unrolling) needs an MLP discriminator",
             )),
         }
+    }
+
+    /// The MLP body, checking that `params` has one tensor per stored parameter.
+    fn functional_with(&self, params: &[Tensor]) -> Result<&Mlp> {
+        let m = self.functional()?;
+        if params.len() != m.params.len() {
+            return Err(Error::Shape {
+                what: "discriminator parameter list",
+                got: vec![params.len()],
+                expected: vec![m.params.len()],
+            });
+        }
+        Ok(m)
     }
 
     /// The store's names of [`Discriminator::params`], in the same order (MLP only).
@@ -533,44 +551,16 @@ impl Discriminator {
         x: &Tensor,
         dscore: impl FnOnce(&Tensor) -> Result<Tensor>,
     ) -> Result<Vec<Tensor>> {
-        match &self.body {
-            DiscBody::Mlp(m) => {
-                if params.len() != m.params.len() {
-                    return Err(Error::Shape {
-                        what: "discriminator parameter list",
-                        got: vec![params.len()],
-                        expected: vec![m.params.len()],
-                    });
-                }
-                m.param_gradient(params, &x.flatten_from(1)?, dscore)
-            }
-            DiscBody::Dcgan(_) => Err(Error::config(
-                "discriminator",
-                "dcgan",
-                "functional evaluation (unrolling) needs an MLP discriminator",
-            )),
-        }
+        self.functional_with(params)?
+            .param_gradient(params, &x.flatten_from(1)?, dscore)
     }
 
     /// Raw scores with `params` in place of the stored weights (MLP only).
     pub fn forward_with(&self, params: &[Tensor], x: &Tensor) -> Result<Tensor> {
-        match &self.body {
-            DiscBody::Mlp(m) => {
-                if params.len() != m.params.len() {
-                    return Err(Error::Shape {
-                        what: "discriminator parameter list",
-                        got: vec![params.len()],
-                        expected: vec![m.params.len()],
-                    });
-                }
-                Ok(m.forward_with(params, &x.flatten_from(1)?)?.1)
-            }
-            DiscBody::Dcgan(_) => Err(Error::config(
-                "discriminator",
-                "dcgan",
-                "functional evaluation (unrolling) needs an MLP discriminator",
-            )),
-        }
+        Ok(self
+            .functional_with(params)?
+            .forward_with(params, &x.flatten_from(1)?)?
+            .1)
     }
 }
 

@@ -121,15 +121,42 @@ fn gradient_penalty_second_order_gradient_matches_finite_differences() {
     assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
 }
 
+/// Small tanh networks in f64 (generator seed `g_seed`, critic seed `d_seed`) for the
+/// finite-difference checks of the unrolled gradient.
+fn tanh_nets(
+    g_seed: u64,
+    d_seed: u64,
+    dev: &Device,
+) -> (ParamStore, ParamStore, GanGenerator, Discriminator) {
+    let cfg = tiny(3, 5, Activation::Tanh);
+    let gs = ParamStore::new(g_seed);
+    let ds = ParamStore::new(d_seed);
+    let g = GanGenerator::new(&cfg, f64_builder(&gs, dev)).unwrap();
+    let d = Discriminator::new(&cfg, f64_builder(&ds, dev)).unwrap();
+    (gs, ds, g, d)
+}
+
+/// The generator's loss against the critic after the look-ahead `u` on `real` and `G(z)`.
+fn look_ahead_loss(
+    g: &GanGenerator,
+    d: &Discriminator,
+    obj: &Objective,
+    real: &Tensor,
+    z: &Tensor,
+    u: &Unrolled,
+    opt: Option<&gm_core::Adam>,
+) -> Tensor {
+    let fake = g.forward_t(z, true).unwrap();
+    let p = unrolled_params(d, obj, real, &fake, 1.0, u, opt).unwrap();
+    obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
+        .unwrap()
+}
+
 #[test]
 fn unrolled_generator_gradient_matches_finite_differences_and_differs_from_first_order() {
     enable_second_order("test").unwrap();
     let dev = Device::Cpu;
-    let cfg = tiny(3, 5, Activation::Tanh);
-    let gs = ParamStore::new(21);
-    let ds = ParamStore::new(22);
-    let g = GanGenerator::new(&cfg, f64_builder(&gs, &dev)).unwrap();
-    let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+    let (gs, _, g, d) = tanh_nets(21, 22, &dev);
     let mut rng = GmRng::new(5);
     let real = randn(&mut rng, &[6, 2], &dev).affine(0.5, 1.0).unwrap();
     let z = randn(&mut rng, &[6, 3], &dev);
@@ -142,12 +169,8 @@ fn unrolled_generator_gradient_matches_finite_differences_and_differs_from_first
         second_order,
         ..Unrolled::new(3)
     };
-    let loss = |second_order: bool| {
-        let fake = g.forward_t(&z, true).unwrap();
-        let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &unroll(second_order), None).unwrap();
-        obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
-            .unwrap()
-    };
+    let loss =
+        |second_order: bool| look_ahead_loss(&g, &d, &obj, &real, &z, &unroll(second_order), None);
     let (err, biggest, exact) = check_gradient(&gs, || loss(true), 1e-5);
     assert!(biggest > 1e-3, "gradient vanished: {biggest}");
     assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
@@ -247,11 +270,7 @@ fn written_out_critic_gradient_matches_backward() {
 fn unrolled_gradient_through_backward_matches_finite_differences() {
     enable_second_order("test").unwrap();
     let dev = Device::Cpu;
-    let cfg = tiny(3, 5, Activation::Tanh);
-    let gs = ParamStore::new(51);
-    let ds = ParamStore::new(52);
-    let g = GanGenerator::new(&cfg, f64_builder(&gs, &dev)).unwrap();
-    let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+    let (gs, _, g, d) = tanh_nets(51, 52, &dev);
     let mut rng = GmRng::new(8);
     let real = randn(&mut rng, &[6, 2], &dev).affine(0.5, 1.0).unwrap();
     let z = randn(&mut rng, &[6, 3], &dev);
@@ -265,12 +284,7 @@ fn unrolled_gradient_through_backward_matches_finite_differences() {
         lr: 0.5,
         ..Unrolled::new(2)
     };
-    let loss = || {
-        let fake = g.forward_t(&z, true).unwrap();
-        let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &u, None).unwrap();
-        obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
-            .unwrap()
-    };
+    let loss = || look_ahead_loss(&g, &d, &obj, &real, &z, &u, None);
     let (err, biggest, _) = check_gradient(&gs, loss, 1e-5);
     assert!(biggest > 1e-3, "gradient vanished: {biggest}");
     assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
@@ -282,11 +296,7 @@ fn unrolled_gradient_through_backward_matches_finite_differences() {
 fn adam_look_ahead_gradient_matches_finite_differences() {
     enable_second_order("test").unwrap();
     let dev = Device::Cpu;
-    let cfg = tiny(3, 5, Activation::Tanh);
-    let gs = ParamStore::new(31);
-    let ds = ParamStore::new(32);
-    let g = GanGenerator::new(&cfg, f64_builder(&gs, &dev)).unwrap();
-    let d = Discriminator::new(&cfg, f64_builder(&ds, &dev)).unwrap();
+    let (gs, ds, g, d) = tanh_nets(31, 32, &dev);
     // A critic Adam three steps in, with non-zero moments.
     let mut opt = gm_core::Adam::new(
         &ds,
@@ -312,12 +322,7 @@ fn adam_look_ahead_gradient_matches_finite_differences() {
         generator_loss: GanGeneratorLoss::NonSaturating,
     };
     let u = Unrolled::adam(3);
-    let loss = || {
-        let fake = g.forward_t(&z, true).unwrap();
-        let p = unrolled_params(&d, &obj, &real, &fake, 1.0, &u, Some(&opt)).unwrap();
-        obj.generator_loss(&d.forward_with(&p, &fake).unwrap())
-            .unwrap()
-    };
+    let loss = || look_ahead_loss(&g, &d, &obj, &real, &z, &u, Some(&opt));
     let (err, biggest, _) = check_gradient(&gs, loss, 1e-5);
     assert!(biggest > 1e-3, "gradient vanished: {biggest}");
     assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");

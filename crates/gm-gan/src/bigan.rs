@@ -154,6 +154,7 @@ impl BiganConfig {
                 activation: Activation::LeakyRelu,
             },
             output: crate::nets::OutputActivation::Tanh,
+            mlp_init: crate::nets::MlpInit::Default,
         }
     }
 }

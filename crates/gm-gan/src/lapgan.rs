@@ -24,7 +24,7 @@ use gm_core::{fit, Adam, AdamConfig, FitConfig, GmRng, Metrics, ParamStore, Trai
 use serde::{Deserialize, Serialize};
 
 use crate::error::to_core;
-use crate::nets::{Activation, Architecture, GanConfig, OutputActivation};
+use crate::nets::{Activation, Architecture, GanConfig, MlpInit, OutputActivation};
 use crate::objective::Objective;
 use crate::trainer::{GanTrainConfig, GanTrainer};
 use crate::tricks::Tricks;
@@ -226,6 +226,7 @@ impl LapganConfig {
                     activation: Activation::LeakyRelu,
                 },
                 output: OutputActivation::Tanh,
+                mlp_init: MlpInit::Default,
             },
             objective: self.objective.clone(),
             adam_g: self.adam,

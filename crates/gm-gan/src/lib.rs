@@ -33,7 +33,7 @@ pub mod zoo;
 pub use error::{Error, Result};
 pub use mix::{MixGanConfig, MixGanTrainer, MixGenerator};
 pub use nets::{
-    Activation, Architecture, Discriminator, GanConfig, GanGenerator, OutputActivation,
+    Activation, Architecture, Discriminator, GanConfig, GanGenerator, MlpInit, OutputActivation,
 };
 pub use objective::{
     bce_with_logits, enable_second_order, gradient_penalty, second_order_available,

@@ -62,6 +62,20 @@ pub enum OutputActivation {
     Tanh,
 }
 
+/// How MLP layers draw their initial weights.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum MlpInit {
+    /// candle's (PyTorch's) default: Kaiming-uniform weights, biases uniform in
+    /// `+-1/sqrt(fan_in)`.
+    #[default]
+    Default,
+    /// Random orthogonal weights times `gain` (Saxe et al. 2014; rows orthonormal when a
+    /// layer narrows or keeps its width, columns when it widens), biases zero: the
+    /// initialiser of Metz et al.'s 2-D experiments (gain 1.4).
+    Orthogonal { gain: f64 },
+}
+
 /// One network's architecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -77,7 +91,7 @@ pub enum Architecture {
 }
 
 /// The generator/discriminator pair.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanConfig {
     pub latent_dim: usize,
     /// Shape of one data item: `[2]` or `[1, 28, 28]`.
@@ -85,6 +99,9 @@ pub struct GanConfig {
     pub generator: Architecture,
     pub discriminator: Architecture,
     pub output: OutputActivation,
+    /// Initial weights of the MLP layers (DCGAN layers keep their own initialiser).
+    #[serde(default)]
+    pub mlp_init: MlpInit,
 }
 
 impl Default for GanConfig {
@@ -94,8 +111,9 @@ impl Default for GanConfig {
 }
 
 impl GanConfig {
-    /// Metz et al. (2017), 2-D mixtures: z of 256 dimensions, G with two hidden layers of 128
-    /// ReLU units, D with two hidden layers of 128 ReLU units, linear output.
+    /// 2-D mixtures after Metz et al. (2017): z of 256 dimensions, G with two hidden layers of
+    /// 128 ReLU units, D with two hidden layers of 128 ReLU units, linear output (their
+    /// reference notebook has tanh units and orthogonal weights, [`MlpInit::Orthogonal`]).
     pub fn mlp_2d() -> Self {
         Self {
             latent_dim: 256,
@@ -109,6 +127,7 @@ impl GanConfig {
                 activation: Activation::Relu,
             },
             output: OutputActivation::Identity,
+            mlp_init: MlpInit::Default,
         }
     }
 
@@ -127,6 +146,7 @@ impl GanConfig {
                 activation: Activation::LeakyRelu,
             },
             output: OutputActivation::Tanh,
+            mlp_init: MlpInit::Default,
         }
     }
 
@@ -138,6 +158,7 @@ impl GanConfig {
             generator: Architecture::Dcgan { channels: 32 },
             discriminator: Architecture::Dcgan { channels: 32 },
             output: OutputActivation::Tanh,
+            mlp_init: MlpInit::Default,
         }
     }
 
@@ -206,6 +227,36 @@ impl GanConfig {
     }
 }
 
+/// `gain` times an orthogonal `rows x cols` matrix made from the row-major Gaussian draws
+/// `g` by modified Gram-Schmidt (in f64): over the rows when `rows <= cols`, so that
+/// `W W^T = gain^2 I`, else over the columns, `W^T W = gain^2 I`. Gaussian input makes the
+/// result Haar-distributed, the same law as QR with the sign fix.
+fn orthogonal(g: &[f32], rows: usize, cols: usize, gain: f64) -> Vec<f32> {
+    let by_rows = rows <= cols;
+    let (count, len) = if by_rows { (rows, cols) } else { (cols, rows) };
+    let at = |v: usize, k: usize| if by_rows { v * cols + k } else { k * cols + v };
+    let mut vecs: Vec<Vec<f64>> = (0..count)
+        .map(|v| (0..len).map(|k| g[at(v, k)] as f64).collect())
+        .collect();
+    for v in 0..count {
+        let (done, rest) = vecs.split_at_mut(v);
+        let cur = &mut rest[0];
+        for prev in done.iter() {
+            let dot: f64 = cur.iter().zip(prev).map(|(a, b)| a * b).sum();
+            cur.iter_mut().zip(prev).for_each(|(a, b)| *a -= dot * b);
+        }
+        let norm = cur.iter().map(|x| x * x).sum::<f64>().sqrt().max(1e-300);
+        cur.iter_mut().for_each(|x| *x /= norm);
+    }
+    let mut out = vec![0f32; rows * cols];
+    for (v, vec) in vecs.iter().enumerate() {
+        for (k, x) in vec.iter().enumerate() {
+            out[at(v, k)] = (gain * x) as f32;
+        }
+    }
+    out
+}
+
 /// `x w^T + b` for `x: (n, in)`.
 fn affine(x: &Tensor, w: &Tensor, b: &Tensor) -> candle_core::Result<Tensor> {
     x.matmul(&w.t()?)?.broadcast_add(b)
@@ -219,16 +270,47 @@ struct Mlp {
 }
 
 impl Mlp {
-    fn new(widths: &[usize], activation: Activation, vb: VarBuilder) -> Result<Self> {
+    fn new(
+        widths: &[usize],
+        activation: Activation,
+        init: MlpInit,
+        vb: VarBuilder,
+    ) -> Result<Self> {
         let mut params = Vec::new();
         for (i, w) in widths.windows(2).enumerate() {
-            let l = linear(w[0], w[1], vb.pp(format!("fc{i}")))?;
-            params.push(l.weight().clone());
-            params.push(
-                l.bias()
-                    .ok_or_else(|| Error::config("linear", "no bias", "bias expected"))?
-                    .clone(),
-            );
+            let vb = vb.pp(format!("fc{i}"));
+            match init {
+                MlpInit::Default => {
+                    let l = linear(w[0], w[1], vb)?;
+                    params.push(l.weight().clone());
+                    params.push(
+                        l.bias()
+                            .ok_or_else(|| Error::config("linear", "no bias", "bias expected"))?
+                            .clone(),
+                    );
+                }
+                MlpInit::Orthogonal { gain } => {
+                    // Standard normal draws from the store's seeded generator, made
+                    // orthogonal in place.
+                    let (rows, cols) = (w[1], w[0]);
+                    let normal = candle_nn::init::Init::Randn {
+                        mean: 0.0,
+                        stdev: 1.0,
+                    };
+                    let weight = vb.get_with_hints((rows, cols), "weight", normal)?;
+                    let draws = weight
+                        .flatten_all()?
+                        .to_dtype(candle_core::DType::F32)?
+                        .to_vec1::<f32>()?;
+                    let q = orthogonal(&draws, rows, cols, gain);
+                    let value = Tensor::from_vec(q, (rows, cols), weight.device())?
+                        .to_dtype(weight.dtype())?;
+                    candle_core::Var::from_tensor(&weight)?.set(&value)?;
+                    params.push(weight);
+                    let zero = candle_nn::init::Init::Const(0.0);
+                    params.push(vb.get_with_hints(rows, "bias", zero)?);
+                }
+            }
         }
         Ok(Self { params, activation })
     }
@@ -378,7 +460,7 @@ impl GanGenerator {
                 let mut w = vec![cfg.latent_dim];
                 w.extend_from_slice(hidden);
                 w.push(cfg.data_dim());
-                GenBody::Mlp(Mlp::new(&w, *activation, vb)?)
+                GenBody::Mlp(Mlp::new(&w, *activation, cfg.mlp_init, vb)?)
             }
             Architecture::Dcgan { channels } => GenBody::Dcgan(Box::new(DcganGen::new(
                 cfg.latent_dim,
@@ -475,7 +557,7 @@ impl Discriminator {
                 let mut w = vec![cfg.data_dim()];
                 w.extend_from_slice(hidden);
                 w.push(1);
-                DiscBody::Mlp(Mlp::new(&w, *activation, vb)?)
+                DiscBody::Mlp(Mlp::new(&w, *activation, cfg.mlp_init, vb)?)
             }
             Architecture::Dcgan { channels } => {
                 DiscBody::Dcgan(Box::new(DcganDisc::new(&cfg.data_shape, *channels, vb)?))
@@ -647,5 +729,66 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn orthogonal_init_gives_scaled_orthogonal_weights_and_zero_biases() {
+        let dev = Device::Cpu;
+        let cfg = GanConfig {
+            latent_dim: 3,
+            discriminator: Architecture::Mlp {
+                hidden: vec![5, 4],
+                activation: Activation::Tanh,
+            },
+            mlp_init: MlpInit::Orthogonal { gain: 1.4 },
+            ..GanConfig::mlp_2d()
+        };
+        let d = Discriminator::new(&cfg, ParamStore::new(7).var_builder(&dev)).unwrap();
+        let p = d.params().unwrap();
+        // Layers 2 -> 5 (widens: orthonormal columns), 5 -> 4 and 4 -> 1 (narrow: rows).
+        for (i, w) in p.iter().step_by(2).enumerate() {
+            let (rows, cols) = w.dims2().unwrap();
+            let gram = if rows <= cols {
+                w.matmul(&w.t().unwrap()).unwrap()
+            } else {
+                w.t().unwrap().matmul(w).unwrap()
+            };
+            let g = gram.to_vec2::<f32>().unwrap();
+            for (a, row) in g.iter().enumerate() {
+                for (b, x) in row.iter().enumerate() {
+                    let want = if a == b { 1.96 } else { 0.0 };
+                    assert!((x - want).abs() < 1e-5, "layer {i}: gram[{a}][{b}] = {x}");
+                }
+            }
+            let bias = p[2 * i + 1].to_vec1::<f32>().unwrap();
+            assert!(bias.iter().all(|b| *b == 0.0));
+        }
+        // Seeded: the same store seed gives the same weights, another seed others.
+        let again = Discriminator::new(&cfg, ParamStore::new(7).var_builder(&dev)).unwrap();
+        let other = Discriminator::new(&cfg, ParamStore::new(8).var_builder(&dev)).unwrap();
+        let flat = |d: &Discriminator| {
+            d.params().unwrap()[2]
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        assert_eq!(flat(&d), flat(&again));
+        assert_ne!(flat(&d), flat(&other));
+        // An f64 store (the finite-difference tests' precision) gets the same weights.
+        let vb64 = VarBuilder::from_backend(
+            Box::new(ParamStore::new(7)),
+            candle_core::DType::F64,
+            dev.clone(),
+        );
+        let d64 = Discriminator::new(&cfg, vb64).unwrap();
+        let w64 = d64.params().unwrap()[2]
+            .flatten_all()
+            .unwrap()
+            .to_dtype(candle_core::DType::F32)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert_eq!(w64, flat(&d));
     }
 }

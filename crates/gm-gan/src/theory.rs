@@ -16,7 +16,7 @@ use candle_nn::VarBuilder;
 use gm_core::theory::TheoryRow;
 use gm_core::{GmRng, ParamStore};
 
-use crate::nets::{Activation, Architecture, Discriminator, GanConfig, OutputActivation};
+use crate::nets::{Activation, Architecture, Discriminator, GanConfig, MlpInit, OutputActivation};
 use crate::objective::{enable_second_order, gradient_penalty};
 use crate::Result;
 
@@ -110,6 +110,7 @@ fn gradient_penalty_fd_inner(seed: u64) -> Result<(f64, f64)> {
             activation: Activation::Tanh,
         },
         output: OutputActivation::Identity,
+        mlp_init: MlpInit::Default,
     };
     let store = ParamStore::new(seed);
     let vb = VarBuilder::from_backend(Box::new(store.clone()), DType::F64, dev.clone());

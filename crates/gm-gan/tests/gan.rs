@@ -30,6 +30,7 @@ fn tiny(latent: usize, hidden: usize, act: Activation) -> GanConfig {
             activation: act,
         },
         output: gm_gan::OutputActivation::Identity,
+        mlp_init: gm_gan::MlpInit::Default,
     }
 }
 
@@ -699,6 +700,7 @@ fn gradient_penalty_through_dcgan_convolutions_matches_finite_differences() {
         generator: Architecture::Dcgan { channels: 2 },
         discriminator: Architecture::Dcgan { channels: 2 },
         output: gm_gan::OutputActivation::Tanh,
+        mlp_init: gm_gan::MlpInit::Default,
     };
     let s32 = ParamStore::new(21);
     let d32 = Discriminator::new(&cfg, s32.var_builder(&dev)).unwrap();

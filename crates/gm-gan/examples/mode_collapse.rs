@@ -16,11 +16,12 @@
 //! weights of gain 1.4 and zero biases, minimax loss, generator Adam at 1e-3, look-ahead
 //! steps of the critic's own Adam, batch 512), with the critic's Adam at 1e-3 instead of
 //! their 1e-4 (`--lr-d 1e-4` for theirs); `unrolled0` is that GAN without look-ahead. The
-//! other rows train ReLU networks at batch 128 with both rates at 1e-3. `--look-ahead sgd` unrolls with plain gradient steps of rate `--unroll-lr` instead;
-//! `--batch-size` sets every row's batch; `--lr-d`, `--g-loss minimax|non-saturating`,
-//! `--latent`, `--activation relu|leaky-relu|tanh` and `--init default|orthogonal` override
-//! the rows' critic rate, generator loss, latent size, MLP nonlinearity and initial weights;
-//! `--report-every N` prints each run's coverage every `N` steps.
+//! other rows train ReLU networks at batch 128 with both rates at 1e-3. `--look-ahead sgd`
+//! unrolls with plain gradient steps of rate `--unroll-lr` instead; `--batch-size` sets every
+//! row's batch; `--lr-d`, `--g-loss minimax|non-saturating`, `--latent`, `--activation
+//! relu|leaky-relu|tanh` and `--init default|orthogonal` override the rows' critic rate,
+//! generator loss, latent size, MLP nonlinearity and initial weights; `--report-every N`
+//! prints each run's coverage every `N` steps.
 
 mod common;
 
@@ -325,37 +326,34 @@ fn main() -> Result<()> {
     let first_seed = args.seed.unwrap_or(0);
     let only: String = args.get("data", String::new())?;
     let unroll_lr: Option<f64> = args.extra.get("unroll-lr").map(|v| v.parse()).transpose()?;
-    let look_ahead = match args.extra.get("look-ahead").map(String::as_str) {
-        None => None,
-        Some("adam") => Some(LookAhead::Adam),
-        Some("sgd") => Some(LookAhead::Sgd),
-        Some(other) => anyhow::bail!("--look-ahead takes `adam` or `sgd`, got `{other}`"),
-    };
+    let look_ahead = args.choice(
+        "look-ahead",
+        &[("adam", LookAhead::Adam), ("sgd", LookAhead::Sgd)],
+    )?;
     let lr_d: Option<f64> = args.extra.get("lr-d").map(|v| v.parse()).transpose()?;
     let latent: Option<usize> = args.extra.get("latent").map(|v| v.parse()).transpose()?;
-    let g_loss = match args.extra.get("g-loss").map(String::as_str) {
-        None => None,
-        Some("minimax") => Some(GanGeneratorLoss::Minimax),
-        Some("non-saturating") => Some(GanGeneratorLoss::NonSaturating),
-        Some(other) => {
-            anyhow::bail!("--g-loss takes `minimax` or `non-saturating`, got `{other}`")
-        }
-    };
-    let activation = match args.extra.get("activation").map(String::as_str) {
-        None => None,
-        Some("relu") => Some(Activation::Relu),
-        Some("leaky-relu") => Some(Activation::LeakyRelu),
-        Some("tanh") => Some(Activation::Tanh),
-        Some(other) => {
-            anyhow::bail!("--activation takes `relu`, `leaky-relu` or `tanh`, got `{other}`")
-        }
-    };
-    let init = match args.extra.get("init").map(String::as_str) {
-        None => None,
-        Some("default") => Some(MlpInit::Default),
-        Some("orthogonal") => Some(MlpInit::Orthogonal { gain: 1.4 }),
-        Some(other) => anyhow::bail!("--init takes `default` or `orthogonal`, got `{other}`"),
-    };
+    let g_loss = args.choice(
+        "g-loss",
+        &[
+            ("minimax", GanGeneratorLoss::Minimax),
+            ("non-saturating", GanGeneratorLoss::NonSaturating),
+        ],
+    )?;
+    let activation = args.choice(
+        "activation",
+        &[
+            ("relu", Activation::Relu),
+            ("leaky-relu", Activation::LeakyRelu),
+            ("tanh", Activation::Tanh),
+        ],
+    )?;
+    let init = args.choice(
+        "init",
+        &[
+            ("default", MlpInit::Default),
+            ("orthogonal", MlpInit::Orthogonal { gain: 1.4 }),
+        ],
+    )?;
     let report_every: usize = args.get("report-every", 0)?;
     let data_sets = [
         ("ring of 8", "ring8", Mixture2d::ring8()),

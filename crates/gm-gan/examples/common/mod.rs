@@ -92,6 +92,23 @@ impl Args {
             None => Ok(default),
         }
     }
+
+    /// The value of `--name` among named `options` (`None` when not given); any other value
+    /// is an error that lists them.
+    pub fn choice<T: Copy>(&self, name: &str, options: &[(&str, T)]) -> Result<Option<T>> {
+        let Some(v) = self.extra.get(name) else {
+            return Ok(None);
+        };
+        if let Some((_, t)) = options.iter().find(|(key, _)| key == v) {
+            return Ok(Some(*t));
+        }
+        let names: Vec<String> = options.iter().map(|(key, _)| format!("`{key}`")).collect();
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+            _ => names.join(""),
+        };
+        bail!("--{name} takes {list}, got `{v}`")
+    }
 }
 
 /// A markdown table from a header and rows.

@@ -13,15 +13,16 @@
 //! `--quick`: one seed and 60 steps, a smoke test of every row (`--rows` picks a subset).
 //! `--steps` counts generator steps (the WGAN-GP row takes 5 critic batches for each).
 //! The unrolled rows follow Metz et al.'s reference settings (tanh networks with orthogonal
-//! weights of gain 1.4 and zero biases, minimax loss, generator Adam at 1e-3, look-ahead
-//! steps of the critic's own Adam, batch 512), with the critic's Adam at 1e-3 instead of
-//! their 1e-4 (`--lr-d 1e-4` for theirs); `unrolled0` is that GAN without look-ahead. The
-//! other rows train ReLU networks at batch 128 with both rates at 1e-3. `--look-ahead sgd`
-//! unrolls with plain gradient steps of rate `--unroll-lr` instead; `--batch-size` sets every
-//! row's batch; `--lr-d`, `--g-loss minimax|non-saturating`, `--latent`, `--activation
-//! relu|leaky-relu|tanh` and `--init default|orthogonal` override the rows' critic rate,
-//! generator loss, latent size, MLP nonlinearity and initial weights; `--report-every N`
-//! prints each run's coverage every `N` steps.
+//! weights of gain 1.4 and zero biases, a 256-d latent, minimax loss, generator Adam at 1e-3,
+//! look-ahead steps of the critic's own Adam, batch 512), with the critic's Adam at 1e-3
+//! instead of their 1e-4 (`--lr-d 1e-4` for theirs); `unrolled0` is that GAN without
+//! look-ahead. The other rows train ReLU networks with a 64-d latent at batch 128 with both
+//! rates at 1e-3. `--look-ahead sgd` unrolls with plain gradient steps of rate `--unroll-lr`
+//! instead; `--batch-size` sets every row's batch; `--lr-d`, `--g-loss
+//! minimax|non-saturating`, `--latent`, `--activation relu|leaky-relu|tanh` and `--init
+//! default|orthogonal` override the rows' critic rate, generator loss, latent size, MLP
+//! nonlinearity and initial weights; `--report-every N` prints each run's coverage every `N`
+//! steps.
 
 mod common;
 
@@ -59,7 +60,7 @@ fn adam(lr: f64) -> AdamConfig {
 }
 
 fn methods() -> Vec<Method> {
-    // Metz et al.'s layout with a 64-d latent (256 in the paper) to fit two CPU cores.
+    // The other rows: two hidden layers of 128 ReLU units and a 64-d latent.
     let model = GanConfig {
         latent_dim: 64,
         ..GanConfig::mlp_2d()
@@ -74,9 +75,9 @@ fn methods() -> Vec<Method> {
         ..GanTrainConfig::default()
     };
     // Metz et al.'s reference settings: tanh networks with orthogonal weights (gain 1.4) and
-    // zero biases, minimax loss (the unrolled objective is the value function itself),
-    // generator Adam at 1e-3 (beta1 0.5), look-ahead steps of the critic's own Adam, batch
-    // 512; but the critic's Adam at 1e-3, not 1e-4: at 1e-4 the grid's samples stay spread
+    // zero biases, a 256-d latent, minimax loss (the unrolled objective is the value function
+    // itself), generator Adam at 1e-3 (beta1 0.5), look-ahead steps of the critic's own Adam,
+    // batch 512; but the critic's Adam at 1e-3, not 1e-4: at 1e-4 the grid's samples stay spread
     // over its square after 10,000 steps. `k = 0` is the same GAN without look-ahead.
     let tanh = Architecture::Mlp {
         hidden: vec![128, 128],
@@ -87,6 +88,7 @@ fn methods() -> Vec<Method> {
             generator: tanh.clone(),
             discriminator: tanh.clone(),
             mlp_init: MlpInit::Orthogonal { gain: 1.4 },
+            latent_dim: 256,
             ..model.clone()
         },
         objective: Objective::Gan {

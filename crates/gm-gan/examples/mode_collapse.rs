@@ -327,13 +327,13 @@ fn main() -> Result<()> {
         .unwrap_or_else(|| "runs/gm-gan/mode-collapse".into());
     let first_seed = args.seed.unwrap_or(0);
     let only: String = args.get("data", String::new())?;
-    let unroll_lr: Option<f64> = args.extra.get("unroll-lr").map(|v| v.parse()).transpose()?;
+    let unroll_lr: Option<f64> = args.opt("unroll-lr")?;
     let look_ahead = args.choice(
         "look-ahead",
         &[("adam", LookAhead::Adam), ("sgd", LookAhead::Sgd)],
     )?;
-    let lr_d: Option<f64> = args.extra.get("lr-d").map(|v| v.parse()).transpose()?;
-    let latent: Option<usize> = args.extra.get("latent").map(|v| v.parse()).transpose()?;
+    let lr_d: Option<f64> = args.opt("lr-d")?;
+    let latent: Option<usize> = args.opt("latent")?;
     let g_loss = args.choice(
         "g-loss",
         &[

@@ -85,12 +85,18 @@ impl Args {
 
     /// An example-specific value parsed as `T`, or `default`.
     pub fn get<T: std::str::FromStr>(&self, name: &str, default: T) -> Result<T> {
-        match self.extra.get(name) {
-            Some(v) => v
-                .parse()
-                .map_err(|_| anyhow::anyhow!("--{name} {v}: cannot parse the value")),
-            None => Ok(default),
-        }
+        Ok(self.opt(name)?.unwrap_or(default))
+    }
+
+    /// An example-specific value parsed as `T`, `None` when not given.
+    pub fn opt<T: std::str::FromStr>(&self, name: &str) -> Result<Option<T>> {
+        self.extra
+            .get(name)
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| anyhow::anyhow!("--{name} {v}: cannot parse the value"))
+            })
+            .transpose()
     }
 
     /// The value of `--name` among named `options` (`None` when not given); any other value

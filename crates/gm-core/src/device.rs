@@ -22,6 +22,81 @@ pub fn select_device(force_cpu: bool) -> Result<Device> {
     Ok(Device::Cpu)
 }
 
+/// The device a command line names: `auto`, `cpu`, `cuda[:N]` or `metal[:N]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DeviceChoice {
+    /// CUDA when built in and present, then Metal, else the CPU ([`select_device`]).
+    #[default]
+    Auto,
+    Cpu,
+    Cuda(usize),
+    Metal(usize),
+}
+
+impl std::str::FromStr for DeviceChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        let (kind, ordinal) = match s.split_once(':') {
+            Some((k, n)) => {
+                let n = n
+                    .parse::<usize>()
+                    .map_err(|_| format!("`{n}` is not a device number"))?;
+                (k, Some(n))
+            }
+            None => (s, None),
+        };
+        match (kind, ordinal) {
+            ("auto", None) => Ok(Self::Auto),
+            ("cpu", None) => Ok(Self::Cpu),
+            ("cuda", n) => Ok(Self::Cuda(n.unwrap_or(0))),
+            ("metal", n) => Ok(Self::Metal(n.unwrap_or(0))),
+            _ => Err(format!(
+                "`{s}` is not a device: auto, cpu, cuda[:N] or metal[:N]"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Auto => write!(f, "auto"),
+            Self::Cpu => write!(f, "cpu"),
+            Self::Cuda(n) => write!(f, "cuda:{n}"),
+            Self::Metal(n) => write!(f, "metal:{n}"),
+        }
+    }
+}
+
+impl DeviceChoice {
+    /// Opens the device; a GPU this build lacks is an error that says which feature to build.
+    pub fn device(self) -> Result<Device> {
+        match self {
+            Self::Auto => select_device(false),
+            Self::Cpu => Ok(Device::Cpu),
+            Self::Cuda(n) => {
+                if !cfg!(feature = "cuda") {
+                    return Err(crate::Error::Msg(
+                        "--device cuda: this build has no CUDA support (build with --features cuda)"
+                            .into(),
+                    ));
+                }
+                Ok(Device::new_cuda(n)?)
+            }
+            Self::Metal(n) => {
+                if !cfg!(feature = "metal") {
+                    return Err(crate::Error::Msg(
+                        "--device metal: this build has no Metal support (build with --features metal)"
+                            .into(),
+                    ));
+                }
+                Ok(Device::new_metal(n)?)
+            }
+        }
+    }
+}
+
 /// A short human name for a device, for logs and reports.
 pub fn device_name(device: &Device) -> &'static str {
     match device {
@@ -34,6 +109,23 @@ pub fn device_name(device: &Device) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn device_names_parse() {
+        for (s, d) in [
+            ("auto", DeviceChoice::Auto),
+            ("cpu", DeviceChoice::Cpu),
+            ("cuda", DeviceChoice::Cuda(0)),
+            ("cuda:1", DeviceChoice::Cuda(1)),
+            ("metal:0", DeviceChoice::Metal(0)),
+        ] {
+            assert_eq!(s.parse::<DeviceChoice>().unwrap(), d);
+        }
+        for bad in ["tpu", "cuda:x", "cpu:1", ""] {
+            assert!(bad.parse::<DeviceChoice>().is_err(), "{bad}");
+        }
+        assert!(DeviceChoice::Cpu.device().unwrap().is_cpu());
+    }
 
     #[test]
     fn forced_cpu_is_cpu() {

@@ -10,9 +10,16 @@ use candle_core::{DType, Device, Tensor};
 
 use crate::{Error, Result};
 
-/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename). Inside a run folder the
+/// file is first added to the folder's list of gm's files (see [`crate::run`]).
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
+    crate::run::record_write(path)?;
+    write_unrecorded(path, bytes)
+}
+
+/// [`write_atomic`] without the run folder's record (for the record itself).
+pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),

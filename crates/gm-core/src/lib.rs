@@ -1,5 +1,6 @@
 //! gm-core: the foundation every gm crate stands on.
 //!
+//! - [`cli`] (feature `cli`): the command line every example shares.
 //! - [`device`]: CUDA, then Metal, else CPU; `--cpu` forces the CPU.
 //! - [`rng`]: seeded, resumable randomness for noise, shuffles and weight initialisation
 //!   (candle's CPU generator cannot be seeded).
@@ -10,9 +11,12 @@
 //! - [`viz`]: image grids, loss curves, the run report.
 //! - [`classifier`]: the small MNIST convolutional classifier, with shipped weights.
 //! - [`io`]: safetensors files with metadata, written atomically.
+//! - [`run`]: run folders: a marker, the files gm wrote, and the rules that keep a user's files.
 
 pub mod alloc;
 pub mod classifier;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod data;
 pub mod device;
 pub mod error;
@@ -22,6 +26,7 @@ pub mod model;
 pub mod nn;
 pub mod optim;
 pub mod rng;
+pub mod run;
 pub mod runtime;
 pub mod theory;
 pub mod train;

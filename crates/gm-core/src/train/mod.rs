@@ -241,7 +241,8 @@ pub fn fit<T: Trainer + ?Sized>(
 ) -> Result<FitSummary> {
     cfg.validate()?;
     let started = Instant::now();
-    std::fs::create_dir_all(run_dir).map_err(|e| Error::io(run_dir, e))?;
+    // A run folder, a folder inside one, or a new or empty folder: never a user's files.
+    crate::run::ensure_run_dir(run_dir, &trainer.model_name())?;
     let ckpt_path = run_dir.join(CHECKPOINT_FILE);
     let existing = ckpt_path.exists();
     if existing && !cfg.resume {

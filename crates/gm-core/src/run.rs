@@ -1,0 +1,439 @@
+//! Run folders: the only folders gm writes a run into, and the rules that keep a user's files
+//! safe.
+//!
+//! A run folder carries a marker, [`RUN_MARKER`] (`run.json`), with gm's version, the commands
+//! that wrote into it and the list of files gm wrote there. Every file gm writes through
+//! [`crate::io::write_atomic`] inside a run folder is added to that list before its bytes land,
+//! so the list stays complete even when a process is killed half way.
+//!
+//! The rules ([`prepare`]):
+//! - a folder that does not exist is created and marked;
+//! - an existing folder that is not a run folder is refused (its files are never touched), the
+//!   current folder and its parents included;
+//! - an existing run folder is refused unless the run is resumed ([`RunMode::Resume`]) or
+//!   replaced ([`RunMode::Overwrite`]); replacing removes only the files the marker lists,
+//!   so a file the user put there stays.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// File name of the marker that makes a folder a gm run folder.
+pub const RUN_MARKER: &str = "run.json";
+
+/// What a run does with an existing run folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    /// The folder must not hold a run yet.
+    New,
+    /// Continue the run the folder holds.
+    Resume,
+    /// Replace the run the folder holds (only the files gm wrote there).
+    Overwrite,
+}
+
+/// One command that wrote into a run folder.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunCommand {
+    /// The program's arguments, without the program name.
+    pub args: Vec<String>,
+    pub mode: RunMode,
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+}
+
+/// The contents of `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunMarker {
+    /// gm's version that created the folder.
+    pub gm_version: String,
+    /// What ran there (an example or reproduction name).
+    pub name: String,
+    /// Every command that wrote into the folder, oldest first.
+    pub commands: Vec<RunCommand>,
+    /// Files gm wrote, relative to the folder, sorted.
+    pub files: BTreeSet<String>,
+}
+
+impl RunMarker {
+    fn new(name: &str) -> Self {
+        Self {
+            gm_version: env!("CARGO_PKG_VERSION").to_string(),
+            name: name.to_string(),
+            commands: Vec::new(),
+            files: BTreeSet::new(),
+        }
+    }
+
+    /// Reads the marker of `dir`; a marker that is not gm's is an error naming the file.
+    pub fn read(dir: &Path) -> Result<Self> {
+        let path = dir.join(RUN_MARKER);
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Msg(format!(
+                "{}: not a gm run marker ({e}); this folder was not written by gm",
+                path.display()
+            ))
+        })
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| Error::Msg(e.to_string()))?;
+        crate::io::write_unrecorded(&dir.join(RUN_MARKER), text.as_bytes())
+    }
+}
+
+/// Whether `dir` holds a gm run marker.
+pub fn is_run_dir(dir: &Path) -> bool {
+    RunMarker::read(dir).is_ok()
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    Ok(std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .next()
+        .is_none())
+}
+
+/// True when `dir` is the current folder or one of its parents.
+fn holds_current_dir(dir: &Path) -> bool {
+    let (Ok(dir), Ok(cwd)) = (dir.canonicalize(), std::env::current_dir()) else {
+        return false;
+    };
+    let cwd = cwd.canonicalize().unwrap_or(cwd);
+    cwd.starts_with(dir)
+}
+
+/// Makes `dir` ready for a run of `name` started with `args`, by the rules of the module
+/// documentation, and records the command in its marker.
+pub fn prepare(dir: &Path, mode: RunMode, name: &str, args: &[String]) -> Result<()> {
+    let mut marker = if !dir.exists() {
+        if mode == RunMode::Resume {
+            return Err(Error::Msg(format!(
+                "{}: there is no run to resume here (the folder does not exist)",
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        RunMarker::new(name)
+    } else if !dir.is_dir() {
+        return Err(Error::Msg(format!(
+            "{}: exists and is not a folder; choose another --out",
+            dir.display()
+        )));
+    } else if dir.join(RUN_MARKER).exists() {
+        let mut marker = RunMarker::read(dir)?;
+        match mode {
+            RunMode::New => {
+                return Err(Error::Msg(format!(
+                    "{} already holds a gm run ({}): pass --resume to continue it, --overwrite \
+                     to replace it, or choose another --out",
+                    dir.display(),
+                    marker.name
+                )))
+            }
+            RunMode::Resume => {}
+            RunMode::Overwrite => {
+                remove_recorded(dir, &marker)?;
+                marker = RunMarker::new(name);
+            }
+        }
+        marker
+    } else if holds_current_dir(dir) {
+        return Err(Error::Msg(format!(
+            "{}: is the current folder or one of its parents, not a run folder; gm writes a \
+             run only into a new folder or a previous run's",
+            dir.display()
+        )));
+    } else if is_empty_dir(dir)? {
+        if mode == RunMode::Resume {
+            return Err(Error::Msg(format!(
+                "{}: there is no run to resume here (the folder is empty)",
+                dir.display()
+            )));
+        }
+        RunMarker::new(name)
+    } else {
+        return Err(Error::Msg(format!(
+            "{}: exists, is not empty and is not a gm run folder (no {RUN_MARKER}); gm never \
+             writes into or deletes such a folder: choose a new --out",
+            dir.display()
+        )));
+    };
+    marker.commands.push(RunCommand {
+        args: args.to_vec(),
+        mode,
+        started: now(),
+    });
+    let _guard = MARKER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    marker.write(dir)
+}
+
+/// Marks `dir` as a run folder for a library caller (such as [`crate::fit`]) when it is new
+/// or empty; a folder inside a run folder is accepted as it is. Any other existing folder is
+/// refused, so that a library call never writes among a user's files.
+pub fn ensure_run_dir(dir: &Path, name: &str) -> Result<()> {
+    if enclosing_run(dir).is_some() {
+        return std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e));
+    }
+    prepare(dir, RunMode::New, name, &[])
+}
+
+/// Removes the files `marker` lists (and the temporary files of interrupted writes to them).
+fn remove_recorded(dir: &Path, marker: &RunMarker) -> Result<()> {
+    for rel in &marker.files {
+        let rel_path = Path::new(rel);
+        // The list is gm's own, but a hand-edited marker must not reach outside the folder.
+        if rel_path.is_absolute()
+            || rel_path
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(Error::Msg(format!(
+                "{}: lists `{rel}`, which is not a path inside the run folder",
+                dir.join(RUN_MARKER).display()
+            )));
+        }
+        let path = dir.join(rel_path);
+        let mut victims = vec![path.clone()];
+        if let (Some(parent), Some(name)) = (path.parent(), path.file_name()) {
+            victims.push(parent.join(format!(".{}.tmp", name.to_string_lossy())));
+        }
+        for p in victims {
+            match std::fs::remove_file(&p) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(&p, e)),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Serialises updates of markers within this process.
+static MARKER_LOCK: Mutex<()> = Mutex::new(());
+
+/// The nearest folder at or above `dir` that holds a gm run marker.
+fn enclosing_run(dir: &Path) -> Option<PathBuf> {
+    let start = if dir.is_absolute() {
+        dir.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(dir)
+    };
+    start
+        .ancestors()
+        .find(|d| d.join(RUN_MARKER).is_file())
+        .map(Path::to_path_buf)
+}
+
+/// Adds `path` to the file list of the run folder that contains it, if any. Called by
+/// [`crate::io::write_atomic`] before the file is written.
+pub(crate) fn record_write(path: &Path) -> Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let Some(root) = enclosing_run(parent) else {
+        return Ok(());
+    };
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| Error::io(path, e))?
+            .join(path)
+    };
+    let Ok(rel) = abs.strip_prefix(&root) else {
+        return Ok(());
+    };
+    let rel = rel
+        .components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/");
+    if rel.is_empty() || rel == RUN_MARKER {
+        return Ok(());
+    }
+    let _guard = MARKER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    // A marker that is not gm's is left alone: the folder is then not a run folder.
+    let Ok(mut marker) = RunMarker::read(&root) else {
+        return Ok(());
+    };
+    if marker.files.insert(rel) {
+        marker.write(&root)?;
+    }
+    Ok(())
+}
+
+/// A fresh numbered folder `base/<n>` (n = 1, 2, ...), created atomically so that two runs
+/// started at once never share one.
+pub fn next_numbered_dir(base: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(base).map_err(|e| Error::io(base, e))?;
+    let mut n = latest_numbered_dir(base).map_or(0, |(n, _)| n) + 1;
+    loop {
+        let dir = base.join(n.to_string());
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => n += 1,
+            Err(e) => return Err(Error::io(&dir, e)),
+        }
+    }
+}
+
+/// The numbered folder `base/<n>` with the largest `n`, if any.
+pub fn latest_numbered_dir(base: &Path) -> Option<(u64, PathBuf)> {
+    std::fs::read_dir(base)
+        .ok()?
+        .flatten()
+        .filter_map(|e| {
+            let n: u64 = e.file_name().to_str()?.parse().ok()?;
+            e.path().is_dir().then(|| (n, e.path()))
+        })
+        .max_by_key(|(n, _)| *n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> Vec<String> {
+        vec!["--seed".into(), "1".into()]
+    }
+
+    #[test]
+    fn a_new_folder_is_created_and_marked() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("a/b");
+        prepare(&dir, RunMode::New, "t", &args()).unwrap();
+        let m = RunMarker::read(&dir).unwrap();
+        assert_eq!(m.name, "t");
+        assert_eq!(m.commands.len(), 1);
+        assert_eq!(m.commands[0].args, args());
+    }
+
+    #[test]
+    fn a_folder_with_a_users_file_is_refused_and_the_file_stays() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("notes.txt");
+        std::fs::write(&user, b"mine").unwrap();
+        for mode in [RunMode::New, RunMode::Overwrite, RunMode::Resume] {
+            let e = prepare(tmp.path(), mode, "t", &[]).unwrap_err().to_string();
+            assert!(e.contains(&tmp.path().display().to_string()), "{e}");
+            assert!(e.contains("not a gm run folder"), "{e}");
+        }
+        assert_eq!(std::fs::read(&user).unwrap(), b"mine");
+        assert!(!tmp.path().join(RUN_MARKER).exists());
+    }
+
+    #[test]
+    fn the_current_folder_is_refused() {
+        // The test runs in the package folder, which is no run folder.
+        let e = prepare(Path::new("."), RunMode::Overwrite, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("current folder"), "{e}");
+        assert!(!Path::new(RUN_MARKER).exists());
+    }
+
+    #[test]
+    fn a_previous_run_is_kept_unless_resumed_or_overwritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        prepare(&dir, RunMode::New, "t", &[]).unwrap();
+        crate::io::write_atomic(dir.join("model.safetensors"), b"weights").unwrap();
+        std::fs::create_dir_all(dir.join("grids")).unwrap();
+        crate::io::write_atomic(dir.join("grids/epoch_001.png"), b"png").unwrap();
+        // A file the user put there after the run.
+        std::fs::write(dir.join("notes.txt"), b"mine").unwrap();
+        let listed: Vec<_> = RunMarker::read(&dir).unwrap().files.into_iter().collect();
+        assert_eq!(listed, ["grids/epoch_001.png", "model.safetensors"]);
+
+        let e = prepare(&dir, RunMode::New, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--resume") && e.contains("--overwrite"), "{e}");
+        assert_eq!(
+            std::fs::read(dir.join("model.safetensors")).unwrap(),
+            b"weights"
+        );
+
+        prepare(&dir, RunMode::Resume, "t", &[]).unwrap();
+        assert_eq!(RunMarker::read(&dir).unwrap().commands.len(), 2);
+        assert!(dir.join("model.safetensors").exists());
+
+        prepare(&dir, RunMode::Overwrite, "t", &[]).unwrap();
+        assert!(!dir.join("model.safetensors").exists());
+        assert!(!dir.join("grids/epoch_001.png").exists());
+        assert_eq!(std::fs::read(dir.join("notes.txt")).unwrap(), b"mine");
+        let m = RunMarker::read(&dir).unwrap();
+        assert!(m.files.is_empty());
+        assert_eq!(m.commands.len(), 1);
+    }
+
+    #[test]
+    fn resume_needs_a_run() {
+        let tmp = tempfile::tempdir().unwrap();
+        let e = prepare(&tmp.path().join("none"), RunMode::Resume, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no run to resume"), "{e}");
+        let e = prepare(tmp.path(), RunMode::Resume, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no run to resume"), "{e}");
+    }
+
+    #[test]
+    fn a_marker_that_reaches_outside_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("keep.txt");
+        std::fs::write(&outside, b"mine").unwrap();
+        let dir = tmp.path().join("run");
+        prepare(&dir, RunMode::New, "t", &[]).unwrap();
+        let mut m = RunMarker::read(&dir).unwrap();
+        m.files.insert("../keep.txt".into());
+        m.write(&dir).unwrap();
+        let e = prepare(&dir, RunMode::Overwrite, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("../keep.txt"), "{e}");
+        assert!(outside.exists());
+    }
+
+    #[test]
+    fn numbered_folders_never_collide() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = next_numbered_dir(tmp.path()).unwrap();
+        let b = next_numbered_dir(tmp.path()).unwrap();
+        assert_eq!(a, tmp.path().join("1"));
+        assert_eq!(b, tmp.path().join("2"));
+        assert_eq!(latest_numbered_dir(tmp.path()).unwrap().1, b);
+    }
+
+    #[test]
+    fn ensure_accepts_new_empty_and_nested_folders_only() {
+        let tmp = tempfile::tempdir().unwrap();
+        ensure_run_dir(&tmp.path().join("new"), "t").unwrap();
+        assert!(is_run_dir(&tmp.path().join("new")));
+        ensure_run_dir(&tmp.path().join("new/inner"), "t").unwrap();
+        assert!(!tmp.path().join("new/inner").join(RUN_MARKER).exists());
+        std::fs::write(tmp.path().join("x.txt"), b"x").unwrap();
+        assert!(ensure_run_dir(tmp.path(), "t").is_err());
+    }
+}

@@ -3,42 +3,53 @@
 //! network of gm's evaluation metrics.
 //!
 //! ```text
-//! cargo xtask run classifier [--epochs 12] [--seed 0] [--out runs/classifier] [--resume]
+//! cargo xtask run classifier [--epochs 12] [--seed 0] [--out DIR] [--resume] [--help]
 //! ```
 
 use anyhow::Result;
+use clap::Parser;
 use gm::cli::RunArgs;
 use gm::core::classifier::{ClassifierTrainConfig, ClassifierTrainer};
-use gm::core::{data::mnist_embedded, fit, select_device, AdamConfig, FitConfig};
+use gm::core::{data::mnist_embedded, fit, AdamConfig};
+
+/// The MNIST feature classifier of gm's metrics (LeNet-style, Adam with cosine decay).
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+const NAME: &str = "classifier";
 
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
 }
 
 fn run() -> Result<()> {
-    let args = RunArgs::parse("classifier", std::env::args().skip(1), &[])?;
-    let device = select_device(args.cpu)?;
+    let cli: Cli = gm::cli::parse(
+        NAME,
+        &[
+            ("epochs", Some("12")),
+            ("batch-size", Some("64")),
+            ("lr", Some("2e-3")),
+        ],
+    );
+    let args = &cli.run;
+    let device = args.device()?;
     let mnist = mnist_embedded()?;
-    let (epochs, batch_size) = (args.epochs.unwrap_or(12), args.batch_size.unwrap_or(64));
+    let epochs = RunArgs::need(args.epochs, "epochs")?;
+    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     let cfg = ClassifierTrainConfig {
         adam: AdamConfig {
-            lr: args.lr.unwrap_or(2e-3),
+            lr: RunArgs::need(args.lr, "lr")?,
             ..Default::default()
         },
         cosine_steps: (epochs * (mnist.train.len() / batch_size)) as u64,
         ..Default::default()
     };
+    let out = args.run_dir(NAME)?;
     let mut trainer = ClassifierTrainer::new(cfg, args.seed, mnist.test.clone(), &device)?;
-    let fit_cfg = FitConfig {
-        epochs,
-        batch_size,
-        seed: args.seed,
-        checkpoint_every: args.checkpoint_every.unwrap_or(0),
-        stop_after: args.stop_after,
-        resume: args.resume,
-        progress: !args.quiet,
-        ..Default::default()
-    };
+    let fit_cfg = args.fit_config(epochs, batch_size);
     println!(
         "training the MNIST classifier ({} parameters) on {} digits, {} epochs, device {}",
         trainer.store().num_params(),
@@ -46,13 +57,13 @@ fn run() -> Result<()> {
         fit_cfg.epochs,
         gm::core::device::device_name(&device)
     );
-    let summary = fit(&mut trainer, &mnist.train, &fit_cfg, &args.out, &device)?;
+    let summary = fit(&mut trainer, &mnist.train, &fit_cfg, &out, &device)?;
     if summary.stopped_early {
         println!(
             "stopped after step {}/{}; resume with --resume --out {}",
             summary.steps,
             summary.total_steps,
-            args.out.display()
+            out.display()
         );
     } else {
         let (acc, loss) = trainer.model.evaluate(&mnist.test, &device)?;
@@ -63,6 +74,6 @@ fn run() -> Result<()> {
         );
     }
     println!("training time {:.1} s", summary.wall_seconds);
-    println!("run folder: {}", args.out.display());
+    println!("run folder: {}", out.display());
     Ok(())
 }

@@ -19,7 +19,7 @@
 //! }
 //!
 //! let cli: Cli = cli::parse("toy", &[("epochs", Some("10")), ("lr", None)]);
-//! let device = cli.run.device().unwrap();
+//! let device = cli.run.device().unwrap(); // --device, --cpu
 //! let out = cli.run.run_dir("toy").unwrap(); // a new runs/toy/<n>, or --out by its rules
 //! ```
 
@@ -34,7 +34,28 @@ use crate::device::DeviceChoice;
 use crate::run::{self, RunMarker, RunMode};
 use crate::{Error, Result};
 
-/// The flags every example that trains or samples takes.
+/// `--device` and its alias `--cpu`: for every command that computes with tensors.
+#[derive(clap::Args, Debug, Clone, Default, PartialEq)]
+pub struct DeviceArgs {
+    /// auto (CUDA, then Metal, else the CPU), cpu, cuda[:N] or metal[:N]
+    #[arg(long, value_name = "DEVICE", default_value = "auto")]
+    pub device: DeviceChoice,
+    /// Same as --device cpu
+    #[arg(long)]
+    pub cpu: bool,
+}
+
+impl DeviceArgs {
+    /// The device `--device` (or `--cpu`) names.
+    pub fn device(&self) -> Result<Device> {
+        if self.cpu {
+            return Ok(Device::Cpu);
+        }
+        self.device.device()
+    }
+}
+
+/// The flags every example that trains takes.
 #[derive(clap::Args, Debug, Clone, Default, PartialEq)]
 #[command(next_help_heading = "Run options")]
 pub struct RunArgs {
@@ -42,12 +63,8 @@ pub struct RunArgs {
     /// folder must be a previous gm run (see --resume and --overwrite)
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// auto (CUDA, then Metal, else the CPU), cpu, cuda[:N] or metal[:N]
-    #[arg(long, value_name = "DEVICE", default_value = "auto")]
-    pub device: DeviceChoice,
-    /// Same as --device cpu
-    #[arg(long)]
-    pub cpu: bool,
+    #[command(flatten)]
+    pub device: DeviceArgs,
     /// Random seed: the same seed gives the same run on the CPU
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub seed: u64,
@@ -73,6 +90,12 @@ pub struct RunArgs {
     /// No progress bars or progress lines
     #[arg(long)]
     pub quiet: bool,
+    /// Write a checkpoint every N steps (default: at the end of each epoch)
+    #[arg(long, value_name = "N", value_parser = positive_u64)]
+    pub checkpoint_every: Option<u64>,
+    /// Stop after N steps with a checkpoint, as if interrupted (continue with --resume)
+    #[arg(long, value_name = "N", value_parser = positive_u64)]
+    pub stop_after: Option<u64>,
     /// A run's config.json, run.json or folder: run its command again (flags given here win)
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
@@ -87,10 +110,27 @@ static ARGS: OnceLock<Vec<String>> = OnceLock::new();
 impl RunArgs {
     /// The device `--device` (or `--cpu`) names.
     pub fn device(&self) -> Result<Device> {
-        if self.cpu {
-            return Ok(Device::Cpu);
-        }
         self.device.device()
+    }
+
+    /// The [`FitConfig`](crate::FitConfig) of a run of `epochs` epochs of `batch_size`: seed,
+    /// resume, progress, checkpoint interval and early stop from the flags.
+    pub fn fit_config(&self, epochs: usize, batch_size: usize) -> crate::FitConfig {
+        crate::FitConfig {
+            epochs,
+            batch_size,
+            seed: self.seed,
+            checkpoint_every: self.checkpoint_every.unwrap_or(0),
+            stop_after: self.stop_after,
+            resume: self.resume,
+            progress: !self.quiet,
+            ..Default::default()
+        }
+    }
+
+    /// Progress output unless `--quiet`.
+    pub fn progress(&self) -> bool {
+        !self.quiet
     }
 
     /// The run mode `--resume` / `--overwrite` give.
@@ -136,6 +176,21 @@ impl RunArgs {
     }
 }
 
+/// Runs a command's body: the process-wide runtime settings first ([`crate::runtime::init`]),
+/// then an error becomes one `error: ...` paragraph (with its causes) and exit code 1.
+pub fn main_with<E: std::fmt::Display>(
+    body: impl FnOnce() -> std::result::Result<(), E>,
+) -> std::process::ExitCode {
+    crate::runtime::init();
+    match body() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// `runs/<name>`: where runs without `--out` go.
 pub fn default_base(name: &str) -> PathBuf {
     Path::new("runs").join(name)
@@ -147,6 +202,10 @@ fn positive_usize(s: &str) -> std::result::Result<usize, String> {
         Ok(n) => Ok(n),
         Err(_) => Err("not a positive integer".into()),
     }
+}
+
+fn positive_u64(s: &str) -> std::result::Result<u64, String> {
+    positive_usize(s).map(|n| n as u64)
 }
 
 fn positive_f64(s: &str) -> std::result::Result<f64, String> {

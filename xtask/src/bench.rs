@@ -139,34 +139,28 @@ fn setup_peer() -> Result<()> {
     Ok(())
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    let (mut peer, mut iters, mut only) = (false, 30usize, None::<String>);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--peer" => match it.next().map(String::as_str) {
-                Some("torch") => peer = true,
-                other => bail!("--peer takes `torch`, got {other:?}"),
-            },
-            "--iters" => {
-                let v = it.next().context("--iters needs a value")?;
-                iters = v
-                    .parse()
-                    .with_context(|| format!("--iters {v}: not a number"))?;
-                if iters == 0 {
-                    bail!("--iters 0: must be at least 1");
-                }
-            }
-            "--only" => only = Some(it.next().context("--only needs a workload")?.clone()),
-            "--setup-peer" => return setup_peer(),
-            other => bail!("unknown bench option `{other}`"),
-        }
+/// `cargo xtask bench` flags.
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Also time the PyTorch reference (needs venv-torch/, see --setup-peer)
+    #[arg(long, value_name = "PEER", value_parser = ["torch"])]
+    peer: Option<String>,
+    /// Timed iterations per workload
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    iters: u64,
+    /// One workload only
+    #[arg(long, value_parser = WORKLOADS.to_vec())]
+    only: Option<String>,
+    /// Create venv-torch/ with PyTorch and numpy, then stop
+    #[arg(long)]
+    setup_peer: bool,
+}
+
+pub fn run(args: &BenchArgs) -> Result<()> {
+    if args.setup_peer {
+        return setup_peer();
     }
-    if let Some(o) = &only {
-        if !WORKLOADS.contains(&o.as_str()) {
-            bail!("unknown workload `{o}`; one of {WORKLOADS:?}");
-        }
-    }
+    let (peer, iters, only) = (args.peer.is_some(), args.iters as usize, args.only.clone());
     let have_torch = Path::new(VENV).join("bin/python").exists();
     if peer && !have_torch {
         eprintln!(

@@ -1,20 +1,23 @@
 //! gm's task runner: `cargo xtask <command>`. It calls cargo through `$CARGO`, so it uses the
-//! same toolchain as the invocation, and keeps its own dependencies to `anyhow`.
+//! same toolchain as the invocation, and keeps its own dependencies to `anyhow` and `clap`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use clap::Parser;
 
 mod bench;
 
 /// A runnable target: its name on the command line, the package and example that implement
-/// it, and one line of description.
+/// it, the example's first argument (a multi-model example's model), and one line of
+/// description.
 struct Target {
     name: &'static str,
     package: &'static str,
     example: &'static str,
+    lead: &'static [&'static str],
     about: &'static str,
 }
 
@@ -28,29 +31,105 @@ const fn target(
         name,
         package,
         example,
+        lead: &[],
         about,
     }
 }
 
-/// Reference examples `cargo xtask run` knows.
+/// A model of gm-gan's multi-model example `train` (`lead` is `&[name]`).
+const fn gan_model(
+    name: &'static str,
+    lead: &'static [&'static str],
+    about: &'static str,
+) -> Target {
+    Target {
+        name,
+        package: "gm-gan",
+        example: "train",
+        lead,
+        about,
+    }
+}
+
+/// Reference examples `cargo xtask run` knows: one per model, then the tours.
 const EXAMPLES: &[Target] = &[
     target(
         "dcgan",
         "gm-gan",
         "dcgan",
-        "DCGAN on the embedded digits: grids, curves, report.html and gm-eval metrics",
+        "DCGAN (Radford et al. 2016) on the embedded digits: grids, curves, report.html, metrics",
+    ),
+    gan_model(
+        "gan",
+        &["gan"],
+        "GAN (Goodfellow et al. 2014), non-saturating loss, MLP networks on the digits",
+    ),
+    gan_model(
+        "wgan",
+        &["wgan"],
+        "WGAN (Arjovsky et al. 2017): weight clipping, 5 critic steps per generator step",
+    ),
+    gan_model(
+        "wgan-gp",
+        &["wgan-gp"],
+        "WGAN-GP (Gulrajani et al. 2017): gradient penalty 10, 5 critic steps",
+    ),
+    gan_model(
+        "fgan",
+        &["fgan"],
+        "f-GAN (Nowozin et al. 2016), --divergence D from gm-divergence's catalogue",
+    ),
+    gan_model(
+        "unrolled",
+        &["unrolled"],
+        "unrolled GAN (Metz et al. 2017), k = 5, on the ring of 8 (--data grid25)",
+    ),
+    gan_model(
+        "mixgan",
+        &["mixgan"],
+        "MIX+GAN (Arora et al. 2017), 3 + 3 components, on the ring of 8 (--data grid25)",
+    ),
+    gan_model(
+        "mmd",
+        &["mmd"],
+        "GMMN (Li et al. 2015): a generator trained on MMD^2 alone",
+    ),
+    gan_model(
+        "kernel",
+        &["kernel"],
+        "kernel generator: the Cauchy-Schwarz ratio of Gaussian kernels, no critic",
+    ),
+    gan_model(
+        "lapgan",
+        &["lapgan"],
+        "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 8/16/32 pixels",
+    ),
+    gan_model(
+        "progressive",
+        &["progressive"],
+        "progressive growing (Karras et al. 2018), 4 to 32 pixels",
+    ),
+    gan_model(
+        "bigan",
+        &["bigan"],
+        "BiGAN (Donahue et al. 2017): generator, encoder and a joint critic",
+    ),
+    gan_model(
+        "cyclegan",
+        &["cyclegan"],
+        "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
+    ),
+    target(
+        "vae",
+        "gm-vae",
+        "vae_mnist",
+        "VAE (Kingma and Welling 2014), 784-400-20, on the embedded digits",
     ),
     target(
         "classifier",
         "gm",
         "classifier",
         "MNIST convolutional classifier on the embedded digits (the evaluation feature network)",
-    ),
-    target(
-        "vae",
-        "gm-vae",
-        "vae_mnist",
-        "784-400-20 VAE on the embedded digits: samples, reconstructions, interpolations",
     ),
     target(
         "sampling-tour",
@@ -75,6 +154,12 @@ const EXAMPLES: &[Target] = &[
         "gm-vae",
         "svi",
         "per-datapoint (SVI) vs amortized inference: ELBO and cost",
+    ),
+    target(
+        "inpainting",
+        "gm-inverse",
+        "inpainting",
+        "inpainting with a VAE prior (Bora et al. 2017)",
     ),
 ];
 
@@ -134,18 +219,81 @@ fn find(list: &'static [Target], name: &str) -> Option<&'static Target> {
     list.iter().find(|t| t.name == name)
 }
 
+/// `cargo xtask`: gm's task runner.
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    disable_help_subcommand = true,
+    after_help = "cargo xtask help lists every model, example and reproduction"
+)]
+enum Cli {
+    /// fmt --check, clippy -D warnings, the tests (what CI runs)
+    Ci,
+    /// Run a reference example in release mode (cargo xtask run <name> --help for its flags)
+    #[command(disable_help_flag = true)]
+    Run {
+        /// The example (cargo xtask help lists them)
+        name: Option<String>,
+        /// The example's own flags
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run a reproduction and print its table
+    #[command(disable_help_flag = true)]
+    Reproduce {
+        /// The reproduction (cargo xtask help lists them)
+        name: Option<String>,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Draw samples from a run folder, an exported folder or a Hub repository (user/name)
+    #[command(disable_help_flag = true)]
+    Sample {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Evaluate a run's generator or samples; adds the metrics to its report.html
+    #[command(disable_help_flag = true)]
+    Eval {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Write a run's model as a Hub folder; --push publishes it
+    #[command(disable_help_flag = true)]
+    Export {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Download a gm model from the Hub (through its cache) and use it
+    #[command(disable_help_flag = true)]
+    Pull {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Step benchmarks, optionally beside PyTorch (venv-torch/)
+    Bench(bench::BenchArgs),
+    /// Every command, model, example and reproduction, one line each
+    Help,
+}
+
 fn help() -> String {
-    let mut s = String::from(
-        "usage: cargo xtask <command>\n\ncommands:\n  ci                      fmt --check, clippy -D warnings, tests (what CI runs)\n  run <name> [args]       run a reference example in release mode\n  reproduce <name> [args] run a reproduction and print its table\n  eval <run-dir> [--samples PATH] [--quick]\n                          evaluate a run's generator or samples; adds to its report.html\n  export <run-dir> --out <dir> [--push user/name] [--private] [--dry-run]\n                          write a run's model as a Hub folder; --push publishes it\n  pull <user/name> [--offline] [--out DIR]\n                          download a gm model from the Hub (through its cache) and use it\n  bench [--peer torch] [--iters N] [--only W] [--setup-peer]\n                          step benchmarks, optionally beside PyTorch (venv-torch/)\n  help                    this text\n\nexamples (cargo xtask run <name>):\n",
+    use clap::CommandFactory;
+    let mut s = Cli::command().render_help().to_string();
+    s.push_str(
+        "\nmodels and examples (cargo xtask run <name> [flags]; <name> --help lists the flags):\n",
     );
     for t in EXAMPLES {
-        s.push_str(&format!("  {:<22}  {}\n", t.name, t.about));
+        s.push_str(&format!("  {:<18}  {}\n", t.name, t.about));
     }
-    s.push_str("\nreproductions (cargo xtask reproduce <name>):\n");
+    s.push_str("\nreproductions (cargo xtask reproduce <name> [flags]):\n");
     for t in REPRODUCTIONS {
-        s.push_str(&format!("  {:<22}  {}\n", t.name, t.about));
+        s.push_str(&format!("  {:<18}  {}\n", t.name, t.about));
     }
-    s.push_str("\nexample options: --out DIR --epochs N --batch-size N --lr X --seed N --cpu --resume --quiet\n");
+    s.push_str(
+        "\nflags every training example takes: --out DIR --device cpu|cuda[:N]|metal (--cpu) \
+         --seed N --epochs N or --steps N --batch-size N --lr X --resume --overwrite --quiet \
+         --config FILE\n",
+    );
     s
 }
 
@@ -159,46 +307,65 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs `target` with its leading arguments and `args`.
+fn run_target(
+    kind: &str,
+    list: &'static [Target],
+    name: Option<String>,
+    args: &[String],
+) -> Result<()> {
+    let Some(name) = name else {
+        bail!("`cargo xtask {kind}` needs a name\n\n{}", help());
+    };
+    let Some(t) = find(list, &name) else {
+        bail!("unknown {kind} target `{name}`\n\n{}", help());
+    };
+    let mut all: Vec<String> = t.lead.iter().map(|s| s.to_string()).collect();
+    all.extend_from_slice(args);
+    run_example(t.package, t.example, &all)
+}
+
+/// Whether `source` names a Hub repository (`user/name`) rather than a folder here.
+fn is_hub_id(source: &str) -> bool {
+    !Path::new(source).exists()
+        && source.split('/').count() == 2
+        && source
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+}
+
 fn real_main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let root = project_root();
     std::env::set_current_dir(&root).with_context(|| format!("cd {}", root.display()))?;
-    match args.first().map(String::as_str) {
-        None | Some("help") | Some("-h") | Some("--help") => {
+    match cli {
+        Cli::Help => {
             print!("{}", help());
             Ok(())
         }
-        Some("ci") => ci(),
-        Some("run") => {
-            let Some(name) = args.get(1) else {
-                bail!("`cargo xtask run` needs an example name\n\n{}", help());
-            };
-            let Some(t) = find(EXAMPLES, name) else {
-                bail!("unknown example `{name}`\n\n{}", help());
-            };
-            run_example(t.package, t.example, &args[2..])
-        }
-        Some("reproduce") => {
-            let Some(name) = args.get(1) else {
-                bail!("`cargo xtask reproduce` needs a name\n\n{}", help());
-            };
-            let Some(t) = find(REPRODUCTIONS, name) else {
-                bail!("unknown reproduction `{name}`\n\n{}", help());
-            };
-            run_example(t.package, t.example, &args[2..])
-        }
-        Some("bench") => bench::run(&args[1..]),
-        Some("export") => {
-            // Publishing needs the Hub client, which only builds with the `remote` feature.
-            if args.iter().any(|a| a == "--push") {
-                run_example_with("gm", "export", &["remote"], &args[1..])
+        Cli::Ci => ci(),
+        Cli::Run { name, args } => run_target("run", EXAMPLES, name, &args),
+        Cli::Reproduce { name, args } => run_target("reproduce", REPRODUCTIONS, name, &args),
+        Cli::Bench(b) => bench::run(&b),
+        Cli::Sample { args } => {
+            // A Hub id is downloaded through the hf-hub cache: the `remote` feature.
+            let source = args.iter().find(|a| !a.starts_with('-'));
+            if source.is_some_and(|s| is_hub_id(s)) {
+                run_example_with("gm", "sample", &["remote"], &args)
             } else {
-                run_example("gm", "export", &args[1..])
+                run_example("gm", "sample", &args)
             }
         }
-        Some("pull") => run_example_with("gm", "pull", &["remote"], &args[1..]),
-        Some("eval") => run_example("gm", "eval", &args[1..]),
-        Some(other) => bail!("unknown command `{other}`\n\n{}", help()),
+        Cli::Export { args } => {
+            // Publishing needs the Hub client, which only builds with the `remote` feature.
+            if args.iter().any(|a| a == "--push") {
+                run_example_with("gm", "export", &["remote"], &args)
+            } else {
+                run_example("gm", "export", &args)
+            }
+        }
+        Cli::Pull { args } => run_example_with("gm", "pull", &["remote"], &args),
+        Cli::Eval { args } => run_example("gm", "eval", &args),
     }
 }
 

@@ -288,6 +288,16 @@ pub fn parse<T: Parser>(name: &str, budget: &[(&str, Option<&'static str>)]) -> 
         .skip(1)
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
+    parse_from(name, budget, argv)
+}
+
+/// [`parse`] of given arguments (for a command that reads a leading word itself, such as the
+/// model a multi-model example trains).
+pub fn parse_from<T: Parser>(
+    name: &str,
+    budget: &[(&str, Option<&'static str>)],
+    argv: Vec<String>,
+) -> T {
     match try_parse_from(name, budget, argv) {
         Ok(t) => t,
         Err(ParseError::Clap(e)) => e.exit(),

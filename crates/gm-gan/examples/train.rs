@@ -1,0 +1,467 @@
+//! The reference run of each adversarial and kernel model of gm-gan, with its paper's settings
+//! (sized for a two-core CPU), written to a run folder: progress bar, `metrics.jsonl`, sample
+//! grids, loss curves, `model.safetensors`, `eval.json` and `report.html`.
+//!
+//! ```text
+//! cargo xtask run <model> [flags]        # cargo xtask run <model> --help lists them
+//! models: gan wgan wgan-gp fgan unrolled mixgan mmd kernel lapgan progressive bigan cyclegan
+//! ```
+//!
+//! The image models train on the embedded digits and are scored with gm-eval's MNIST metrics;
+//! `unrolled` and `mixgan` train on a 2-D mixture (`--data ring8|grid25`) and are scored by mode
+//! coverage. `lapgan`, `progressive`, `bigan` and `cyclegan` run their measurement of
+//! `cargo xtask reproduce zoo` alone, in a sub-folder of the run folder.
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use candle_core::Device;
+use clap::Parser;
+use gm_core::cli::RunArgs;
+use gm_core::data::{mnist_embedded, Dataset, Mixture2d};
+use gm_core::{fit, AdamConfig, Generator};
+use gm_divergence::Divergence;
+use gm_eval::{evaluate_generator, metrics_table, write_eval, EvalConfig, MixtureTarget};
+use gm_gan::zoo::{markdown_table, ZooOptions};
+use gm_gan::{
+    Activation, Architecture, GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer,
+    MixGanConfig, MixGanTrainer, MlpInit, Objective, Tricks, Unrolled, GMMN_MNIST_BANDWIDTHS,
+};
+
+/// One model of the command, with the defaults of its reference run.
+struct Model {
+    name: &'static str,
+    about: &'static str,
+    budget: &'static [(&'static str, Option<&'static str>)],
+}
+
+const MODELS: &[Model] = &[
+    Model {
+        name: "gan",
+        about: "GAN (Goodfellow et al. 2014), non-saturating loss, MLP networks on the digits",
+        budget: &[
+            ("epochs", Some("20")),
+            ("batch-size", Some("64")),
+            ("lr", Some("2e-4")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "wgan",
+        about: "WGAN (Arjovsky et al. 2017): weight clipping 0.01, 5 critic steps, lr 5e-5",
+        budget: &[
+            ("epochs", Some("20")),
+            ("batch-size", Some("64")),
+            ("lr", Some("5e-5")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "wgan-gp",
+        about: "WGAN-GP (Gulrajani et al. 2017): penalty 10, 5 critic steps, Adam 1e-4 (0, 0.9)",
+        budget: &[
+            ("epochs", Some("10")),
+            ("batch-size", Some("64")),
+            ("lr", Some("1e-4")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "fgan",
+        about: "f-GAN (Nowozin et al. 2016) with the divergence of --divergence",
+        budget: &[
+            ("epochs", Some("20")),
+            ("batch-size", Some("64")),
+            ("lr", Some("2e-4")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "unrolled",
+        about: "unrolled GAN (Metz et al. 2017), k = 5, on a 2-D mixture",
+        budget: &[
+            ("steps", Some("3000")),
+            ("batch-size", Some("512")),
+            ("lr", Some("1e-3")),
+        ],
+    },
+    Model {
+        name: "mixgan",
+        about: "MIX+GAN (Arora et al. 2017), 3 + 3 components, on a 2-D mixture",
+        budget: &[
+            ("steps", Some("3000")),
+            ("batch-size", Some("128")),
+            ("lr", Some("1e-3")),
+        ],
+    },
+    Model {
+        name: "mmd",
+        about: "GMMN (Li et al. 2015): minimise MMD^2 of a sum of Gaussian kernels",
+        budget: &[
+            ("epochs", Some("20")),
+            ("batch-size", Some("256")),
+            ("lr", Some("1e-3")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "kernel",
+        about: "kernel generator: maximise the Cauchy-Schwarz ratio of Gaussian kernels",
+        budget: &[
+            ("epochs", Some("20")),
+            ("batch-size", Some("256")),
+            ("lr", Some("1e-3")),
+            ("steps", None),
+        ],
+    },
+    Model {
+        name: "lapgan",
+        about: "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 8/16/32 pixels",
+        budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    },
+    Model {
+        name: "progressive",
+        about: "progressive growing (Karras et al. 2018), 4 to 32 pixels",
+        budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    },
+    Model {
+        name: "bigan",
+        about: "BiGAN (Donahue et al. 2017): generator, encoder, joint critic",
+        budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    },
+    Model {
+        name: "cyclegan",
+        about: "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
+        budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    },
+];
+
+/// Trains one model of gm-gan with its paper's settings; the first word names the model.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    run: RunArgs,
+    /// 2-D data of unrolled and mixgan: ring8 or grid25
+    #[arg(long, default_value = "ring8")]
+    data: String,
+    /// f-divergence of fgan: a slug of gm-divergence's catalogue (gan, kullback-leibler,
+    /// reverse-kullback-leibler, jensen-shannon, pearson-chi-2, squared-hellinger, ...)
+    #[arg(long, default_value = "gan")]
+    divergence: String,
+    /// Look-ahead steps k of unrolled
+    #[arg(long, default_value_t = 5)]
+    unroll: usize,
+    /// Generator (and critic) components of mixgan
+    #[arg(long, default_value_t = 3)]
+    components: usize,
+    /// Samples drawn for the evaluation of image models
+    #[arg(long, default_value_t = 2000)]
+    samples: usize,
+}
+
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn usage() -> String {
+    let mut s = String::from("usage: train <model> [flags]; models:\n");
+    for m in MODELS {
+        s.push_str(&format!("  {:<12} {}\n", m.name, m.about));
+    }
+    s
+}
+
+fn run() -> Result<()> {
+    let mut argv: Vec<String> = std::env::args().skip(1).collect();
+    let Some(first) = argv.first().cloned() else {
+        bail!("{}", usage());
+    };
+    if first == "--help" || first == "-h" {
+        print!("{}", usage());
+        return Ok(());
+    }
+    let Some(model) = MODELS.iter().find(|m| m.name == first) else {
+        bail!("unknown model `{first}`\n{}", usage());
+    };
+    argv.remove(0);
+    let cli: Cli = gm_core::cli::parse_from(model.name, model.budget, argv);
+    let device = cli.run.device()?;
+    match model.name {
+        "lapgan" | "progressive" | "bigan" | "cyclegan" => zoo_model(model.name, &cli, &device),
+        "unrolled" | "mixgan" => mixture_model(model.name, &cli, &device),
+        _ => mnist_model(model.name, &cli, &device),
+    }
+}
+
+fn adam(lr: f64, beta1: f64, beta2: f64) -> AdamConfig {
+    AdamConfig {
+        lr,
+        beta1,
+        beta2,
+        ..AdamConfig::default()
+    }
+}
+
+fn divergence(slug: &str) -> Result<Divergence> {
+    let slugs: Vec<(String, Divergence)> = Divergence::catalogue()
+        .into_iter()
+        .map(|d| {
+            let s: String = d
+                .name()
+                .to_lowercase()
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '-' })
+                .collect();
+            let s = s
+                .split('-')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .join("-");
+            (s, d)
+        })
+        .collect();
+    if let Some((_, d)) = slugs.iter().find(|(s, _)| s == slug) {
+        return Ok(*d);
+    }
+    let names: Vec<&str> = slugs.iter().map(|(s, _)| s.as_str()).collect();
+    bail!(
+        "--divergence {slug}: not a divergence of the catalogue; one of {}",
+        names.join(", ")
+    )
+}
+
+/// The image models trained by [`GanTrainer`] on the embedded digits.
+fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
+    let args = &cli.run;
+    let lr = RunArgs::need(args.lr, "lr")?;
+    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    let base = GanTrainConfig {
+        model: GanConfig::mlp_mnist(),
+        adam_g: adam(lr, 0.5, 0.999),
+        adam_d: adam(lr, 0.5, 0.999),
+        ..GanTrainConfig::default()
+    };
+    let cfg = match name {
+        "gan" => base,
+        // The paper trains with RMSProp; gm's optimizer is Adam, here without momentum.
+        "wgan" => GanTrainConfig {
+            objective: Objective::Wgan { clip: 0.01 },
+            adam_g: adam(lr, 0.0, 0.999),
+            adam_d: adam(lr, 0.0, 0.999),
+            tricks: Tricks {
+                n_critic: 5,
+                ..Tricks::default()
+            },
+            ..base
+        },
+        "wgan-gp" => GanTrainConfig {
+            objective: Objective::WganGp { penalty: 10.0 },
+            adam_g: adam(lr, 0.0, 0.9),
+            adam_d: adam(lr, 0.0, 0.9),
+            tricks: Tricks {
+                n_critic: 5,
+                ..Tricks::default()
+            },
+            ..base
+        },
+        "fgan" => GanTrainConfig {
+            objective: Objective::FGan {
+                divergence: divergence(&cli.divergence)?,
+                non_saturating: true,
+            },
+            ..base
+        },
+        "mmd" => GanTrainConfig {
+            objective: Objective::Mmd {
+                bandwidths: GMMN_MNIST_BANDWIDTHS.to_vec(),
+            },
+            ..base
+        },
+        "kernel" => GanTrainConfig {
+            objective: Objective::CauchySchwarz {
+                bandwidths: GMMN_MNIST_BANDWIDTHS.to_vec(),
+            },
+            ..base
+        },
+        other => bail!("`{other}` is not an image model of this command"),
+    };
+    let mnist = mnist_embedded()?;
+    let per_epoch = mnist.train.len() / batch_size;
+    // `--steps` is rounded up to whole epochs: a run ends at an epoch's end.
+    let epochs = match args.steps {
+        Some(s) => s.div_ceil(per_epoch.max(1)),
+        None => RunArgs::need(args.epochs, "epochs")?,
+    };
+    let fc = args.fit_config(epochs, batch_size);
+    let out = args.run_dir(name)?;
+    let mut trainer = GanTrainer::new(cfg, args.seed, device)?;
+    println!(
+        "{name}: {} generator + {} critic parameters, {epochs} epochs of {} digits, device {}, run folder {}",
+        trainer.generator_store().num_params(),
+        trainer.discriminator_store().map_or(0, |s| s.num_params()),
+        mnist.train.len(),
+        gm_core::device::device_name(device),
+        out.display()
+    );
+    let summary = fit(&mut trainer, &mnist.train, &fc, &out, device)?;
+    if summary.stopped_early {
+        println!(
+            "stopped after step {}/{}; continue with --resume --out {}",
+            summary.steps,
+            summary.total_steps,
+            out.display()
+        );
+        return Ok(());
+    }
+    let eval_cfg = EvalConfig {
+        n_samples: cli.samples,
+        seed: args.seed,
+        kid_subset_size: 1_000.min(cli.samples),
+        ..EvalConfig::default()
+    };
+    report(
+        trainer.generator(),
+        &eval_cfg,
+        &out,
+        device,
+        summary.wall_seconds,
+    )
+}
+
+/// Evaluates `g`, writes `eval.json` (and its rows into `report.html`) and prints the table.
+fn report<G: Generator + ?Sized>(
+    g: &G,
+    cfg: &EvalConfig,
+    out: &std::path::Path,
+    device: &Device,
+    train_s: f64,
+) -> Result<()> {
+    let t = Instant::now();
+    let r = evaluate_generator(g, cfg, device)?;
+    write_eval(out, &r)?;
+    println!(
+        "trained in {train_s:.1} s, evaluated in {:.1} s\n\n| metric | value |\n|---|---|",
+        t.elapsed().as_secs_f64()
+    );
+    for (k, v) in metrics_table(&r) {
+        println!("| {k} | {v} |");
+    }
+    println!(
+        "\nrun folder {} (report.html); draw from it with `cargo xtask sample {}`",
+        out.display(),
+        out.display()
+    );
+    Ok(())
+}
+
+/// The 2-D models, with the settings of the mode-collapse table's rows.
+fn mixture_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
+    let args = &cli.run;
+    let (mixture, target) = match cli.data.as_str() {
+        "ring8" => (Mixture2d::ring8(), MixtureTarget::Ring8),
+        "grid25" => (Mixture2d::grid25(), MixtureTarget::Grid25),
+        other => bail!("--data {other}: unrolled and mixgan train on ring8 or grid25"),
+    };
+    let lr = RunArgs::need(args.lr, "lr")?;
+    let steps = RunArgs::need(args.steps, "steps")?;
+    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    let gan = GanTrainConfig {
+        model: GanConfig {
+            latent_dim: 64,
+            ..GanConfig::mlp_2d()
+        },
+        adam_g: adam(lr, 0.5, 0.999),
+        adam_d: adam(lr, 0.5, 0.999),
+        ..GanTrainConfig::default()
+    };
+    // Fresh points for every batch, drawn once from the run's seed.
+    let data: Dataset = mixture.dataset(steps * batch_size, 1_000 + args.seed)?;
+    let mut fc = args.fit_config(1, batch_size);
+    fc.grid_every = 1;
+    let out = args.run_dir(name)?;
+    let eval_cfg = EvalConfig {
+        seed: args.seed,
+        mixture: target,
+        ..EvalConfig::default()
+    };
+    println!(
+        "{name} on {}: {steps} steps of batch {batch_size}, device {}, run folder {}",
+        cli.data,
+        gm_core::device::device_name(device),
+        out.display()
+    );
+    if name == "unrolled" {
+        // Metz et al.'s reference networks: tanh units, orthogonal weights (gain 1.4), 256-d
+        // latent, minimax loss, look-ahead through the critic's own Adam.
+        let tanh = Architecture::Mlp {
+            hidden: vec![128, 128],
+            activation: Activation::Tanh,
+        };
+        let cfg = GanTrainConfig {
+            model: GanConfig {
+                generator: tanh.clone(),
+                discriminator: tanh,
+                mlp_init: MlpInit::Orthogonal { gain: 1.4 },
+                latent_dim: 256,
+                ..gan.model.clone()
+            },
+            objective: Objective::Gan {
+                generator_loss: GanGeneratorLoss::Minimax,
+            },
+            unrolled: (cli.unroll > 0).then(|| Unrolled::adam(cli.unroll)),
+            ..gan
+        };
+        let mut trainer = GanTrainer::new(cfg, args.seed, device)?;
+        let summary = fit(&mut trainer, &data, &fc, &out, device)?;
+        if summary.stopped_early {
+            println!("stopped at step {}; continue with --resume", summary.steps);
+            return Ok(());
+        }
+        report(
+            trainer.generator(),
+            &eval_cfg,
+            &out,
+            device,
+            summary.wall_seconds,
+        )
+    } else {
+        let cfg = MixGanConfig {
+            base: gan,
+            components: cli.components,
+            entropy_weight: 0.1,
+        };
+        let mut trainer = MixGanTrainer::new(cfg, args.seed, device)?;
+        let summary = fit(&mut trainer, &data, &fc, &out, device)?;
+        if summary.stopped_early {
+            println!("stopped at step {}; continue with --resume", summary.steps);
+            return Ok(());
+        }
+        report(
+            trainer.generator(),
+            &eval_cfg,
+            &out,
+            device,
+            summary.wall_seconds,
+        )
+    }
+}
+
+/// A model of the zoo, measured as in `cargo xtask reproduce zoo`, alone.
+fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
+    let args = &cli.run;
+    let out = args.run_dir(name)?;
+    let mut opts = ZooOptions::new(false, args.seed, &out);
+    opts.steps = RunArgs::need(args.steps, "steps")?;
+    opts.batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    opts.fd_samples = cli.samples;
+    let rows = match name {
+        "lapgan" => gm_gan::lapgan::zoo_rows(&opts, device)?,
+        "progressive" => gm_gan::progressive::zoo_rows(&opts, device)?,
+        "bigan" => gm_gan::bigan::zoo_rows(&opts, device)?,
+        "cyclegan" => gm_gan::cyclegan::zoo_rows(&opts, device)?,
+        other => bail!("`{other}` is not a zoo model"),
+    };
+    println!("{}", markdown_table(&rows));
+    println!("run folder {}", out.join(name).display());
+    Ok(())
+}

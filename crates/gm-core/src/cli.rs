@@ -447,6 +447,53 @@ mod tests {
     }
 
     #[test]
+    fn out_follows_the_run_folder_rules() {
+        let tmp = tempfile::tempdir().unwrap();
+        let user = tmp.path().join("mine");
+        std::fs::create_dir(&user).unwrap();
+        std::fs::write(user.join("thesis.tex"), b"years of work").unwrap();
+        let u = user.to_str().unwrap();
+        for extra in [&[][..], &["--overwrite"], &["--resume"]] {
+            let mut args = vec!["--out", u];
+            args.extend_from_slice(extra);
+            let e = parse(&args).unwrap().run.run_dir("toy").unwrap_err();
+            assert!(e.to_string().contains(u), "{e}");
+        }
+        assert_eq!(
+            std::fs::read(user.join("thesis.tex")).unwrap(),
+            b"years of work"
+        );
+        let e = parse(&["--out", ".", "--overwrite"])
+            .unwrap()
+            .run
+            .run_dir("toy")
+            .unwrap_err();
+        assert!(e.to_string().contains("current folder"), "{e}");
+        assert!(!Path::new(run::RUN_MARKER).exists());
+
+        let run = tmp.path().join("run");
+        let r = run.to_str().unwrap();
+        parse(&["--out", r]).unwrap().run.run_dir("toy").unwrap();
+        assert!(parse(&["--out", r]).unwrap().run.run_dir("toy").is_err());
+        parse(&["--out", r, "--resume"])
+            .unwrap()
+            .run
+            .run_dir("toy")
+            .unwrap();
+        parse(&["--out", r, "--overwrite"])
+            .unwrap()
+            .run
+            .run_dir("toy")
+            .unwrap();
+        let e = parse(&["--overwrite"])
+            .unwrap()
+            .run
+            .run_dir("toy")
+            .unwrap_err();
+        assert!(e.to_string().contains("--out"), "{e}");
+    }
+
+    #[test]
     fn config_reruns_the_recorded_command() {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("run");

@@ -6,9 +6,13 @@
 //! mode histogram to uniform.
 //!
 //! ```text
-//! cargo run --release -p gm-gan --example mode_collapse -- [--quick] [--seeds 5]
-//!     [--steps 3000] [--rows gan,unrolled5,...] [--out runs/gm-gan/mode-collapse]
+//! cargo xtask reproduce mode-collapse [--quick] [--seeds 5] [--steps 3000]
+//!     [--rows gan,unrolled5,...] [--out DIR] [--resume | --overwrite]
+//!     (--help lists every flag)
 //! ```
+//!
+//! Without `--out` each run gets a new folder `runs/mode-collapse/<n>`, with one sub-folder per
+//! row, data set and seed.
 //!
 //! `--quick`: one seed and 60 steps, a smoke test of every row (`--rows` picks a subset).
 //! `--steps` counts generator steps (the WGAN-GP row takes 5 critic batches for each).
@@ -28,17 +32,107 @@ mod common;
 
 use std::time::Instant;
 
-use anyhow::Result;
 use std::path::Path;
 
+use anyhow::{bail, Result};
 use candle_core::{Device, Tensor};
+use clap::Parser;
+use gm_core::cli::RunArgs;
 use gm_core::data::{Dataset, Mixture2d};
-use gm_core::{fit, select_device, AdamConfig, FitConfig, Trainer};
+use gm_core::{fit, AdamConfig, FitConfig, Trainer};
 use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{
     Activation, Architecture, GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer, LookAhead,
     MixGanConfig, MixGanTrainer, MlpInit, Objective, Tricks, Unrolled,
 };
+
+/// Mode collapse on the ring of 8 and the grid of 25: modes captured and high-quality samples
+/// per GAN variant.
+///
+/// --steps (generator steps) defaults to 3000 (60 with --quick); --batch-size to each row's own
+/// (128, or 512 for the unrolled rows; at most 128 with --quick); --lr sets every row's
+/// generator Adam rate (default: each row's own).
+#[derive(Parser)]
+struct Cli {
+    /// Seeds per row and data set, counting up from --seed [default: 5, 1 with --quick]
+    #[arg(long, value_name = "N", value_parser = common::positive)]
+    seeds: Option<usize>,
+    /// The rows to train, comma-separated keys (mix, gan, unrolled0, unrolled5, unrolled10,
+    /// wgan-gp, kernel, feature-matching, historical-averaging, instance-noise,
+    /// label-smoothing, n-critic, tricks) [default: all]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    rows: Vec<String>,
+    /// Only this data set [default: both]
+    #[arg(long, value_name = "DATA", value_parser = ["ring8", "grid25"])]
+    data: Option<String>,
+    /// How the unrolled rows look ahead [default: adam]
+    #[arg(long, value_enum, value_name = "OPTIMIZER")]
+    look_ahead: Option<LookAheadArg>,
+    /// Rate of the unrolled rows' look-ahead steps [default: the rows' own]
+    #[arg(long, value_name = "X", value_parser = common::positive_f64)]
+    unroll_lr: Option<f64>,
+    /// Critic's Adam rate of every row [default: each row's own]
+    #[arg(long, value_name = "X", value_parser = common::positive_f64)]
+    lr_d: Option<f64>,
+    /// Generator loss of the rows with the GAN objective [default: each row's own]
+    #[arg(long, value_enum, value_name = "LOSS")]
+    g_loss: Option<GLossArg>,
+    /// Latent size of every row [default: 64; 256 for the unrolled rows]
+    #[arg(long, value_name = "N", value_parser = common::positive)]
+    latent: Option<usize>,
+    /// MLP nonlinearity of every row [default: relu; tanh for the unrolled rows]
+    #[arg(long, value_enum, value_name = "F")]
+    activation: Option<ActivationArg>,
+    /// Initial MLP weights of every row [default: default; orthogonal for the unrolled rows]
+    #[arg(long, value_enum, value_name = "INIT")]
+    init: Option<InitArg>,
+    /// Print each run's coverage every N generator steps (0: only at the end)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    report_every: usize,
+    /// Smoke run: one seed, 60 steps, batches of at most 128
+    #[arg(long)]
+    quick: bool,
+    // Last, so that --help lists the example's own flags before the shared ones.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+/// `--look-ahead`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LookAheadArg {
+    /// Steps of the critic's own Adam
+    Adam,
+    /// Plain gradient steps of rate --unroll-lr
+    Sgd,
+}
+
+/// `--g-loss`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum GLossArg {
+    /// Minimise log(1 - D(G(z)))
+    Minimax,
+    /// Maximise log D(G(z))
+    NonSaturating,
+}
+
+/// `--activation`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ActivationArg {
+    Relu,
+    LeakyRelu,
+    Tanh,
+}
+
+/// `--init`.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum InitArg {
+    /// The layers' default initialisation
+    Default,
+    /// Orthogonal weights of gain 1.4 and zero biases
+    Orthogonal,
+}
+
+const NAME: &str = "mode-collapse";
 
 /// One method of the table.
 struct Method {
@@ -267,8 +361,13 @@ impl RunCtx<'_> {
         trainer: &mut T,
         sample: impl Fn(&T) -> Result<Tensor>,
     ) -> Result<Tensor> {
+        // --stop-after (in batches) ends the run early, report stops included.
+        let cap = self.fit.stop_after.unwrap_or(u64::MAX);
         let mut done = 0;
-        while self.report_every > 0 && done + self.report_every < self.steps {
+        while self.report_every > 0
+            && done + self.report_every < self.steps
+            && (((done + self.report_every) * self.per_step) as u64) < cap
+        {
             done += self.report_every;
             let stop = FitConfig {
                 stop_after: Some((done * self.per_step) as u64),
@@ -293,70 +392,49 @@ impl RunCtx<'_> {
     }
 }
 
-fn main() -> Result<()> {
-    gm_core::runtime::init();
-    let args = common::Args::parse(
-        "mode_collapse",
-        &[
-            "seeds",
-            "steps",
-            "rows",
-            "data",
-            "unroll-lr",
-            "look-ahead",
-            "lr-d",
-            "g-loss",
-            "latent",
-            "activation",
-            "init",
-            "report-every",
-        ],
-        &[],
-    )?;
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let cli: Cli =
+        gm_core::cli::parse(NAME, &[("steps", None), ("batch-size", None), ("lr", None)]);
+    let args = &cli.run;
+    let keys: Vec<&str> = methods().iter().map(|m| m.key).collect();
+    if let Some(r) = cli.rows.iter().find(|r| !keys.contains(&r.as_str())) {
+        bail!("--rows: unknown row `{r}`; one of {}", keys.join(", "));
+    }
     // candle reads CANDLE_GRAD_DO_NOT_DETACH once per thread, at the first backward pass:
     // set it before the first method trains so that the second-order ones (unrolled,
     // WGAN-GP) can follow.
     gm_gan::enable_second_order("mode-collapse")?;
-    let device = select_device(args.cpu)?;
-    let seeds: u64 = args.get("seeds", if args.quick { 1 } else { 5 })?;
-    let steps: usize = args.get("steps", if args.quick { 60 } else { 3_000 })?;
-    let rows: String = args.get("rows", String::new())?;
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| "runs/gm-gan/mode-collapse".into());
-    let first_seed = args.seed.unwrap_or(0);
-    let only: String = args.get("data", String::new())?;
-    let unroll_lr: Option<f64> = args.opt("unroll-lr")?;
-    let look_ahead = args.choice(
-        "look-ahead",
-        &[("adam", LookAhead::Adam), ("sgd", LookAhead::Sgd)],
-    )?;
-    let lr_d: Option<f64> = args.opt("lr-d")?;
-    let latent: Option<usize> = args.opt("latent")?;
-    let g_loss = args.choice(
-        "g-loss",
-        &[
-            ("minimax", GanGeneratorLoss::Minimax),
-            ("non-saturating", GanGeneratorLoss::NonSaturating),
-        ],
-    )?;
-    let activation = args.choice(
-        "activation",
-        &[
-            ("relu", Activation::Relu),
-            ("leaky-relu", Activation::LeakyRelu),
-            ("tanh", Activation::Tanh),
-        ],
-    )?;
-    let init = args.choice(
-        "init",
-        &[
-            ("default", MlpInit::Default),
-            ("orthogonal", MlpInit::Orthogonal { gain: 1.4 }),
-        ],
-    )?;
-    let report_every: usize = args.get("report-every", 0)?;
+    let device = args.device()?;
+    let seeds = cli.seeds.unwrap_or(if cli.quick { 1 } else { 5 }) as u64;
+    let steps = args.steps.unwrap_or(if cli.quick { 60 } else { 3_000 });
+    let first_seed = args.seed;
+    let only = cli.data.clone().unwrap_or_default();
+    let unroll_lr = cli.unroll_lr;
+    let look_ahead = cli.look_ahead.map(|o| match o {
+        LookAheadArg::Adam => LookAhead::Adam,
+        LookAheadArg::Sgd => LookAhead::Sgd,
+    });
+    let lr_d = cli.lr_d;
+    let latent = cli.latent;
+    let g_loss = cli.g_loss.map(|l| match l {
+        GLossArg::Minimax => GanGeneratorLoss::Minimax,
+        GLossArg::NonSaturating => GanGeneratorLoss::NonSaturating,
+    });
+    let activation = cli.activation.map(|a| match a {
+        ActivationArg::Relu => Activation::Relu,
+        ActivationArg::LeakyRelu => Activation::LeakyRelu,
+        ActivationArg::Tanh => Activation::Tanh,
+    });
+    let init = cli.init.map(|i| match i {
+        InitArg::Default => MlpInit::Default,
+        InitArg::Orthogonal => MlpInit::Orthogonal { gain: 1.4 },
+    });
+    let report_every = cli.report_every;
+    let out = args.run_dir(NAME)?;
     let data_sets = [
         ("ring of 8", "ring8", Mixture2d::ring8()),
         ("grid of 25", "grid25", Mixture2d::grid25()),
@@ -364,15 +442,13 @@ fn main() -> Result<()> {
     let mut table = Vec::new();
     let started = Instant::now();
     for m in methods() {
-        if !rows.is_empty() && !rows.split(',').any(|r| r == m.key) {
+        if !cli.rows.is_empty() && !cli.rows.iter().any(|r| r == m.key) {
             continue;
         }
         // The smoke test keeps every row at batch 128 at most.
-        let batch = args.batch_size.unwrap_or(if args.quick {
-            m.batch.min(128)
-        } else {
-            m.batch
-        });
+        let batch = args
+            .batch_size
+            .unwrap_or(if cli.quick { m.batch.min(128) } else { m.batch });
         let mut row = vec![m.label.to_string(), batch.to_string()];
         for (_, dkey, mix) in &data_sets {
             if !only.is_empty() && only != *dkey {
@@ -419,15 +495,9 @@ fn main() -> Result<()> {
                 let per_step = cfg.tricks.n_critic.max(1);
                 let data = mix.dataset(steps * per_step * batch, 1_000 + seed)?;
                 let dir = out.join(format!("{}-{dkey}-seed{seed}", m.key));
-                if dir.exists() {
-                    std::fs::remove_dir_all(&dir)?;
-                }
                 let fc = FitConfig {
-                    epochs: 1,
-                    batch_size: batch,
                     seed,
-                    progress: !args.quiet,
-                    ..FitConfig::default()
+                    ..args.fit_config(1, batch)
                 };
                 let ctx = RunCtx {
                     data: &data,

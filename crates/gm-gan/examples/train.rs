@@ -451,6 +451,7 @@ fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     let args = &cli.run;
     let out = args.run_dir(name)?;
     let mut opts = ZooOptions::new(false, args.seed, &out);
+    opts.resume = args.resume;
     opts.steps = RunArgs::need(args.steps, "steps")?;
     opts.batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     opts.fd_samples = cli.samples;

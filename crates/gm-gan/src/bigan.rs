@@ -549,7 +549,8 @@ pub fn nearest_neighbour_accuracy(
 }
 
 /// The fit settings that run exactly `steps` updates of batches of `batch_size` over `n`
-/// items: whole epochs, stopped at `steps` (a rerun in the same folder resumes there).
+/// items: whole epochs, stopped at `steps` (with `resume` set, a rerun in the same folder
+/// continues there).
 pub(crate) fn steps_fit_config(
     steps: usize,
     batch_size: usize,
@@ -570,7 +571,6 @@ pub(crate) fn steps_fit_config(
         seed,
         grid_every: 1,
         stop_after: Some(steps as u64),
-        resume: true,
         drop_last: true,
         progress: true,
         ..FitConfig::default()
@@ -604,10 +604,12 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let started = Instant::now();
     let dir = opts.out_dir.join("bigan");
-    crate::zoo::fresh_run_dir(&dir)?;
     let data = mnist_embedded()?;
     let mut trainer = BiganTrainer::new(BiganConfig::default(), opts.seed, device)?;
-    let fit_cfg = steps_fit_config(opts.steps, opts.batch_size, data.train.len(), opts.seed)?;
+    let fit_cfg = FitConfig {
+        resume: opts.resume,
+        ..steps_fit_config(opts.steps, opts.batch_size, data.train.len(), opts.seed)?
+    };
     fit(
         &mut trainer,
         &data.train,

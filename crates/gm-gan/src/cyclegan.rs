@@ -736,7 +736,6 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let started = Instant::now();
     let dir = opts.out_dir.join("cyclegan");
-    crate::zoo::fresh_run_dir(&dir)?;
     let data = mnist_embedded()?;
     let domains = mnist_domains(&data.train, opts.seed)?;
     let cfg = CycleGanConfig {
@@ -747,6 +746,7 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     let batch_size = opts.batch_size.min(ZOO_MAX_BATCH);
     let mut fit_cfg = steps_fit_config(opts.steps, batch_size, domains.len(), opts.seed)?;
     fit_cfg.grid_every = 0;
+    fit_cfg.resume = opts.resume;
     fit(&mut trainer, &domains, &fit_cfg, &dir.join("run"), device)?;
 
     // The quick budget is a smoke test: a quarter of the test digits keeps it to seconds.

@@ -659,10 +659,6 @@ pub(crate) fn padded_mnist_train(device: &Device) -> Result<Dataset> {
     .map_err(Error::from)
 }
 
-/// Removes a previous zoo run's folder, so that `fit` starts afresh instead of refusing a
-/// folder that already holds a checkpoint.
-pub(crate) use crate::zoo::fresh_run_dir;
-
 /// `(n, 1, 32, 32)` samples in data space as `(n, 1, 28, 28)` digits in `[0, 1]`.
 pub(crate) fn as_mnist(x: &Tensor) -> Result<Tensor> {
     Ok(crop_32_to_28(x)?.clamp(0f32, 1f32)?)
@@ -697,7 +693,6 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let started = Instant::now();
     let run_dir = opts.out_dir.join("lapgan");
-    fresh_run_dir(&run_dir)?;
     let data = padded_mnist_train(device)?;
     let (epochs, items) = epoch_plan(zoo_steps(opts), opts.batch_size, data.len())?;
     let steps = epochs * (items / opts.batch_size);
@@ -708,6 +703,7 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
         batch_size: opts.batch_size,
         seed: opts.seed,
         grid_every: epochs.div_ceil(4).max(1),
+        resume: opts.resume,
         progress: !opts.quick,
         ..FitConfig::default()
     };

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::to_core;
 use crate::lapgan::{
-    epoch_plan, fresh_run_dir, head_dataset, leaky_relu, padded_mnist_train, sampled_fd, upsample,
+    epoch_plan, head_dataset, leaky_relu, padded_mnist_train, sampled_fd, upsample,
 };
 use crate::objective::Objective;
 use crate::zoo::{ZooOptions, ZooRow};
@@ -700,7 +700,6 @@ pub fn zoo_steps(opts: &ZooOptions) -> usize {
 pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let root = opts.out_dir.join("progressive");
-    fresh_run_dir(&root)?;
     let data = padded_mnist_train(device)?;
     let (epochs, items) = epoch_plan(zoo_steps(opts), opts.batch_size, data.len())?;
     let data = head_dataset(&data, items)?;
@@ -715,6 +714,7 @@ pub fn zoo_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
         batch_size: opts.batch_size,
         seed: opts.seed,
         grid_every: epochs.div_ceil(2).max(1),
+        resume: opts.resume,
         progress: !opts.quick,
         ..FitConfig::default()
     };

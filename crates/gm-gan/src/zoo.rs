@@ -20,8 +20,14 @@ pub struct ZooOptions {
     pub batch_size: usize,
     /// Samples drawn for each Frechet distance.
     pub fd_samples: usize,
-    /// Each model writes its run folder (grids, chains, reconstructions) under this one.
+    /// Each model writes its run folder (grids, chains, reconstructions) under this one,
+    /// which should be a run folder prepared by [`gm_core::run::prepare`] (the zoo example's
+    /// `--out`): nothing is ever deleted, so a model's folder that already holds a checkpoint
+    /// is refused unless [`resume`](Self::resume).
     pub out_dir: PathBuf,
+    /// Continue each model from the checkpoint in its folder (a stopped run), instead of
+    /// requiring fresh folders.
+    pub resume: bool,
 }
 
 impl ZooOptions {
@@ -35,6 +41,7 @@ impl ZooOptions {
             batch_size: 64,
             fd_samples: if quick { 500 } else { 2_000 },
             out_dir: out_dir.into(),
+            resume: false,
         }
     }
 
@@ -83,14 +90,6 @@ pub fn pad_28_to_32(x: &Tensor) -> Result<Tensor> {
     Ok(x.pad_with_zeros(2, 2, 2)?.pad_with_zeros(3, 2, 2)?)
 }
 
-/// Removes a previous run folder, so that a zoo run always trains from scratch.
-pub(crate) fn fresh_run_dir(dir: &std::path::Path) -> Result<()> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| gm_core::Error::io(dir, e))?;
-    }
-    Ok(())
-}
-
 /// Part 1's DCGAN trained for `opts.steps` generator updates on the embedded training digits
 /// (gm-core's `fit`, run folder `opts.out_dir/dcgan`): the FD baseline of LAPGAN and
 /// progressive growing at the same budget.
@@ -99,7 +98,6 @@ pub fn dcgan_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
     let started = std::time::Instant::now();
     let data = gm_core::data::mnist_embedded()?;
     let dir = opts.out_dir.join("dcgan");
-    fresh_run_dir(&dir)?;
     let mut trainer =
         crate::GanTrainer::new(crate::GanTrainConfig::dcgan_mnist(), opts.seed, device)?;
     let per_epoch = data.train.len() / opts.batch_size;
@@ -109,6 +107,7 @@ pub fn dcgan_rows(opts: &ZooOptions, device: &Device) -> Result<Vec<ZooRow>> {
         seed: opts.seed,
         stop_after: Some(opts.steps as u64),
         drop_last: true,
+        resume: opts.resume,
         progress: !opts.quick,
         ..Default::default()
     };

@@ -1,73 +1,78 @@
 //! Evaluates a finished run offline and adds the numbers to its `report.html`: the run's
 //! generator (from `model.safetensors`) is sampled, or a file or folder of samples is read,
 //! and gm-eval's metrics are computed (MNIST FD, classifier score, KID, label coverage,
-//! precision/recall, 1-NN, Parzen log-likelihood; mode coverage for 2-D samples).
+//! precision/recall, 1-NN, Parzen log-likelihood; mode coverage for 2-D samples). The
+//! generator is rebuilt by [`gm::models::load_generator`] and sampled on `--device`.
 //!
 //! ```text
 //! cargo xtask eval <run-dir> [--samples <file.safetensors | png-folder>] [--quick]
-//!                  [--n N] [--seed S] [--signed]
+//!                  [--n N] [--seed S] [--signed] [--device auto|cpu|cuda[:N]|metal[:N]]
 //! ```
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use candle_core::Device;
-use gm::core::model::SavedModel;
+use clap::Parser;
 use gm::eval::{
     evaluate_generator, evaluate_samples, load_samples, metrics_table, write_eval, EvalConfig,
     EvalReport, PixelRange,
 };
-use gm::vae::LoadedVae;
 
-const USAGE: &str =
-    "usage: eval <run-dir> [--samples PATH] [--quick] [--n N] [--seed S] [--signed]";
+/// Evaluates a finished run (or a model folder) offline and adds the numbers to its
+/// report.html.
+#[derive(Parser)]
+struct Cli {
+    /// The run folder: its generator (model.safetensors) is sampled, unless it holds
+    /// samples.safetensors or --samples is given
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// Evaluate these samples instead: a safetensors file (tensor `samples`) or a folder of
+    /// PNGs
+    #[arg(long, value_name = "PATH")]
+    samples: Option<PathBuf>,
+    /// Fewer samples and cheaper metrics (a smoke run)
+    #[arg(long)]
+    quick: bool,
+    /// Samples drawn from the generator (default: 10,000; with --quick 2,000)
+    #[arg(long, value_name = "N")]
+    n: Option<usize>,
+    /// Seed of the generator's latents and the KID subsets (default: the config's)
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+    /// The samples' pixels lie in [-1, 1] (tanh outputs), not [0, 1]
+    #[arg(long)]
+    signed: bool,
+    #[command(flatten)]
+    device: gm::cli::DeviceArgs,
+}
 
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
 }
 
-fn value<'a>(it: &mut impl Iterator<Item = &'a String>, flag: &str) -> Result<&'a String> {
-    it.next()
-        .with_context(|| format!("{flag} needs a value; {USAGE}"))
-}
-
 fn run() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut run_dir, mut samples) = (None, None);
-    let mut cfg = EvalConfig::default();
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--samples" => samples = Some(PathBuf::from(value(&mut it, a)?)),
-            "--quick" => {
-                cfg = EvalConfig {
-                    seed: cfg.seed,
-                    ..EvalConfig::quick()
-                }
-            }
-            "--signed" => cfg.pixel_range = PixelRange::Signed,
-            "--n" => {
-                let v = value(&mut it, a)?;
-                cfg.n_samples = v
-                    .parse()
-                    .with_context(|| format!("--n {v}: not a sample count"))?;
-            }
-            "--seed" => {
-                let v = value(&mut it, a)?;
-                cfg.seed = v
-                    .parse()
-                    .with_context(|| format!("--seed {v}: not a seed"))?;
-            }
-            s if s.starts_with("--") => bail!("unknown option `{s}`; {USAGE}"),
-            s => run_dir = Some(PathBuf::from(s)),
-        }
+    let cli: Cli = gm::cli::parse("eval", &[]);
+    let mut cfg = if cli.quick {
+        EvalConfig::quick()
+    } else {
+        EvalConfig::default()
+    };
+    if let Some(n) = cli.n {
+        cfg.n_samples = n;
     }
-    let run_dir = run_dir.context(USAGE)?;
+    if let Some(seed) = cli.seed {
+        cfg.seed = seed;
+    }
+    if cli.signed {
+        cfg.pixel_range = PixelRange::Signed;
+    }
+    let run_dir = cli.run_dir;
     if !run_dir.is_dir() {
         bail!("{}: not a run folder", run_dir.display());
     }
-    let dev = Device::Cpu;
-    let report = match samples {
+    let dev = cli.device.device()?;
+    let report = match cli.samples {
         Some(path) => evaluate_file(&path, &cfg, &dev)?,
         None => {
             let own = run_dir.join("samples.safetensors");
@@ -103,35 +108,21 @@ fn evaluate_file(path: &Path, cfg: &EvalConfig, dev: &Device) -> Result<EvalRepo
 }
 
 fn evaluate_model(run_dir: &Path, cfg: &EvalConfig, dev: &Device) -> Result<EvalReport> {
-    let file = run_dir.join("model.safetensors");
+    let file = run_dir.join(gm::models::MODEL_FILE);
     if !file.exists() {
         bail!(
             "{}: no model.safetensors or samples.safetensors; pass --samples PATH",
             run_dir.display()
         );
     }
-    let gm::cli::RunModel {
-        model,
-        config,
-        tensors,
-        ..
-    } = gm::cli::read_run_model(run_dir, dev)?;
-    eprintln!("sampling {} from {}", cfg.n_samples, file.display());
-    let mut r = match model.as_str() {
-        LoadedVae::MODEL => {
-            let m = LoadedVae::from_parts(&config, tensors, dev)?;
-            evaluate_generator(m.vae.decoder(), cfg, dev)?
-        }
-        m if gm::gan::LoadedGenerator::is_gan_run(m) => {
-            let g = gm::gan::LoadedGenerator::from_run(&config, &tensors, dev)?;
-            evaluate_generator(&g.generator, cfg, dev)?
-        }
-        other => bail!(
-            "{}: model `{other}` is not a generator gm can sample (known: {}, gan/*); pass --samples PATH",
-            file.display(),
-            LoadedVae::MODEL
-        ),
-    };
-    r.source = format!("{} ({model})", file.display());
+    let loaded = gm::models::load_generator(run_dir, dev)?;
+    eprintln!(
+        "sampling {} from {} on {}",
+        cfg.n_samples,
+        file.display(),
+        gm::core::device::device_name(dev)
+    );
+    let mut r = evaluate_generator(loaded.generator.as_ref(), cfg, dev)?;
+    r.source = format!("{} ({})", file.display(), loaded.model);
     Ok(r)
 }

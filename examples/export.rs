@@ -9,83 +9,113 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use candle_core::Device;
+use anyhow::{bail, Result};
+use clap::Parser;
 use gm::core::classifier::MnistClassifier;
 use gm::core::model::SavedModel;
-use gm::hub::{export, ExportOptions, ModelCard};
+use gm::core::GmRng;
+use gm::gan::LoadedGenerator;
+use gm::hub::{export, ExportOptions, Exported, ModelCard};
+use gm::models::SavedGenerator;
 use gm::vae::LoadedVae;
 
-const USAGE: &str =
-    "usage: export <run-dir> --out <dir> [--push user/name] [--private] [--dry-run]";
+/// Writes a finished run's model as a publishable Hub folder; --push publishes it.
+#[derive(Parser)]
+struct Cli {
+    /// The finished run folder (its model.safetensors)
+    #[arg(value_name = "RUN_DIR")]
+    run_dir: PathBuf,
+    /// The export folder; one holding anything but a previous export is refused
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Publish the export on the Hugging Face Hub as this repository (token from HF_TOKEN)
+    #[arg(long, value_name = "USER/NAME")]
+    push: Option<String>,
+    /// Create the repository as private
+    #[arg(long, requires = "push")]
+    private: bool,
+    /// List what --push would send, and whether a token was found, without sending
+    #[arg(long, requires = "push")]
+    dry_run: bool,
+    #[command(flatten)]
+    device: gm::cli::DeviceArgs,
+}
 
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
 }
 
 fn run() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut run_dir, mut out, mut push) = (None, None, None);
-    let (mut private, mut dry_run) = (false, false);
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--out" => out = Some(PathBuf::from(it.next().context("--out needs a folder")?)),
-            "--push" => {
-                push = Some(
-                    it.next()
-                        .context("--push needs a repository id user/name")?
-                        .clone(),
-                )
-            }
-            "--private" => private = true,
-            "--dry-run" => dry_run = true,
-            s if s.starts_with("--") => {
-                bail!("unknown option `{s}`; {USAGE}")
-            }
-            s => run_dir = Some(PathBuf::from(s)),
-        }
-    }
-    let run_dir = run_dir.context(USAGE)?;
-    if (private || dry_run) && push.is_none() {
-        bail!("--private and --dry-run go with --push user/name; {USAGE}");
-    }
-    let out = out.context("--out <dir> is required")?;
-    let dev = Device::Cpu;
+    let cli: Cli = gm::cli::parse("export", &[]);
+    let (run_dir, out) = (&cli.run_dir, &cli.out);
+    let dev = cli.device.device()?;
     let gm::cli::RunModel {
         model,
         config,
         tensors,
-        ..
-    } = gm::cli::read_run_model(&run_dir, &dev)?;
-    let exported = match model.as_str() {
-        MnistClassifier::MODEL => {
-            let m = MnistClassifier::from_parts(&config, tensors, &dev)?;
-            let test = gm::core::data::mnist_embedded()?.test;
-            let (acc, _) = m.evaluate(&test, &dev)?;
-            let card = ModelCard {
-                description: "A LeNet-style MNIST classifier trained by gm on 8,000 digits; its \
-                              penultimate layer is gm's evaluation feature space."
-                    .into(),
-                pipeline_tag: "image-classification".into(),
-                tags: vec!["mnist".into(), "classifier".into()],
-                metrics: vec![("accuracy".into(), acc)],
+    } = gm::cli::read_run_model(run_dir, &dev)?;
+    let exported = if model == MnistClassifier::MODEL {
+        let m = MnistClassifier::from_parts(&config, tensors, &dev)?;
+        let test = gm::core::data::mnist_embedded()?.test;
+        let (acc, _) = m.evaluate(&test, &dev)?;
+        let card = ModelCard {
+            description: "A LeNet-style MNIST classifier trained by gm on 8,000 digits; its \
+                          penultimate layer is gm's evaluation feature space."
+                .into(),
+            pipeline_tag: "image-classification".into(),
+            tags: vec!["mnist".into(), "classifier".into()],
+            metrics: vec![("accuracy".into(), acc)],
+            ..Default::default()
+        };
+        let samples = test.head(64, &dev)?.x;
+        export(
+            &m,
+            out,
+            &ExportOptions {
+                card,
+                samples: Some((samples, false)),
                 ..Default::default()
-            };
-            let samples = test.head(64, &dev)?.x;
-            export(
-                &m,
-                &out,
-                &ExportOptions {
-                    card,
-                    samples: Some((samples, false)),
-                    ..Default::default()
-                },
-            )?
+            },
+        )?
+    } else {
+        let exportable = model == LoadedVae::MODEL
+            || model == LoadedGenerator::MODEL
+            || LoadedGenerator::is_gan_run(&model);
+        if !exportable {
+            bail!(
+                "model `{model}` cannot be exported yet (known: {}, {}, gan/*)",
+                MnistClassifier::MODEL,
+                LoadedVae::MODEL
+            );
         }
-        LoadedVae::MODEL => {
-            let m = LoadedVae::from_parts(&config, tensors, &dev)?;
-            let metrics = eval_metrics(&run_dir);
+        let file = run_dir.join(gm::models::MODEL_FILE);
+        let saved = SavedGenerator::from_parts(&model, &config, tensors, &file, &dev)?;
+        export_generator(&model, saved, run_dir, out, &dev)?
+    };
+    for (f, size) in &exported.files {
+        println!("{:>10} bytes  {}", size, exported.dir.join(f).display());
+    }
+    if let Some(repo) = &cli.push {
+        publish(&exported.dir, repo, cli.private, cli.dry_run)?;
+    }
+    Ok(())
+}
+
+/// Exports a VAE or a GAN generator with a model card and a grid of 64 samples (seed 0).
+fn export_generator(
+    model: &str,
+    saved: SavedGenerator,
+    run_dir: &std::path::Path,
+    out: &std::path::Path,
+    dev: &candle_core::Device,
+) -> Result<Exported> {
+    let x = saved.generator().sample(64, &mut GmRng::new(0), dev)?;
+    // Image generators get a sample grid; 2-D generators have no image to show. Generators
+    // return data space ([0, 1] pixels), so the grid is unsigned.
+    let samples = (x.rank() == 4).then_some((x, false));
+    let metrics = eval_metrics(run_dir);
+    Ok(match saved {
+        SavedGenerator::Vae(m) => {
             let card = ModelCard {
                 description: "A variational autoencoder trained by gm on the embedded MNIST \
                               digits; its decoder is a generator of 28x28 digits."
@@ -95,23 +125,17 @@ fn run() -> Result<()> {
                 metrics,
                 ..Default::default()
             };
-            let samples = m.vae.sample(64, &mut gm::core::GmRng::new(0), &dev)?;
-            export(
-                &m,
-                &out,
-                &ExportOptions {
-                    card,
-                    samples: Some((samples, false)),
-                    ..Default::default()
-                },
-            )?
+            let opts = ExportOptions {
+                card,
+                samples,
+                ..Default::default()
+            };
+            export(&m, out, &opts)?
         }
-        m if gm::gan::LoadedGenerator::is_gan_run(m) => {
-            let g = gm::gan::LoadedGenerator::from_run(&config, &tensors, &dev)?;
-            let metrics = eval_metrics(&run_dir);
+        SavedGenerator::Gan(g) => {
             let card = ModelCard {
                 description: format!(
-                    "A generator trained by gm ({m}) on the embedded MNIST digits or a 2-D \
+                    "A generator trained by gm ({model}) on the embedded MNIST digits or a 2-D \
                      mixture; it maps N(0, I) latents to samples."
                 ),
                 pipeline_tag: "unconditional-image-generation".into(),
@@ -119,33 +143,15 @@ fn run() -> Result<()> {
                 metrics,
                 ..Default::default()
             };
-            let x =
-                gm::core::Generator::sample(&g.generator, 64, &mut gm::core::GmRng::new(0), &dev)?;
-            // Image generators get a sample grid; 2-D generators have no image to show.
-            let samples = (x.rank() == 4).then_some((x, false));
-            export(
-                &g,
-                &out,
-                &ExportOptions {
-                    card,
-                    samples,
-                    ..Default::default()
-                },
-            )?
+            let opts = ExportOptions {
+                card,
+                samples,
+                ..Default::default()
+            };
+            export(&g, out, &opts)?
         }
-        other => bail!(
-            "model `{other}` cannot be exported yet (known: {}, {}, gan/*)",
-            MnistClassifier::MODEL,
-            LoadedVae::MODEL
-        ),
-    };
-    for (f, size) in &exported.files {
-        println!("{:>10} bytes  {}", size, exported.dir.join(f).display());
-    }
-    if let Some(repo) = push {
-        publish(&exported.dir, &repo, private, dry_run)?;
-    }
-    Ok(())
+        _ => bail!("model `{model}` cannot be exported yet"),
+    })
 }
 
 /// The headline metrics of the run's `eval.json` (from `cargo xtask eval`), if any.

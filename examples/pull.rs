@@ -9,78 +9,68 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
-use candle_core::Device;
+use anyhow::Result;
+use clap::Parser;
 use gm::core::classifier::MnistClassifier;
 use gm::core::model::SavedModel;
 use gm::core::GmRng;
 use gm::hub::remote::{pull, PullOptions};
-use gm::vae::LoadedVae;
 
-const USAGE: &str = "usage: pull <user/name> [--offline] [--revision R] [--out DIR] [--seed S]";
+/// Downloads a gm model from the Hugging Face Hub (through its cache) and uses it.
+#[derive(Parser)]
+struct Cli {
+    /// The Hub repository, user/name
+    #[arg(value_name = "USER/NAME")]
+    repo: String,
+    /// Read only the local cache, never the network (also HF_HUB_OFFLINE=1)
+    #[arg(long)]
+    offline: bool,
+    /// Branch, tag or commit (default: main)
+    #[arg(long, value_name = "R")]
+    revision: Option<String>,
+    /// Folder of the sample grid samples.png
+    #[arg(long, value_name = "DIR", default_value = "runs/pulled")]
+    out: PathBuf,
+    /// Seed of the generator's latents
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    device: gm::cli::DeviceArgs,
+}
 
 fn main() -> std::process::ExitCode {
     gm::cli::main_with(run)
 }
 
 fn run() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let mut repo = None;
-    let mut opts = PullOptions::default();
-    let mut out = PathBuf::from("runs/pulled");
-    let mut seed = 0u64;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--offline" => opts.offline = true,
-            "--revision" => opts.revision = Some(it.next().context(USAGE)?.clone()),
-            "--out" => out = PathBuf::from(it.next().context(USAGE)?),
-            "--seed" => {
-                let v = it.next().context(USAGE)?;
-                seed = v
-                    .parse()
-                    .with_context(|| format!("--seed {v}: not a seed"))?;
-            }
-            s if s.starts_with("--") => bail!("unknown option `{s}`; {USAGE}"),
-            s => repo = Some(s.to_string()),
-        }
-    }
-    let repo = repo.context(USAGE)?;
-    let dir = pull(&repo, &opts)?;
-    println!("{repo}: {}", dir.display());
-    let dev = Device::Cpu;
+    let cli: Cli = gm::cli::parse("pull", &[]);
+    let opts = PullOptions {
+        offline: cli.offline,
+        revision: cli.revision.clone(),
+        ..Default::default()
+    };
+    let dir = pull(&cli.repo, &opts)?;
+    println!("{}: {}", cli.repo, dir.display());
+    let dev = cli.device.device()?;
     let parts = gm::hub::load_parts(&dir, &dev)?;
-    match parts.model.as_str() {
-        LoadedVae::MODEL => {
-            let m: LoadedVae = gm::hub::load(&dir, &dev)?;
-            let x = m.vae.sample(64, &mut GmRng::new(seed), &dev)?;
-            std::fs::create_dir_all(&out)?;
-            let grid = out.join("samples.png");
-            gm::core::viz::save_grid(&x, 8, false, &grid)?;
-            println!("64 samples (seed {seed}) in {}", grid.display());
-        }
-        gm::gan::LoadedGenerator::MODEL => {
-            let g: gm::gan::LoadedGenerator = gm::hub::load(&dir, &dev)?;
-            let x = gm::core::Generator::sample(&g.generator, 64, &mut GmRng::new(seed), &dev)?;
-            std::fs::create_dir_all(&out)?;
-            if x.rank() == 4 {
-                let grid = out.join("samples.png");
-                gm::core::viz::save_grid(&x, 8, false, &grid)?;
-                println!("64 samples (seed {seed}) in {}", grid.display());
-            } else {
-                println!("64 samples (seed {seed}), shape {:?}", x.dims());
-            }
-        }
-        MnistClassifier::MODEL => {
-            let m: MnistClassifier = gm::hub::load(&dir, &dev)?;
-            let test = gm::core::data::mnist_embedded()?.test;
-            let (acc, _) = m.evaluate(&test, &dev)?;
-            println!("test accuracy on the embedded digits: {:.2} %", 100.0 * acc);
-        }
-        other => bail!(
-            "{}: model `{other}` is not one gm can rebuild",
-            dir.display()
-        ),
+    if parts.model == MnistClassifier::MODEL {
+        let m: MnistClassifier = gm::hub::load(&dir, &dev)?;
+        let test = gm::core::data::mnist_embedded()?.test;
+        let (acc, _) = m.evaluate(&test, &dev)?;
+        println!("test accuracy on the embedded digits: {:.2} %", 100.0 * acc);
+        return Ok(());
+    }
+    let g = gm::models::load_generator(&dir, &dev)?;
+    let seed = cli.seed;
+    let x = g.generator.sample(64, &mut GmRng::new(seed), &dev)?;
+    std::fs::create_dir_all(&cli.out)?;
+    if x.rank() == 4 {
+        let grid = cli.out.join("samples.png");
+        // Generators return data space ([0, 1] pixels): the grid is unsigned.
+        gm::core::viz::save_grid(&x, 8, false, &grid)?;
+        println!("64 samples (seed {seed}) in {}", grid.display());
+    } else {
+        println!("64 samples (seed {seed}), shape {:?}", x.dims());
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! small command-line helper the reference examples share.
 
 pub mod cli;
+pub mod models;
 
 pub use gm_core as core;
 pub use gm_divergence as divergence;

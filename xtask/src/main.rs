@@ -334,6 +334,21 @@ fn is_hub_id(source: &str) -> bool {
             .all(|p| !p.is_empty() && p != "." && p != "..")
 }
 
+/// The SOURCE argument of `cargo xtask sample`: the first word that is neither a flag nor a
+/// flag's value.
+fn sample_source(args: &[String]) -> Option<&str> {
+    const WITH_VALUE: [&str; 5] = ["--n", "--seed", "--out", "--latent", "--device"];
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if WITH_VALUE.contains(&a.as_str()) {
+            it.next();
+        } else if !a.starts_with('-') {
+            return Some(a);
+        }
+    }
+    None
+}
+
 fn real_main() -> Result<()> {
     let cli = Cli::parse();
     let root = project_root();
@@ -349,8 +364,7 @@ fn real_main() -> Result<()> {
         Cli::Bench(b) => bench::run(&b),
         Cli::Sample { args } => {
             // A Hub id is downloaded through the hf-hub cache: the `remote` feature.
-            let source = args.iter().find(|a| !a.starts_with('-'));
-            if source.is_some_and(|s| is_hub_id(s)) {
+            if sample_source(&args).is_some_and(is_hub_id) {
                 run_example_with("gm", "sample", &["remote"], &args)
             } else {
                 run_example("gm", "sample", &args)
@@ -492,6 +506,23 @@ fn run_example_with(package: &str, name: &str, features: &[&str], rest: &[String
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_sample_source_is_found_among_flags() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            sample_source(&args(&["--n", "16", "user/x", "--seed", "2"])),
+            Some("user/x")
+        );
+        assert_eq!(
+            sample_source(&args(&["--cpu", "runs/gan/1"])),
+            Some("runs/gan/1")
+        );
+        assert_eq!(sample_source(&args(&["--out", "a.png"])), None);
+        assert!(is_hub_id("someone/gm-vae-mnist"));
+        assert!(!is_hub_id("a/b/c"));
+        assert!(!is_hub_id("../x"));
+    }
+
     /// Every example and reproduction the runner lists exists as a file.
     #[test]
     fn listed_examples_exist() {
@@ -505,18 +536,22 @@ mod tests {
             let file = dir.join(format!("{}.rs", t.example));
             assert!(file.exists(), "{} for `{}`", file.display(), t.name);
         }
-        let mut names: Vec<_> = EXAMPLES
-            .iter()
-            .chain(REPRODUCTIONS)
-            .map(|t| t.name)
-            .collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(
-            names.len(),
-            EXAMPLES.len() + REPRODUCTIONS.len(),
-            "duplicate names"
-        );
+        // `run fgan` (one divergence) and `reproduce fgan` (all of them) may share a name.
+        for list in [EXAMPLES, REPRODUCTIONS] {
+            let mut names: Vec<_> = list.iter().map(|t| t.name).collect();
+            names.sort_unstable();
+            names.dedup();
+            assert_eq!(names.len(), list.len(), "duplicate names");
+        }
+        // Every model of the multi-model example is one it knows.
+        let train = std::fs::read_to_string(root.join("crates/gm-gan/examples/train.rs")).unwrap();
+        for t in EXAMPLES.iter().filter(|t| t.example == "train") {
+            assert!(
+                train.contains(&format!("name: \"{}\"", t.name)),
+                "train.rs lacks `{}`",
+                t.name
+            );
+        }
     }
 
     /// Tidiness: each library module opens with a `//!` comment and has no debug prints.

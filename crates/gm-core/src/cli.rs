@@ -351,8 +351,16 @@ where
     };
     args.extend(given);
     let mut cmd = T::command().name(name.to_string()).args_override_self(true);
+    // Commands without `RunArgs` (such as `sample`) have no budget flags to set up.
+    let defined: Vec<String> = cmd
+        .get_arguments()
+        .map(|a| a.get_id().to_string())
+        .collect();
     for flag in BUDGET_FLAGS {
         let id = flag.replace('-', "_");
+        if !defined.contains(&id) {
+            continue;
+        }
         cmd = match budget.iter().find(|(f, _)| *f == flag) {
             Some((_, Some(d))) => cmd.mut_arg(&id, |a| a.default_value(*d)),
             Some((_, None)) => cmd,
@@ -364,6 +372,9 @@ where
         .map_err(ParseError::Clap)?;
     for flag in BUDGET_FLAGS {
         let id = flag.replace('-', "_");
+        if !defined.contains(&id) {
+            continue;
+        }
         let given = matches.value_source(&id) == Some(clap::parser::ValueSource::CommandLine);
         if given && !budget.iter().any(|(f, _)| *f == flag) {
             return Err(ParseError::Clap(cmd.error(
@@ -444,6 +455,25 @@ mod tests {
             "{help}"
         );
         assert!(!help.contains("--steps"), "{help}");
+    }
+
+    /// A command that does not train: no run flags.
+    #[derive(Parser, Debug)]
+    struct Tool {
+        #[command(flatten)]
+        device: DeviceArgs,
+        source: PathBuf,
+    }
+
+    #[test]
+    fn commands_without_run_flags_parse() {
+        let t: Tool = try_parse_from("tool", &[], ["x", "--cpu"]).unwrap();
+        assert_eq!(t.source, PathBuf::from("x"));
+        assert!(t.device.device().unwrap().is_cpu());
+        let e = try_parse_from::<Tool, _, _>("tool", &[], ["x", "--epochs", "3"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--epochs"), "{e}");
     }
 
     #[test]

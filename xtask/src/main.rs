@@ -125,6 +125,13 @@ const EXAMPLES: &[Target] = &[
         "vae_mnist",
         "VAE (Kingma and Welling 2014), 784-400-20, on the embedded digits",
     ),
+    Target {
+        name: "iwae",
+        package: "gm-vae",
+        example: "vae_mnist",
+        lead: &["--iwae-k", "5"],
+        about: "IWAE (Burda et al. 2016): the VAE trained on the k = 5 importance-weighted bound",
+    },
     target(
         "classifier",
         "gm",

@@ -1,18 +1,44 @@
 //! Prints the f-divergence table in markdown: f, f*, dom f*, g_f, T*, and the value between
 //! P = N(0.5, 1) and Q = N(0, 1) by closed form (where one exists) or quadrature, and by Monte
-//! Carlo (E_Q f(p/q) from 100,000 draws of Q, with its standard error).
+//! Carlo (E_Q f(p/q) from 100,000 draws of Q, with its standard error). Writes no files.
 //!
-//! `cargo run --release -p gm-divergence --example divergence_table`
+//! ```text
+//! cargo xtask run divergence-table [--samples 100000] [--seed 2016] [--help]
+//! ```
 
+use clap::Parser;
 use gm_core::GmRng;
 use gm_divergence::theory::reference_pair;
 use gm_divergence::*;
 
-fn main() -> anyhow::Result<()> {
-    gm_core::runtime::init();
+/// Every f-divergence: f, f*, dom f*, g_f, T*, and D_f(N(0.5, 1) || N(0, 1)) in closed form
+/// (or by quadrature) against Monte Carlo.
+#[derive(Parser)]
+struct Cli {
+    /// Draws of Q for the Monte Carlo column
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 100_000,
+        value_parser = clap::value_parser!(u64).range(2..)
+    )]
+    samples: u64,
+    /// Seed of the draws
+    #[arg(long, value_name = "N", default_value_t = 2016)]
+    seed: u64,
+}
+
+const NAME: &str = "divergence-table";
+
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> anyhow::Result<()> {
+    let cli: Cli = gm_core::cli::parse(NAME, &[]);
     let (p, q) = reference_pair();
-    let n = 100_000;
-    let mut rng = GmRng::new(2016);
+    let n = cli.samples as usize;
+    let mut rng = GmRng::new(cli.seed);
     let xq: Vec<f64> = rng
         .normal_vec(n)
         .into_iter()

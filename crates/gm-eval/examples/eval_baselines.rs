@@ -1,7 +1,9 @@
 //! Reference rows of every metric computed on real digits, printed as a markdown table:
 //! what a perfect generator would score, to read generated-sample numbers against.
 //!
-//! `cargo run -p gm-eval --release --example eval_baselines`
+//! ```text
+//! cargo xtask reproduce eval-baselines [--cpu | --device DEVICE] [--help]
+//! ```
 //!
 //! The Parzen row is the "KDE of the training set" row of the GAN / f-GAN tables: the
 //! protocol fits the KDE to 10,000 samples, but the embedded subset has 8,000 training
@@ -10,10 +12,19 @@
 
 use std::time::Instant;
 
-use anyhow::Result;
-use candle_core::{Device, Tensor};
+use anyhow::{Context, Result};
+use candle_core::Tensor;
+use clap::Parser;
+use gm_core::cli::DeviceArgs;
 use gm_core::GmRng;
 use gm_eval::{frechet_distance_features, EvalConfig, MnistEvaluator};
+
+/// Every evaluation metric on real digits: what a perfect generator scores. Writes no files.
+#[derive(Parser)]
+struct Cli {
+    #[command(flatten)]
+    device: DeviceArgs,
+}
 
 fn shift_right(x: &Tensor, px: usize) -> Result<Tensor> {
     // Drop the last `px` columns and pad `px` zero columns on the left.
@@ -22,14 +33,21 @@ fn shift_right(x: &Tensor, px: usize) -> Result<Tensor> {
     Ok(Tensor::cat(&[&pad, &x.narrow(3, 0, w - px)?], 3)?)
 }
 
-fn main() -> Result<()> {
-    gm_core::runtime::init();
-    let dev = Device::Cpu;
+const NAME: &str = "eval-baselines";
+
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let cli: Cli = gm_core::cli::parse(NAME, &[]);
+    let dev = cli.device.device()?;
     let t = Instant::now();
     let ev = MnistEvaluator::new(&dev)?;
     println!(
-        "loaded the classifier and the test features in {:.2} s",
-        t.elapsed().as_secs_f64()
+        "loaded the classifier and the test features in {:.2} s (device {})",
+        t.elapsed().as_secs_f64(),
+        gm_core::device::device_name(&dev)
     );
     let cfg = EvalConfig::default();
     let train = ev.train_digits();
@@ -68,7 +86,10 @@ fn main() -> Result<()> {
         sanity.push((name, fd, t.elapsed().as_secs_f64()));
     }
 
-    let p = tr.parzen.as_ref().expect("parzen on");
+    let p = tr
+        .parzen
+        .as_ref()
+        .context("the default EvalConfig computes the Parzen estimate")?;
     println!();
     println!("| metric | samples | reference | value | wall time (s) |");
     println!("|---|---|---|---|---|");

@@ -10,10 +10,14 @@
 //! 1.96 standard errors for VAE (lambda = 0), VAE+Reg (lambda > 0), the pixel Lasso and the
 //! DCT Lasso, the factor by which the prior saves measurements at equal error, and writes
 //! `error_vs_m.png`, `grids/m{m}.png` (rows: truth, Lasso, VAE, VAE+Reg), `table.md` and
-//! `results.json` under `--out`.
+//! `results.json` into the run folder. A prior trained by an earlier csgm or inpainting run
+//! with the same settings is reused; otherwise it is trained into the run's `prior/` folder.
 //!
-//! cargo run --release -p gm-inverse --example csgm -- [--quick] [--out DIR] [--seed N]
-//!     [--cpu] [--epochs N] [--images N] [--steps N] [--restarts N] [--timing]
+//! ```text
+//! cargo xtask reproduce csgm [--quick] [--images N] [--steps N] [--restarts N] [--epochs N]
+//!                            [--timing | --no-timing] [--prior-dir DIR] [--seed 0]
+//!                            [--out DIR] [--resume | --overwrite] [--cpu] [--help]
+//! ```
 
 #[path = "common/mod.rs"]
 mod common;
@@ -21,10 +25,12 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use candle_core::{Device, Tensor};
+use clap::Parser;
+use gm_core::cli::RunArgs;
 use gm_core::data::mnist_embedded;
-use gm_core::{select_device, GmRng};
+use gm_core::GmRng;
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::metrics::saving_factors;
 use gm_inverse::plot::{save_error_plot, Curve};
@@ -36,12 +42,49 @@ use gm_vae::Decoder;
 
 const NOISE_STD: f64 = 0.1;
 const VALIDATION: usize = 500;
+const NAME: &str = "csgm";
+
+/// Compressed sensing with a VAE prior against the Lasso on MNIST (Bora et al. 2017, fig. 1a).
+#[derive(Parser)]
+#[command(
+    mut_arg("epochs", |a: clap::Arg| {
+        a.help("Training epochs of the prior VAE [default: 40, 6 with --quick]")
+    }),
+    mut_arg("steps", |a: clap::Arg| {
+        a.help("Adam steps of each restart of the recovery [default: 1000, 200 with --quick]")
+    })
+)]
+struct Cli {
+    /// Smoke run: 16 test and 8 validation digits, 3 restarts x 200 steps, a 6-epoch prior,
+    /// fewer values of m, smaller tuning grids, no timing (without it: 100 and 40 digits,
+    /// 10 x 1000, 40 epochs, timing)
+    #[arg(long)]
+    quick: bool,
+    /// Test digits reported, at least 2 [default: 100, 16 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(2..))]
+    images: Option<u64>,
+    /// Random restarts of the recovery [default: 10, 3 with --quick]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    restarts: Option<u64>,
+    /// Time batched against per-image recovery (the default without --quick)
+    #[arg(long, overrides_with = "no_timing")]
+    timing: bool,
+    /// Skip the timing (the default with --quick)
+    #[arg(long, overrides_with = "timing")]
+    no_timing: bool,
+    /// Folder of a prior trained earlier (searched first; a missing prior is trained into
+    /// it). Default: the newest csgm or inpainting run holding a prior with these settings,
+    /// else this run's prior/ folder
+    #[arg(long, value_name = "DIR")]
+    prior_dir: Option<PathBuf>,
+    // Last, so that --help lists the example's own flags before the shared ones.
+    #[command(flatten)]
+    run: RunArgs,
+}
 
 struct Settings {
     quick: bool,
-    out: PathBuf,
     seed: u64,
-    cpu: bool,
     epochs: usize,
     images: usize,
     val_images: usize,
@@ -51,62 +94,46 @@ struct Settings {
     timing: bool,
 }
 
-fn parse() -> Result<Settings> {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let quick = argv.iter().any(|a| a == "--quick");
-    let mut s = if quick {
-        Settings {
-            quick,
-            out: PathBuf::from("runs/csgm-quick"),
-            seed: 0,
-            cpu: false,
-            epochs: 6,
-            images: 16,
-            val_images: 8,
-            steps: 200,
-            restarts: 3,
-            ms: vec![10, 25, 50, 100, 200, 400, 750],
-            timing: false,
+impl Settings {
+    fn new(cli: &Cli) -> Self {
+        let quick = cli.quick;
+        let mut s = if quick {
+            Settings {
+                quick,
+                seed: 0,
+                epochs: 6,
+                images: 16,
+                val_images: 8,
+                steps: 200,
+                restarts: 3,
+                ms: vec![10, 25, 50, 100, 200, 400, 750],
+                timing: false,
+            }
+        } else {
+            Settings {
+                quick,
+                seed: 0,
+                epochs: 40,
+                images: 100,
+                val_images: 40,
+                steps: 1000,
+                restarts: 10,
+                ms: vec![10, 25, 50, 100, 200, 300, 400, 500, 750],
+                timing: true,
+            }
+        };
+        s.seed = cli.run.seed;
+        s.epochs = cli.run.epochs.unwrap_or(s.epochs);
+        s.steps = cli.run.steps.unwrap_or(s.steps);
+        s.images = cli.images.map_or(s.images, |n| n as usize);
+        s.restarts = cli.restarts.map_or(s.restarts, |n| n as usize);
+        if cli.timing {
+            s.timing = true;
+        } else if cli.no_timing {
+            s.timing = false;
         }
-    } else {
-        Settings {
-            quick,
-            out: PathBuf::from("runs/csgm"),
-            seed: 0,
-            cpu: false,
-            epochs: 40,
-            images: 100,
-            val_images: 40,
-            steps: 1000,
-            restarts: 10,
-            ms: vec![10, 25, 50, 100, 200, 300, 400, 500, 750],
-            timing: true,
-        }
-    };
-    let mut it = argv.into_iter();
-    while let Some(a) = it.next() {
-        let mut val = |name: &str| it.next().with_context(|| format!("{name} needs a value"));
-        match a.as_str() {
-            "--quick" => {}
-            "--out" => s.out = PathBuf::from(val("--out")?),
-            "--seed" => s.seed = val("--seed")?.parse()?,
-            "--cpu" => s.cpu = true,
-            "--epochs" => s.epochs = val("--epochs")?.parse()?,
-            "--images" => s.images = val("--images")?.parse()?,
-            "--steps" => s.steps = val("--steps")?.parse()?,
-            "--restarts" => s.restarts = val("--restarts")?.parse()?,
-            "--timing" => s.timing = true,
-            "--no-timing" => s.timing = false,
-            other => bail!(
-                "unknown argument {other}; usage: csgm [--quick] [--out DIR] [--seed N] [--cpu] \
-                 [--epochs N] [--images N] [--steps N] [--restarts N] [--timing|--no-timing]"
-            ),
-        }
+        s
     }
-    if s.images < 2 {
-        bail!("--images must be at least 2 (the interval needs a standard deviation)");
-    }
-    Ok(s)
 }
 
 /// One (x, A, b) problem: measurements of `x` with a fresh Gaussian A.
@@ -167,15 +194,29 @@ struct Row {
     lasso_not_converged: usize,
 }
 
-fn main() -> Result<()> {
-    gm_core::runtime::init();
-    let s = parse()?;
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let cli: Cli = gm_core::cli::parse(NAME, &[("epochs", None), ("steps", None)]);
+    let s = Settings::new(&cli);
     let started = Instant::now();
-    let dev = select_device(s.cpu)?;
-    std::fs::create_dir_all(s.out.join("grids"))?;
+    let dev = cli.run.device()?;
     let data = mnist_embedded()?;
     let (train, val) = data.train.split_off(VALIDATION)?;
-    let prior = common::bora_prior(&train, s.epochs, s.seed, &s.out, &dev)?;
+    let out = cli.run.run_dir(NAME)?;
+    std::fs::create_dir_all(out.join("grids"))?;
+    let place = common::PriorPlace {
+        prior_dir: cli.prior_dir.as_deref(),
+        run_dir: &out,
+        resume: cli.run.resume,
+        progress: cli.run.progress(),
+        stop_after: cli.run.stop_after,
+    };
+    let Some(prior) = common::bora_prior(&train, s.epochs, s.seed, &place, &dev)? else {
+        return Ok(());
+    };
     let x_val = val
         .head(s.val_images, &dev)?
         .x
@@ -263,7 +304,7 @@ fn main() -> Result<()> {
             0,
         )?
         .reshape((4 * show, 1, 28, 28))?;
-        gm_core::viz::save_grid(&grid, show, false, s.out.join(format!("grids/m{m}.png")))?;
+        gm_core::viz::save_grid(&grid, show, false, out.join(format!("grids/m{m}.png")))?;
         let row = Row {
             m,
             vae: mean_with_ci(&e_vae),
@@ -363,7 +404,7 @@ fn main() -> Result<()> {
             curve("Lasso", &|r| r.lasso),
             curve("Lasso DCT", &|r| r.lasso_dct),
         ],
-        s.out.join("error_vs_m.png"),
+        out.join("error_vs_m.png"),
     )?;
 
     // Batched vs per-image wall time (the paper's setting at m = 100, fewer steps here;
@@ -400,16 +441,16 @@ fn main() -> Result<()> {
         gm_core::device::device_name(&dev)
     ));
     println!("{md}");
-    gm_core::io::write_atomic(s.out.join("table.md"), md.as_bytes())?;
+    gm_core::io::write_atomic(out.join("table.md"), md.as_bytes())?;
     let json = serde_json::json!({
         "quick": s.quick, "images": s.images, "validation_images": s.val_images,
         "steps": s.steps, "restarts": s.restarts, "lr": lr, "lambda": lambda,
         "noise_std": NOISE_STD, "vae_epochs": s.epochs, "rows": rows, "savings": savings,
     });
     gm_core::io::write_atomic(
-        s.out.join("results.json"),
+        out.join("results.json"),
         serde_json::to_string_pretty(&json)?.as_bytes(),
     )?;
-    eprintln!("wrote {}", s.out.display());
+    eprintln!("run folder: {}", out.display());
     Ok(())
 }

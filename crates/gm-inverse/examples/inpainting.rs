@@ -2,62 +2,83 @@
 //! Lasso: random-pixel inpainting (150 of 784 pixels), a hidden centred 12 x 12 block, and 4x
 //! super-resolution (7 x 7 block means). Each grid has four rows: truth, observation (unseen
 //! pixels grey; the low-resolution image upsampled), Lasso, generative prior. Prints the
-//! per-pixel MSE of each method.
+//! per-pixel MSE of each method; the grids go into the run folder.
 //!
-//! cargo run --release -p gm-inverse --example inpainting -- [--quick] [--out DIR]
-//!     [--prior-dir DIR] [--epochs N] [--seed N] [--cpu]
+//! The prior is the csgm reproduction's: one trained earlier with the same settings (by csgm
+//! or inpainting, or in `--prior-dir`) is reused, else it is trained into the run's `prior/`
+//! folder (or into `--prior-dir`).
 //!
-//! The prior is cached in `--prior-dir` (default `runs/csgm`, shared with the csgm
-//! reproduction; `runs/csgm-quick` with `--quick`) and trained there if missing.
+//! ```text
+//! cargo xtask run inpainting [--quick] [--epochs N] [--prior-dir DIR] [--seed 0] [--out DIR]
+//!                            [--resume | --overwrite] [--cpu] [--help]
+//! ```
 
 #[path = "common/mod.rs"]
 mod common;
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use candle_core::Tensor;
+use clap::Parser;
+use gm_core::cli::RunArgs;
 use gm_core::data::mnist_embedded;
-use gm_core::{select_device, GmRng};
+use gm_core::GmRng;
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::{
     mean_with_ci, measure, per_image_mse, recover, CentreBlockMask, CsgmConfig,
     MeasurementOperator, RandomPixelMask, SuperResolution,
 };
 
-fn main() -> Result<()> {
-    gm_core::runtime::init();
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    let quick = argv.iter().any(|a| a == "--quick");
-    let mut out = PathBuf::from("runs/inpainting");
-    let mut prior_dir = PathBuf::from(if quick {
-        "runs/csgm-quick"
-    } else {
-        "runs/csgm"
-    });
-    let (mut epochs, mut seed, mut cpu) = (if quick { 6 } else { 40 }, 0u64, false);
-    let mut it = argv.into_iter();
-    while let Some(a) = it.next() {
-        let mut val = |n: &str| it.next().with_context(|| format!("{n} needs a value"));
-        match a.as_str() {
-            "--quick" => {}
-            "--out" => out = PathBuf::from(val("--out")?),
-            "--prior-dir" => prior_dir = PathBuf::from(val("--prior-dir")?),
-            "--epochs" => epochs = val("--epochs")?.parse()?,
-            "--seed" => seed = val("--seed")?.parse()?,
-            "--cpu" => cpu = true,
-            other => bail!(
-                "unknown argument {other}; usage: inpainting [--quick] [--out DIR] \
-                 [--prior-dir DIR] [--epochs N] [--seed N] [--cpu]"
-            ),
-        }
-    }
-    let dev = select_device(cpu)?;
-    std::fs::create_dir_all(&out)?;
+/// Inpainting and 4x super-resolution of test digits with the Bora et al. VAE prior and the
+/// Lasso.
+#[derive(Parser)]
+#[command(
+    mut_arg("epochs", |a: clap::Arg| {
+        a.help("Training epochs of the prior VAE [default: 40, 6 with --quick]")
+    })
+)]
+struct Cli {
+    /// Smoke run: a 6-epoch prior and 3 restarts x 300 steps (without it: 40 epochs and
+    /// csgm's default 10 x 1000)
+    #[arg(long)]
+    quick: bool,
+    /// Folder of a prior trained earlier (searched first; a missing prior is trained into
+    /// it). Default: the newest csgm or inpainting run holding a prior with these settings,
+    /// else this run's prior/ folder
+    #[arg(long, value_name = "DIR")]
+    prior_dir: Option<PathBuf>,
+    // Last, so that --help lists the example's own flags before the shared ones.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+const NAME: &str = "inpainting";
+
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let cli: Cli = gm_core::cli::parse(NAME, &[("epochs", None)]);
+    let quick = cli.quick;
+    let seed = cli.run.seed;
+    let epochs = cli.run.epochs.unwrap_or(if quick { 6 } else { 40 });
+    let dev = cli.run.device()?;
     let data = mnist_embedded()?;
-    // The same split as the csgm reproduction, so that the cached prior is shared.
+    // The same split as the csgm reproduction, so that the prior is shared.
     let (train, _val) = data.train.split_off(500)?;
-    let prior = common::bora_prior(&train, epochs, seed, &prior_dir, &dev)?;
+    let out = cli.run.run_dir(NAME)?;
+    let place = common::PriorPlace {
+        prior_dir: cli.prior_dir.as_deref(),
+        run_dir: &out,
+        resume: cli.run.resume,
+        progress: cli.run.progress(),
+        stop_after: cli.run.stop_after,
+    };
+    let Some(prior) = common::bora_prior(&train, epochs, seed, &place, &dev)? else {
+        return Ok(());
+    };
     let n = 8;
     let x = data.test.head(n, &dev)?.x.reshape((n, 784))?;
     // lr and lambda as chosen on the validation digits by the csgm reproduction.

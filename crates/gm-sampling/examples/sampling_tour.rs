@@ -1,16 +1,40 @@
 //! A tour of gm-sampling: one PNG per method, a histogram of samples with the exact density
-//! drawn over it.
+//! drawn over it, written into the run folder.
 //!
-//! cargo run -p gm-sampling --release --example sampling_tour -- <out_dir>
+//! ```text
+//! cargo xtask run sampling-tour [--samples 200000] [--seed 0] [--out DIR] [--overwrite]
+//!                               [--cpu] [--help]
+//! ```
 
 use std::path::Path;
 
 use anyhow::Result;
+use clap::Parser;
+use gm_core::cli::RunArgs;
 use gm_core::GmRng;
 use gm_sampling::conditional::bivariate_normal;
 use gm_sampling::transform::{chi_square1_pdf, cubic_of_uniform};
 use gm_sampling::*;
 use image::{Rgb, RgbImage};
+
+/// Inversion, rejection, conditional inversion, transforms and sphere maps: histograms of
+/// samples against the exact density.
+#[derive(Parser)]
+struct Cli {
+    /// Samples drawn per method
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 200_000,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    samples: u64,
+    // Last, so that --help lists the example's own flags before the shared ones.
+    #[command(flatten)]
+    run: RunArgs,
+}
+
+const NAME: &str = "sampling-tour";
 
 const W: u32 = 640;
 const H: u32 = 400;
@@ -65,20 +89,25 @@ fn plot(path: &Path, xs: &[f64], lo: f64, hi: f64, pdf: impl Fn(f64) -> f64) -> 
         }
         prev = Some(r);
     }
-    img.save(path)?;
+    let mut png = Vec::new();
+    img.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)?;
+    // Through write_atomic, so that the run folder records the file.
+    gm_core::io::write_atomic(path, &png)?;
     println!("wrote {}", path.display());
     Ok(())
 }
 
-fn main() -> Result<()> {
-    gm_core::runtime::init();
-    let out = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "sampling_tour".into());
-    let out = Path::new(&out);
-    std::fs::create_dir_all(out)?;
-    let n = 200_000;
-    let mut rng = GmRng::new(0);
+fn main() -> std::process::ExitCode {
+    gm_core::cli::main_with(run)
+}
+
+fn run() -> Result<()> {
+    let cli: Cli = gm_core::cli::parse(NAME, &[]);
+    let device = cli.run.device()?;
+    let n = cli.samples as usize;
+    let out = cli.run.run_dir(NAME)?;
+    let out = out.as_path();
+    let mut rng = GmRng::new(cli.run.seed);
 
     // Inversion, closed form.
     let normal = Normal::standard();
@@ -208,10 +237,11 @@ fn main() -> Result<()> {
     )?;
 
     // Batched tensor sampling.
-    let t = Exponential::new(1.0)?.sample_tensor(n, &mut rng, &candle_core::Device::Cpu)?;
+    let t = Exponential::new(1.0)?.sample_tensor(n, &mut rng, &device)?;
     let ex: Vec<f64> = t.to_vec1::<f32>()?.into_iter().map(f64::from).collect();
     plot(&out.join("batched_exponential.png"), &ex, 0.0, 6.0, |x| {
         (-x).exp()
     })?;
+    println!("run folder: {}", out.display());
     Ok(())
 }

@@ -4,6 +4,14 @@
 //! LeakyReLU(0.2) in D, no pooling and no hidden fully connected layers. The DCGAN layers are
 //! gm-core's im2col convolutions.
 //!
+//! The DCGAN stack is sized by the data ([`GanConfig::dcgan`]): for a side `s` that is a power
+//! of two from 16 to 128, G projects z to 4x4 and doubles the side `log2(s / 4)` times with
+//! 4x4 stride-2 transposed convolutions, halving the feature maps each time (`channels` at
+//! `s / 2`, at most `8 channels` at 4x4), and D mirrors it down to 4x4 and one 4x4 convolution
+//! to the logit: the paper's 64x64 layout. 28x28 digits (and the small multiples of 4 below)
+//! keep the original layout: z projected to `s / 4` by an `s / 4` kernel, then two
+//! up-samplings.
+//!
 //! Generators work in *network space*: a `tanh` output lies in `[-1, 1]`, and the trainer maps
 //! data in `[0, 1]` there by `2 x - 1`. [`GanGenerator`]'s [`Generator::generate`] maps back to
 //! data space, so every consumer (gm-eval, inverse problems) sees digits in `[0, 1]`.
@@ -85,8 +93,9 @@ pub enum Architecture {
         hidden: Vec<usize>,
         activation: Activation,
     },
-    /// The DCGAN layout for `(c, s, s)` images with `s` divisible by 4, `channels` feature
-    /// maps at the finest resolution and twice as many at the coarsest.
+    /// The DCGAN layout for `(c, s, s)` images, `c` 1 or 3, `s` a power of two from 16 to
+    /// 128 or a multiple of 4 up to 28: `channels` feature maps at the finest hidden
+    /// resolution, twice as many at each coarser one (at most 8 times as many).
     Dcgan { channels: usize },
 }
 
@@ -94,7 +103,7 @@ pub enum Architecture {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanConfig {
     pub latent_dim: usize,
-    /// Shape of one data item: `[2]` or `[1, 28, 28]`.
+    /// Shape of one data item: `[2]`, `[1, 28, 28]`, `[3, 64, 64]`, ...
     pub data_shape: Vec<usize>,
     pub generator: Architecture,
     pub discriminator: Architecture,
@@ -150,16 +159,47 @@ impl GanConfig {
         }
     }
 
-    /// DCGAN for 28x28 digits with 32 base channels (sized for two CPU cores).
+    /// DCGAN for 28x28 digits with [`DCGAN_BASE_CHANNELS`] base channels (sized for two CPU
+    /// cores).
     pub fn dcgan_mnist() -> Self {
         Self {
             latent_dim: 100,
             data_shape: vec![1, 28, 28],
-            generator: Architecture::Dcgan { channels: 32 },
-            discriminator: Architecture::Dcgan { channels: 32 },
+            generator: Architecture::Dcgan {
+                channels: DCGAN_BASE_CHANNELS,
+            },
+            discriminator: Architecture::Dcgan {
+                channels: DCGAN_BASE_CHANNELS,
+            },
             output: OutputActivation::Tanh,
             mlp_init: MlpInit::Default,
         }
+    }
+
+    /// DCGAN for `(channels, image_size, image_size)` images: `image_size` a power of two
+    /// from 16 to 128 (Radford et al.'s layout through 4x4) or 28 ([`GanConfig::dcgan_mnist`]
+    /// with `channels` image channels), `channels` 1 (grey) or 3 (RGB). An unsupported shape
+    /// is a `data_shape` error.
+    ///
+    /// ```
+    /// let cfg = gm_gan::GanConfig::dcgan(64, 3).unwrap();
+    /// assert_eq!(cfg.data_shape, [3, 64, 64]);
+    /// assert!(gm_gan::GanConfig::dcgan(30, 3).is_err());
+    /// ```
+    pub fn dcgan(image_size: usize, channels: usize) -> Result<Self> {
+        let cfg = Self {
+            data_shape: vec![channels, image_size, image_size],
+            ..Self::dcgan_mnist()
+        };
+        if image_size != 28 && !is_dcgan_power_side(image_size) {
+            return Err(Error::config(
+                "data_shape",
+                format!("{:?}", cfg.data_shape),
+                "DCGAN image size must be a power of two from 16 to 128, or 28",
+            ));
+        }
+        cfg.validate()?;
+        Ok(cfg)
     }
 
     /// Values per data item.
@@ -198,15 +238,27 @@ impl GanConfig {
                     }
                 }
                 Architecture::Dcgan { channels } => {
-                    let ok = self.data_shape.len() == 3
-                        && self.data_shape[1] == self.data_shape[2]
-                        && self.data_shape[1] >= 4
-                        && self.data_shape[1] % 4 == 0;
-                    if !ok {
+                    let shape = &self.data_shape;
+                    if shape.len() != 3 || shape[1] != shape[2] {
                         return Err(Error::config(
                             "data_shape",
-                            format!("{:?}", self.data_shape),
-                            "DCGAN needs square images (c, s, s) with s a multiple of 4",
+                            format!("{shape:?}"),
+                            "DCGAN needs square images (c, s, s)",
+                        ));
+                    }
+                    if shape[0] != 1 && shape[0] != 3 {
+                        return Err(Error::config(
+                            "data_shape",
+                            format!("{shape:?}"),
+                            "DCGAN images have 1 (grey) or 3 (RGB) channels",
+                        ));
+                    }
+                    if DcganLayout::of(shape[1]).is_none() {
+                        return Err(Error::config(
+                            "data_shape",
+                            format!("{shape:?}"),
+                            "DCGAN image side must be a power of two from 16 to 128, or a \
+                             multiple of 4 up to 28",
                         ));
                     }
                     if *channels == 0 {
@@ -369,15 +421,76 @@ impl Mlp {
     }
 }
 
+/// The base channel count of [`GanConfig::dcgan_mnist`] and [`GanConfig::dcgan`].
+pub const DCGAN_BASE_CHANNELS: usize = 32;
+
+/// Whether `side` gets Radford et al.'s layout through 4x4: a power of two from 16 to 128.
+fn is_dcgan_power_side(side: usize) -> bool {
+    side.is_power_of_two() && (16..=128).contains(&side)
+}
+
+/// The geometry of a DCGAN pair for square images of one side: G's transposed convolution
+/// `ct0` projects z (1x1) to `start x start` with a `start x start` kernel, then `steps`
+/// stride-2 up-samplings reach the side; D runs the same way back and reads the logit from
+/// `start x start` with one `start x start` convolution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DcganLayout {
+    start: usize,
+    steps: usize,
+}
+
+impl DcganLayout {
+    /// The layout of `side`, if it has one: powers of two from 16 to 128 through 4x4;
+    /// the multiples of 4 up to 28 (28x28 digits) with two up-samplings from `side / 4`, the
+    /// layout every DCGAN had before the data chose the size (its weights stay loadable).
+    fn of(side: usize) -> Option<Self> {
+        if is_dcgan_power_side(side) {
+            Some(Self {
+                start: 4,
+                steps: side.trailing_zeros() as usize - 2,
+            })
+        } else if side % 4 == 0 && (4..=28).contains(&side) {
+            Some(Self {
+                start: side / 4,
+                steps: 2,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// The feature maps `level` resolutions above the finest hidden one: `base` doubling per
+    /// level, capped at `8 base` (Radford et al.'s 1024 over 128).
+    fn width(base: usize, level: usize) -> usize {
+        base << level.min(3)
+    }
+}
+
+/// The layout of a validated config's image side.
+fn layout_of(shape: &[usize]) -> Result<DcganLayout> {
+    shape
+        .get(1)
+        .and_then(|&s| DcganLayout::of(s))
+        .ok_or_else(|| {
+            Error::config(
+                "data_shape",
+                format!("{shape:?}"),
+                "DCGAN image side must be a power of two from 16 to 128, or a multiple of 4 up \
+                 to 28",
+            )
+        })
+}
+
+/// G: `ct0` (z to `start x start`), `bn0`, then `ct1, bn1, ...`; the last `ct{steps}` has no
+/// batch norm and gives the image channels.
 #[derive(Debug, Clone)]
 struct DcganGen {
     latent: usize,
     start: usize,
-    ct0: ConvTranspose2d,
-    bn0: BatchNorm,
-    ct1: ConvTranspose2d,
-    bn1: BatchNorm,
-    ct2: ConvTranspose2d,
+    /// `steps + 1` transposed convolutions.
+    ups: Vec<ConvTranspose2d>,
+    /// One batch norm after each but the last.
+    norms: Vec<BatchNorm>,
 }
 
 const UP: ConvConfig = ConvConfig {
@@ -388,52 +501,115 @@ const UP: ConvConfig = ConvConfig {
 
 impl DcganGen {
     fn new(latent: usize, shape: &[usize], ch: usize, vb: VarBuilder) -> Result<Self> {
-        let start = shape[1] / 4;
+        let DcganLayout { start, steps } = layout_of(shape)?;
+        let width = |i: usize| DcganLayout::width(ch, steps - 1 - i);
+        let mut ups = Vec::with_capacity(steps + 1);
+        let mut norms = Vec::with_capacity(steps);
+        // Creation order ct0, bn0, ct1, bn1, ... keeps the seeded initial weights of the
+        // 28x28 layout.
+        for i in 0..steps {
+            let ct = if i == 0 {
+                conv_transpose2d(latent, width(0), start, ConvConfig::default(), vb.pp("ct0"))?
+            } else {
+                conv_transpose2d(width(i - 1), width(i), 4, UP, vb.pp(format!("ct{i}")))?
+            };
+            ups.push(ct);
+            let bn = batch_norm2d(
+                width(i),
+                BatchNormConfig::default(),
+                vb.pp(format!("bn{i}")),
+            )?;
+            norms.push(bn);
+        }
+        let last = conv_transpose2d(
+            width(steps - 1),
+            shape[0],
+            4,
+            UP,
+            vb.pp(format!("ct{steps}")),
+        )?;
+        ups.push(last);
         Ok(Self {
             latent,
             start,
-            ct0: conv_transpose2d(latent, 2 * ch, start, ConvConfig::default(), vb.pp("ct0"))?,
-            bn0: batch_norm2d(2 * ch, BatchNormConfig::default(), vb.pp("bn0"))?,
-            ct1: conv_transpose2d(2 * ch, ch, 4, UP, vb.pp("ct1"))?,
-            bn1: batch_norm2d(ch, BatchNormConfig::default(), vb.pp("bn1"))?,
-            ct2: conv_transpose2d(ch, shape[0], 4, UP, vb.pp("ct2"))?,
+            ups,
+            norms,
         })
     }
 
     fn forward_t(&self, z: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let n = z.dim(0)?;
-        let x = z.reshape((n, self.latent, 1, 1))?;
-        let x = gm_core::nn::relu(&self.bn0.forward_t(&self.ct0.forward(&x)?, train)?)?;
-        debug_assert_eq!(x.dim(2)?, self.start);
-        let x = gm_core::nn::relu(&self.bn1.forward_t(&self.ct1.forward(&x)?, train)?)?;
-        self.ct2.forward(&x)
+        let Some((last, hidden)) = self.ups.split_last() else {
+            candle_core::bail!("DCGAN generator without layers")
+        };
+        let mut x = z.reshape((n, self.latent, 1, 1))?;
+        for (i, (ct, bn)) in hidden.iter().zip(&self.norms).enumerate() {
+            x = gm_core::nn::relu(&bn.forward_t(&ct.forward(&x)?, train)?)?;
+            debug_assert!(i > 0 || x.dim(2)? == self.start);
+        }
+        last.forward(&x)
     }
 }
 
+/// D: `c0` (no batch norm), `c1, bn1, ...` stride-2 convolutions down to `start x start`,
+/// then `c{steps}` (a `start x start` kernel) to one logit.
 #[derive(Debug, Clone)]
 struct DcganDisc {
-    c0: Conv2d,
-    c1: Conv2d,
-    bn1: BatchNorm,
-    c2: Conv2d,
+    /// `steps + 1` convolutions.
+    downs: Vec<Conv2d>,
+    /// The batch norms after `c1 .. c{steps - 1}`.
+    norms: Vec<BatchNorm>,
 }
 
 impl DcganDisc {
     fn new(shape: &[usize], ch: usize, vb: VarBuilder) -> Result<Self> {
-        let start = shape[1] / 4;
-        Ok(Self {
-            c0: conv2d(shape[0], ch, 4, UP, vb.pp("c0"))?,
-            c1: conv2d(ch, 2 * ch, 4, UP, vb.pp("c1"))?,
-            bn1: batch_norm2d(2 * ch, BatchNormConfig::default(), vb.pp("bn1"))?,
-            c2: conv2d(2 * ch, 1, start, ConvConfig::default(), vb.pp("c2"))?,
-        })
+        let DcganLayout { start, steps } = layout_of(shape)?;
+        let width = |i: usize| DcganLayout::width(ch, i);
+        let mut downs = Vec::with_capacity(steps + 1);
+        let mut norms = Vec::with_capacity(steps);
+        downs.push(conv2d(shape[0], width(0), 4, UP, vb.pp("c0"))?);
+        for i in 1..steps {
+            downs.push(conv2d(
+                width(i - 1),
+                width(i),
+                4,
+                UP,
+                vb.pp(format!("c{i}")),
+            )?);
+            let bn = batch_norm2d(
+                width(i),
+                BatchNormConfig::default(),
+                vb.pp(format!("bn{i}")),
+            )?;
+            norms.push(bn);
+        }
+        let last = conv2d(
+            width(steps - 1),
+            1,
+            start,
+            ConvConfig::default(),
+            vb.pp(format!("c{steps}")),
+        )?;
+        downs.push(last);
+        Ok(Self { downs, norms })
     }
 
     fn forward(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
         let n = x.dim(0)?;
-        let h = gm_core::nn::leaky_relu(&self.c0.forward(x)?, 0.2)?;
-        let h = gm_core::nn::leaky_relu(&self.bn1.forward_t(&self.c1.forward(&h)?, true)?, 0.2)?;
-        let out = self.c2.forward(&h)?.reshape((n, 1))?;
+        let Some((last, hidden)) = self.downs.split_last() else {
+            candle_core::bail!("DCGAN discriminator without layers")
+        };
+        // No batch norm on D's input layer.
+        let norms = std::iter::once(None).chain(self.norms.iter().map(Some));
+        let mut h = x.clone();
+        for (c, bn) in hidden.iter().zip(norms) {
+            h = c.forward(&h)?;
+            if let Some(bn) = bn {
+                h = bn.forward_t(&h, true)?;
+            }
+            h = gm_core::nn::leaky_relu(&h, 0.2)?;
+        }
+        let out = last.forward(&h)?.reshape((n, 1))?;
         Ok((h.flatten_from(1)?, out))
     }
 }
@@ -529,7 +705,7 @@ impl Generator for GanGenerator {
         self.cfg.data_shape.clone()
     }
 
-    /// Data-space samples (digits in `[0, 1]`), batch norm in inference mode.
+    /// Data-space samples (pixels in `[0, 1]`, every channel), batch norm in inference mode.
     fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
         let y = self.forward_t(z, false).map_err(crate::error::to_core)?;
         self.to_data_space(&y).map_err(crate::error::to_core)
@@ -711,6 +887,185 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    /// The 28x28 layout as it was written before the image size chose the layout, layer by
+    /// layer in its creation order: the new stack must give the same names, shapes, seeded
+    /// weights and outputs, so that saved 28x28 runs still load and reproduce.
+    #[test]
+    fn dcgan_28_layout_is_unchanged() {
+        let dev = Device::Cpu;
+        let cfg = GanConfig::dcgan(28, 1).unwrap();
+        assert_eq!(cfg, GanConfig::dcgan_mnist());
+        let (ch, bn) = (32, BatchNormConfig::default());
+        let down = ConvConfig::default();
+
+        let (g, g_store) = GanGenerator::init(&cfg, 5, &dev).unwrap();
+        let old = ParamStore::new(5);
+        let vb = old.var_builder(&dev);
+        let ct0 = conv_transpose2d(100, 2 * ch, 7, down, vb.pp("ct0")).unwrap();
+        let bn0 = batch_norm2d(2 * ch, bn, vb.pp("bn0")).unwrap();
+        let ct1 = conv_transpose2d(2 * ch, ch, 4, UP, vb.pp("ct1")).unwrap();
+        let bn1 = batch_norm2d(ch, bn, vb.pp("bn1")).unwrap();
+        let ct2 = conv_transpose2d(ch, 1, 4, UP, vb.pp("ct2")).unwrap();
+        assert_same_store(&g_store, &old);
+        let z = GmRng::new(1).normal((4, 100), 0.0, 1.0, &dev).unwrap();
+        let relu = |bn: &BatchNorm, x: Tensor| {
+            gm_core::nn::relu(&bn.forward_t(&x, false).unwrap()).unwrap()
+        };
+        let x = z.reshape((4, 100, 1, 1)).unwrap();
+        let x = relu(&bn0, ct0.forward(&x).unwrap());
+        let x = relu(&bn1, ct1.forward(&x).unwrap());
+        let want = ct2.forward(&x).unwrap().tanh().unwrap();
+        let got = g.forward_t(&z, false).unwrap();
+        assert_eq!(flat(&got), flat(&want));
+
+        let d_store = ParamStore::new(6);
+        let d = Discriminator::new(&cfg, d_store.var_builder(&dev)).unwrap();
+        let old = ParamStore::new(6);
+        let vb = old.var_builder(&dev);
+        let c0 = conv2d(1, ch, 4, UP, vb.pp("c0")).unwrap();
+        let c1 = conv2d(ch, 2 * ch, 4, UP, vb.pp("c1")).unwrap();
+        let bn1 = batch_norm2d(2 * ch, bn, vb.pp("bn1")).unwrap();
+        let c2 = conv2d(2 * ch, 1, 7, down, vb.pp("c2")).unwrap();
+        assert_same_store(&d_store, &old);
+        let h = gm_core::nn::leaky_relu(&c0.forward(&got).unwrap(), 0.2).unwrap();
+        let h = bn1.forward_t(&c1.forward(&h).unwrap(), true).unwrap();
+        let h = gm_core::nn::leaky_relu(&h, 0.2).unwrap();
+        let want = c2.forward(&h).unwrap().reshape((4, 1)).unwrap();
+        let (feat, out) = d.features_and_output(&got).unwrap();
+        assert_eq!(flat(&out), flat(&want));
+        assert_eq!(feat.dims(), &[4, 2 * ch * 7 * 7]);
+    }
+
+    fn flat(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    fn assert_same_store(a: &ParamStore, b: &ParamStore) {
+        let (a, b) = (a.tensors(), b.tensors());
+        assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
+        for (k, v) in &a {
+            assert_eq!(v.dims(), b[k].dims(), "{k}");
+            assert_eq!(flat(v), flat(&b[k]), "{k}");
+        }
+    }
+
+    fn shapes(store: &ParamStore) -> Vec<(String, Vec<usize>)> {
+        store
+            .tensors()
+            .into_iter()
+            .filter(|(k, _)| k.ends_with("weight"))
+            .map(|(k, v)| (k, v.dims().to_vec()))
+            .collect()
+    }
+
+    fn owned(v: &[(&str, &[usize])]) -> Vec<(String, Vec<usize>)> {
+        v.iter().map(|(k, d)| (k.to_string(), d.to_vec())).collect()
+    }
+
+    /// Radford et al.'s 64x64 layout over base 32: 256, 128, 64, 32 maps from 4x4 up.
+    #[test]
+    fn dcgan_64_is_radfords_layout() {
+        let dev = Device::Cpu;
+        let cfg = GanConfig::dcgan(64, 3).unwrap();
+        let (_, g) = GanGenerator::init(&cfg, 0, &dev).unwrap();
+        let want: &[(&str, &[usize])] = &[
+            ("bn0.weight", &[256]),
+            ("bn1.weight", &[128]),
+            ("bn2.weight", &[64]),
+            ("bn3.weight", &[32]),
+            ("ct0.weight", &[100, 256, 4, 4]),
+            ("ct1.weight", &[256, 128, 4, 4]),
+            ("ct2.weight", &[128, 64, 4, 4]),
+            ("ct3.weight", &[64, 32, 4, 4]),
+            ("ct4.weight", &[32, 3, 4, 4]),
+        ];
+        assert_eq!(shapes(&g), owned(want));
+        let d = ParamStore::new(0);
+        Discriminator::new(&cfg, d.var_builder(&dev)).unwrap();
+        let want: &[(&str, &[usize])] = &[
+            ("bn1.weight", &[64]),
+            ("bn2.weight", &[128]),
+            ("bn3.weight", &[256]),
+            ("c0.weight", &[32, 3, 4, 4]),
+            ("c1.weight", &[64, 32, 4, 4]),
+            ("c2.weight", &[128, 64, 4, 4]),
+            ("c3.weight", &[256, 128, 4, 4]),
+            ("c4.weight", &[1, 256, 4, 4]),
+        ];
+        assert_eq!(shapes(&d), owned(want));
+    }
+
+    /// At 128 the widths stop doubling at 8 base channels.
+    #[test]
+    fn dcgan_widths_are_capped_at_eight_base() {
+        let cfg = GanConfig {
+            generator: Architecture::Dcgan { channels: 2 },
+            discriminator: Architecture::Dcgan { channels: 2 },
+            ..GanConfig::dcgan(128, 1).unwrap()
+        };
+        let (_, g) = GanGenerator::init(&cfg, 0, &Device::Cpu).unwrap();
+        let widths: Vec<usize> = (0..5)
+            .map(|i| g.tensors()[&format!("bn{i}.weight")].dim(0).unwrap())
+            .collect();
+        assert_eq!(widths, [16, 16, 8, 4, 2]);
+        let d = ParamStore::new(0);
+        Discriminator::new(&cfg, d.var_builder(&Device::Cpu)).unwrap();
+        assert_eq!(d.tensors()["c5.weight"].dims(), &[1, 16, 4, 4]);
+    }
+
+    fn dcgan_error_field(size: usize, channels: usize) -> &'static str {
+        match GanConfig::dcgan(size, channels) {
+            Err(Error::Config { field, .. }) => field,
+            other => panic!("{size}x{channels}: expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn dcgan_size_must_be_a_power_of_two_from_16_to_128_or_28() {
+        for size in [0, 4, 8, 12, 24, 30, 48, 96, 256] {
+            assert_eq!(dcgan_error_field(size, 3), "data_shape", "size {size}");
+        }
+        for size in [16, 28, 32, 64, 128] {
+            GanConfig::dcgan(size, 3).unwrap();
+        }
+    }
+
+    #[test]
+    fn dcgan_channels_must_be_one_or_three() {
+        for channels in [0, 2, 4] {
+            assert_eq!(dcgan_error_field(32, channels), "data_shape");
+        }
+        // A hand-built config is held to the same rule.
+        let c = GanConfig {
+            data_shape: vec![2, 28, 28],
+            ..GanConfig::dcgan_mnist()
+        };
+        assert!(matches!(
+            c.validate(),
+            Err(Error::Config {
+                field: "data_shape",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn dcgan_side_above_28_must_be_a_power_of_two() {
+        for shape in [vec![1, 36, 36], vec![3, 256, 256], vec![3, 32, 16]] {
+            let c = GanConfig {
+                data_shape: shape,
+                ..GanConfig::dcgan_mnist()
+            };
+            assert!(matches!(
+                c.validate(),
+                Err(Error::Config {
+                    field: "data_shape",
+                    ..
+                })
+            ));
+        }
     }
 
     #[test]

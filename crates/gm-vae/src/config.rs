@@ -5,7 +5,9 @@
 //!   Bora, Jalal, Price and Dimakis, "Compressed Sensing using Generative Models" (2017);
 //! - [`VaeConfig::iwae_1layer`]: latent 50, two tanh layers of 200 units, the one-stochastic-
 //!   layer architecture of Burda, Grosse and Salakhutdinov, "Importance Weighted
-//!   Autoencoders" (2016).
+//!   Autoencoders" (2016);
+//! - [`VaeConfig::conv`]: a convolutional body sized by the images (grey or RGB, 16 to 128
+//!   pixels, or 28x28 digits), stride-2 4x4 convolutions as in DCGAN (Radford et al. 2016).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,9 +40,45 @@ pub enum Likelihood {
 pub enum Architecture {
     /// Fully connected layers of widths `encoder_hidden` / `decoder_hidden`.
     Mlp,
-    /// For 1x28x28 images: two stride-2 4x4 convolutions (`channels`, `2 channels`), then
-    /// the MLP layers; the decoder mirrors it with transposed convolutions.
+    /// For `(c, s, s)` images, `c` 1 or 3: stride-2 4x4 convolutions (`channels`,
+    /// `2 channels`, ... doubling up to `8 channels`) down to 4x4 when `s` is a power of two
+    /// from 16 to 128, or two of them down to 7x7 when `s` is 28; then the MLP layers. The
+    /// decoder mirrors it with transposed convolutions.
     Conv { channels: usize },
+}
+
+/// The default base width of [`VaeConfig::conv`].
+pub const CONV_BASE_CHANNELS: usize = 32;
+
+/// The geometry of the convolutional body for one image side: `steps` stride-2 convolutions
+/// take the side down to `end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ConvLayout {
+    pub(crate) steps: usize,
+    pub(crate) end: usize,
+}
+
+impl ConvLayout {
+    /// The layout of `side`: 28 (digits) down to 7x7 in two steps; a power of two from 16 to
+    /// 128 down to 4x4.
+    pub(crate) fn of(side: usize) -> Option<Self> {
+        if side == 28 {
+            Some(Self { steps: 2, end: 7 })
+        } else if side.is_power_of_two() && (16..=128).contains(&side) {
+            Some(Self {
+                steps: side.trailing_zeros() as usize - 2,
+                end: 4,
+            })
+        } else {
+            None
+        }
+    }
+
+    /// Feature maps after the encoder's convolution `level` (0: the first): `base` doubling
+    /// per level up to `8 base`.
+    pub(crate) fn width(base: usize, level: usize) -> usize {
+        base << level.min(3)
+    }
 }
 
 /// A VAE: q(z|x) = N(mu(x), diag exp(logvar(x))), p(z) = N(0, I), p(x|z) per [`Likelihood`].
@@ -97,6 +135,32 @@ impl VaeConfig {
         }
     }
 
+    /// A convolutional VAE for `(channels, image_size, image_size)` images: `image_size` a
+    /// power of two from 16 to 128 or 28, `channels` 1 (grey) or 3 (RGB);
+    /// [`CONV_BASE_CHANNELS`] base channels, one hidden layer of 256 ReLU units on each side,
+    /// latent 32, Bernoulli logits. An unsupported shape is a `data_shape` error.
+    ///
+    /// ```
+    /// let cfg = gm_vae::VaeConfig::conv(64, 3).unwrap();
+    /// assert_eq!(cfg.data_shape, [3, 64, 64]);
+    /// assert!(gm_vae::VaeConfig::conv(30, 3).is_err());
+    /// ```
+    pub fn conv(image_size: usize, channels: usize) -> Result<Self> {
+        let cfg = Self {
+            data_shape: vec![channels, image_size, image_size],
+            latent_dim: 32,
+            encoder_hidden: vec![256],
+            decoder_hidden: vec![256],
+            activation: Activation::Relu,
+            likelihood: Likelihood::Bernoulli,
+            architecture: Architecture::Conv {
+                channels: CONV_BASE_CHANNELS,
+            },
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Number of scalars in one data item.
     pub fn data_dim(&self) -> usize {
         self.data_shape.iter().product()
@@ -138,11 +202,17 @@ impl VaeConfig {
             }
         }
         if let Architecture::Conv { channels } = self.architecture {
-            if self.data_shape != [1, 28, 28] {
+            let shape = &self.data_shape;
+            let ok = shape.len() == 3
+                && (shape[0] == 1 || shape[0] == 3)
+                && shape[1] == shape[2]
+                && ConvLayout::of(shape[1]).is_some();
+            if !ok {
                 return Err(Error::config(
-                    "architecture",
-                    format!("{:?}", self.data_shape),
-                    "the convolutional body needs data_shape [1, 28, 28]",
+                    "data_shape",
+                    format!("{shape:?}"),
+                    "the convolutional body needs (c, s, s) images, c 1 or 3, s a power of two \
+                     from 16 to 128 or 28",
                 ));
             }
             if channels == 0 {
@@ -233,13 +303,33 @@ mod tests {
     }
 
     #[test]
-    fn conv_needs_mnist_shape_and_channels() {
-        let c = VaeConfig {
-            architecture: Architecture::Conv { channels: 8 },
-            data_shape: vec![1, 32, 32],
-            ..Default::default()
-        };
-        assert_eq!(field_of(c), "architecture");
+    fn conv_needs_a_supported_image_shape_and_channels() {
+        for data_shape in [
+            vec![1, 30, 30],
+            vec![3, 256, 256],
+            vec![3, 8, 8],
+            vec![2, 32, 32],
+            vec![3, 32, 16],
+            vec![784],
+        ] {
+            let c = VaeConfig {
+                architecture: Architecture::Conv { channels: 8 },
+                data_shape: data_shape.clone(),
+                ..Default::default()
+            };
+            assert_eq!(field_of(c), "data_shape", "{data_shape:?}");
+        }
+        for (size, channels) in [(16, 1), (28, 1), (28, 3), (32, 3), (64, 3), (128, 1)] {
+            let c = VaeConfig::conv(size, channels).unwrap();
+            assert_eq!(c.data_shape, [channels, size, size]);
+        }
+        assert!(matches!(
+            VaeConfig::conv(256, 3),
+            Err(Error::Config {
+                field: "data_shape",
+                ..
+            })
+        ));
         let c = VaeConfig {
             architecture: Architecture::Conv { channels: 0 },
             ..Default::default()

@@ -2,6 +2,10 @@
 //! q(z|x) = N(mu(x), diag exp(logvar(x))) and a decoder giving the parameters of p(x|z)
 //! (Bernoulli logits or Gaussian means). The decoder is a [`gm_core::Generator`] whose
 //! `generate` returns probabilities sigmoid(logits) (or the means), shaped like the data.
+//!
+//! The convolutional body follows the images: stride-2 4x4 convolutions `conv0, conv1, ...`
+//! halve the side down to 4x4 (7x7 for 28x28 digits), the decoder's transposed convolutions
+//! `deconv0, deconv1, ...` double it back, as in DCGAN (Radford et al. 2016).
 
 use candle_core::{Device, Module, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
@@ -9,7 +13,7 @@ use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTransp
 use gm_core::{GmRng, ParamStore};
 
 use crate::bound::softplus;
-use crate::config::{Activation, Architecture, Likelihood, VaeConfig};
+use crate::config::{Activation, Architecture, ConvLayout, Likelihood, VaeConfig};
 use crate::{Error, Result};
 
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
@@ -42,10 +46,61 @@ fn conv_cfg() -> ConvConfig {
     }
 }
 
+/// The convolutional geometry of a validated config: image channels and side, the layout,
+/// and the size of the flattened features between the convolutions and the MLP.
+#[derive(Debug, Clone, Copy)]
+struct ConvBody {
+    base: usize,
+    channels: usize,
+    side: usize,
+    layout: ConvLayout,
+}
+
+impl ConvBody {
+    fn of(cfg: &VaeConfig) -> Result<Option<Self>> {
+        let Architecture::Conv { channels: base } = cfg.architecture else {
+            return Ok(None);
+        };
+        let shape = &cfg.data_shape;
+        let layout = match shape.as_slice() {
+            [_, s, _] => ConvLayout::of(*s),
+            _ => None,
+        };
+        match layout {
+            Some(layout) => Ok(Some(Self {
+                base,
+                channels: shape[0],
+                side: shape[1],
+                layout,
+            })),
+            None => Err(Error::config(
+                "data_shape",
+                format!("{shape:?}"),
+                "the convolutional body needs (c, s, s) images",
+            )),
+        }
+    }
+
+    fn width(&self, level: usize) -> usize {
+        ConvLayout::width(self.base, level)
+    }
+
+    /// Feature maps at the coarsest resolution.
+    fn deepest(&self) -> usize {
+        self.width(self.layout.steps - 1)
+    }
+
+    /// Values between the convolutions and the MLP.
+    fn flat(&self) -> usize {
+        self.deepest() * self.layout.end * self.layout.end
+    }
+}
+
 /// q(z|x): the body, then two linear heads for mu and logvar.
 #[derive(Debug, Clone)]
 pub struct Encoder {
     activation: Activation,
+    body: Option<ConvBody>,
     convs: Vec<Conv2d>,
     hidden: Vec<Linear>,
     mu: Linear,
@@ -56,21 +111,26 @@ impl Encoder {
     /// Builds the encoder of `cfg` (validated) under `vb`.
     pub fn new(cfg: &VaeConfig, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
-        let (convs, flat) = match cfg.architecture {
-            Architecture::Mlp => (Vec::new(), cfg.data_dim()),
-            Architecture::Conv { channels: c } => (
-                vec![
-                    conv2d(1, c, 4, conv_cfg(), vb.pp("conv0"))?,
-                    conv2d(c, 2 * c, 4, conv_cfg(), vb.pp("conv1"))?,
-                ],
-                2 * c * 7 * 7,
-            ),
+        let body = ConvBody::of(cfg)?;
+        let (convs, flat) = match body {
+            None => (Vec::new(), cfg.data_dim()),
+            Some(b) => {
+                let convs = (0..b.layout.steps)
+                    .map(|i| {
+                        let c_in = if i == 0 { b.channels } else { b.width(i - 1) };
+                        let vb = vb.pp(format!("conv{i}"));
+                        Ok(conv2d(c_in, b.width(i), 4, conv_cfg(), vb)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                (convs, b.flat())
+            }
         };
         let mut dims = vec![flat];
         dims.extend(&cfg.encoder_hidden);
         let last = *dims.last().unwrap_or(&flat);
         Ok(Self {
             activation: cfg.activation,
+            body,
             convs,
             hidden: mlp(&dims, &vb, "fc")?,
             mu: linear(last, cfg.latent_dim, vb.pp("mu"))?,
@@ -81,9 +141,9 @@ impl Encoder {
     /// (mu, logvar), each `(n, latent_dim)`, of flat inputs `(n, D)`.
     pub fn encode(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
         let mut h = x.clone();
-        if !self.convs.is_empty() {
+        if let Some(b) = &self.body {
             let n = x.dim(0)?;
-            h = h.reshape((n, 1, 28, 28))?;
+            h = h.reshape((n, b.channels, b.side, b.side))?;
             for c in &self.convs {
                 h = activate(self.activation, &c.forward(&h)?)?;
             }
@@ -98,6 +158,7 @@ impl Encoder {
 #[derive(Debug, Clone)]
 pub struct Decoder {
     cfg: VaeConfig,
+    body: Option<ConvBody>,
     hidden: Vec<Linear>,
     out: Linear,
     deconvs: Vec<ConvTranspose2d>,
@@ -107,23 +168,39 @@ impl Decoder {
     /// Builds the decoder of `cfg` (validated) under `vb`.
     pub fn new(cfg: &VaeConfig, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
+        let body = ConvBody::of(cfg)?;
         let mut dims = vec![cfg.latent_dim];
         dims.extend(&cfg.decoder_hidden);
         let last = *dims.last().unwrap_or(&cfg.latent_dim);
-        let (out_dim, deconvs) = match cfg.architecture {
-            Architecture::Mlp => (cfg.data_dim(), Vec::new()),
-            Architecture::Conv { channels: c } => (
-                2 * c * 7 * 7,
-                vec![
-                    conv_transpose2d(2 * c, c, 4, conv_cfg(), vb.pp("deconv0"))?,
-                    conv_transpose2d(c, 1, 4, conv_cfg(), vb.pp("deconv1"))?,
-                ],
-            ),
+        let deconvs = match body {
+            None => Vec::new(),
+            Some(b) => {
+                let steps = b.layout.steps;
+                (0..steps)
+                    .map(|j| {
+                        // deconv j undoes conv (steps - 1 - j).
+                        let level = steps - 1 - j;
+                        let c_out = if level == 0 {
+                            b.channels
+                        } else {
+                            b.width(level - 1)
+                        };
+                        let vb = vb.pp(format!("deconv{j}"));
+                        Ok(conv_transpose2d(b.width(level), c_out, 4, conv_cfg(), vb)?)
+                    })
+                    .collect::<Result<Vec<_>>>()?
+            }
         };
+        // Created after the transposed convolutions, as they always were: the seeded initial
+        // weights of the 28x28 layout stay the same.
+        let hidden = mlp(&dims, &vb, "fc")?;
+        let out_dim = body.map_or(cfg.data_dim(), |b| b.flat());
+        let out = linear(last, out_dim, vb.pp("out"))?;
         Ok(Self {
             cfg: cfg.clone(),
-            hidden: mlp(&dims, &vb, "fc")?,
-            out: linear(last, out_dim, vb.pp("out"))?,
+            body,
+            hidden,
+            out,
             deconvs,
         })
     }
@@ -132,11 +209,19 @@ impl Decoder {
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         let h = run_mlp(&self.hidden, self.cfg.activation, z.clone())?;
         let mut y = self.out.forward(&h)?;
-        if let Architecture::Conv { channels: c } = self.cfg.architecture {
+        if let Some(b) = &self.body {
             let n = z.dim(0)?;
-            y = activate(self.cfg.activation, &y)?.reshape((n, 2 * c, 7, 7))?;
-            y = activate(self.cfg.activation, &self.deconvs[0].forward(&y)?)?;
-            y = self.deconvs[1].forward(&y)?.flatten_from(1)?;
+            let end = b.layout.end;
+            y = activate(self.cfg.activation, &y)?.reshape((n, b.deepest(), end, end))?;
+            let last = self.deconvs.len().saturating_sub(1);
+            for (j, d) in self.deconvs.iter().enumerate() {
+                y = d.forward(&y)?;
+                // The last transposed convolution gives the logits or means: no activation.
+                if j < last {
+                    y = activate(self.cfg.activation, &y)?;
+                }
+            }
+            y = y.flatten_from(1)?;
         }
         Ok(y)
     }
@@ -320,6 +405,69 @@ mod tests {
             let v = g.flatten_all().unwrap().to_vec1::<f32>().unwrap();
             assert!(v.iter().all(|&p| (0.0..=1.0).contains(&p)));
             assert_eq!(vae.reconstruct(&x).unwrap().dims(), x.dims());
+        }
+    }
+
+    /// The 28x28 convolutional layout keeps its names and shapes (the file format of saved
+    /// runs): 1 -> c -> 2c maps down to 7x7, and the mirror image.
+    #[test]
+    fn conv_28_layout_is_unchanged() {
+        let store = ParamStore::new(1);
+        let cfg = VaeConfig {
+            architecture: Architecture::Conv { channels: 4 },
+            encoder_hidden: vec![16],
+            decoder_hidden: vec![16],
+            ..VaeConfig::default()
+        };
+        Vae::init(cfg, &store, &Device::Cpu).unwrap();
+        let shapes: Vec<(String, Vec<usize>)> = store
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (k, v.dims().to_vec()))
+            .collect();
+        let want: Vec<(String, Vec<usize>)> = [
+            ("decoder.deconv0.bias", vec![4]),
+            ("decoder.deconv0.weight", vec![8, 4, 4, 4]),
+            ("decoder.deconv1.bias", vec![1]),
+            ("decoder.deconv1.weight", vec![4, 1, 4, 4]),
+            ("decoder.fc0.bias", vec![16]),
+            ("decoder.fc0.weight", vec![16, 20]),
+            ("decoder.out.bias", vec![8 * 7 * 7]),
+            ("decoder.out.weight", vec![8 * 7 * 7, 16]),
+            ("encoder.conv0.bias", vec![4]),
+            ("encoder.conv0.weight", vec![4, 1, 4, 4]),
+            ("encoder.conv1.bias", vec![8]),
+            ("encoder.conv1.weight", vec![8, 4, 4, 4]),
+            ("encoder.fc0.bias", vec![16]),
+            ("encoder.fc0.weight", vec![16, 8 * 7 * 7]),
+            ("encoder.logvar.bias", vec![20]),
+            ("encoder.logvar.weight", vec![20, 16]),
+            ("encoder.mu.bias", vec![20]),
+            ("encoder.mu.weight", vec![20, 16]),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        assert_eq!(shapes, want);
+
+        // The same seeded weights as the layers built one by one in their original order.
+        let old = ParamStore::new(1);
+        let vb = old.var_builder(&Device::Cpu);
+        let (e, d) = (vb.pp("encoder"), vb.pp("decoder"));
+        conv2d(1, 4, 4, conv_cfg(), e.pp("conv0")).unwrap();
+        conv2d(4, 8, 4, conv_cfg(), e.pp("conv1")).unwrap();
+        mlp(&[8 * 7 * 7, 16], &e, "fc").unwrap();
+        linear(16, 20, e.pp("mu")).unwrap();
+        linear(16, 20, e.pp("logvar")).unwrap();
+        conv_transpose2d(8, 4, 4, conv_cfg(), d.pp("deconv0")).unwrap();
+        conv_transpose2d(4, 1, 4, conv_cfg(), d.pp("deconv1")).unwrap();
+        mlp(&[20, 16], &d, "fc").unwrap();
+        linear(16, 8 * 7 * 7, d.pp("out")).unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let (new, old) = (store.tensors(), old.tensors());
+        assert_eq!(new.len(), old.len());
+        for (k, v) in &new {
+            assert_eq!(flat(v), flat(&old[k]), "{k}");
         }
     }
 

@@ -1,5 +1,6 @@
 //! Image grids: a batch `(n, c, h, w)` with values in [0, 1] (or [-1, 1] with `signed`) tiled
-//! into one PNG, and 2-D point clouds drawn as scatter images.
+//! into one 8-bit RGB PNG (3 channels in colour, 1 channel as grey), and 2-D point clouds
+//! drawn as scatter images.
 
 use std::path::Path;
 
@@ -7,7 +8,8 @@ use candle_core::{DType, Tensor};
 
 use crate::{Error, Result};
 
-/// Tiles `images` (n, c, h, w), c in {1, 3}, into rows of `ncol` with a 2-pixel border.
+/// Tiles `images` (n, c, h, w), c in {1, 3}, into rows of `ncol` with a 2-pixel border, as an
+/// RGB PNG: channels 0, 1, 2 are red, green and blue; a single channel is grey (R = G = B).
 /// Values are clamped to [0, 1]; pass `signed = true` for tanh outputs in [-1, 1].
 pub fn save_grid(images: &Tensor, ncol: usize, signed: bool, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
@@ -110,5 +112,72 @@ mod tests {
         assert_eq!(img.dimensions(), (12, 20));
         assert_eq!(img.get_pixel(2, 2).0, [255, 255, 255]);
         assert_eq!(img.get_pixel(0, 0).0, [64, 64, 64]);
+    }
+
+    /// A batch whose item `k` has value `(k + 1) / 10 * (ch + 1) / 3` in channel `ch`.
+    fn coloured(n: usize, c: usize, h: usize, w: usize) -> Tensor {
+        let v: Vec<f32> = (0..n * c * h * w)
+            .map(|i| {
+                let (k, ch) = (i / (c * h * w), i / (h * w) % c);
+                (k + 1) as f32 / 10.0 * (ch + 1) as f32 / 3.0
+            })
+            .collect();
+        Tensor::from_vec(v, (n, c, h, w), &Device::Cpu).unwrap()
+    }
+
+    #[test]
+    fn rgb_batches_give_rgb_pngs_with_each_channel_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("rgb.png");
+        // 3 RGB items of 5x4 in 2 columns: 2*(4+2)+2 = 14 wide, 2*(5+2)+2 = 16 high.
+        save_grid(&coloured(3, 3, 5, 4), 2, false, &p).unwrap();
+        let img = image::open(&p).unwrap();
+        assert_eq!(img.color(), image::ColorType::Rgb8);
+        let img = img.to_rgb8();
+        assert_eq!(img.dimensions(), (14, 16));
+        let px = |v: f32| (v * 255.0).round() as u8;
+        let rgb = |k: usize| {
+            let base = (k + 1) as f32 / 10.0;
+            [px(base / 3.0), px(base * 2.0 / 3.0), px(base)]
+        };
+        // Item 0 at (2, 2), item 1 right of it at (2 + 6, 2), item 2 below at (2, 2 + 7).
+        assert_eq!(img.get_pixel(2, 2).0, rgb(0));
+        assert_eq!(img.get_pixel(8, 4).0, rgb(1));
+        assert_eq!(img.get_pixel(5, 13).0, rgb(2));
+        // The empty fourth cell is border grey.
+        assert_eq!(img.get_pixel(10, 11).0, [64, 64, 64]);
+
+        // Signed values in [-1, 1] map to [0, 1] first.
+        let signed = (coloured(1, 3, 2, 2) * 2.0)
+            .unwrap()
+            .affine(1.0, -1.0)
+            .unwrap();
+        save_grid(&signed, 1, true, &p).unwrap();
+        let img = image::open(&p).unwrap().to_rgb8();
+        // (2 v - 1 + 1) / 2 rounds in f32 and may land one level lower.
+        let got = img.get_pixel(2, 2).0;
+        for (g, w) in got.iter().zip(rgb(0)) {
+            assert!(g.abs_diff(w) <= 1, "{got:?} vs {:?}", rgb(0));
+        }
+    }
+
+    #[test]
+    fn grey_batches_give_grey_pixels() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("grey.png");
+        save_grid(&coloured(2, 1, 3, 3), 2, false, &p).unwrap();
+        let img = image::open(&p).unwrap().to_rgb8();
+        assert_eq!(img.dimensions(), (12, 7));
+        let g = (0.2f32 / 3.0 * 255.0).round() as u8;
+        assert_eq!(img.get_pixel(7, 3).0, [g, g, g]);
+    }
+
+    #[test]
+    fn other_channel_counts_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for c in [2, 4] {
+            let imgs = Tensor::ones((1, c, 2, 2), DType::F32, &Device::Cpu).unwrap();
+            assert!(save_grid(&imgs, 1, false, dir.path().join("x.png")).is_err());
+        }
     }
 }

@@ -15,11 +15,12 @@ use crate::{Error, Result};
 pub fn write_atomic(path: impl AsRef<Path>, bytes: &[u8]) -> Result<()> {
     let path = path.as_ref();
     crate::run::record_write(path)?;
-    write_unrecorded(path, bytes)
+    write_unrecorded(path, bytes, true)
 }
 
-/// [`write_atomic`] without the run folder's record (for the record itself).
-pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8]) -> Result<()> {
+/// [`write_atomic`] without the run folder's record (for the record itself); `sync: false`
+/// skips the fsync (the rename still makes the write all-or-nothing).
+pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8], sync: bool) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
@@ -31,7 +32,9 @@ pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8]) -> Result<()> {
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
-        f.sync_all()?;
+        if sync {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
         Ok(())
     })();

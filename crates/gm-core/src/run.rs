@@ -84,7 +84,9 @@ impl RunMarker {
 
     fn write(&self, dir: &Path) -> Result<()> {
         let text = serde_json::to_string_pretty(self).map_err(|e| Error::Msg(e.to_string()))?;
-        crate::io::write_unrecorded(&dir.join(RUN_MARKER), text.as_bytes())
+        // Not synced: an update lost in a crash leaves a file unlisted, which --overwrite then
+        // keeps; the safe side. Syncing on every listed write made many small writes slow.
+        crate::io::write_unrecorded(&dir.join(RUN_MARKER), text.as_bytes(), false)
     }
 }
 
@@ -281,6 +283,19 @@ pub(crate) fn record_write(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Adds `files` (paths relative to the run folder `dir`) to its list in one update of the
+/// marker: for a command that writes many files, before it writes them.
+pub fn record_files(dir: &Path, files: impl IntoIterator<Item = String>) -> Result<()> {
+    let _guard = MARKER_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let mut marker = RunMarker::read(dir)?;
+    let before = marker.files.len();
+    marker.files.extend(files);
+    if marker.files.len() > before {
+        marker.write(dir)?;
+    }
+    Ok(())
+}
+
 /// A fresh numbered folder `base/<n>` (n = 1, 2, ...), created atomically so that two runs
 /// started at once never share one.
 pub fn next_numbered_dir(base: &Path) -> Result<PathBuf> {
@@ -377,6 +392,7 @@ mod tests {
         assert_eq!(RunMarker::read(&dir).unwrap().commands.len(), 2);
         assert!(dir.join("model.safetensors").exists());
 
+        record_files(&dir, ["never/written.png".to_string()]).unwrap();
         prepare(&dir, RunMode::Overwrite, "t", &[]).unwrap();
         assert!(!dir.join("model.safetensors").exists());
         assert!(!dir.join("grids/epoch_001.png").exists());

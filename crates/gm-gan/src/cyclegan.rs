@@ -672,8 +672,8 @@ pub fn unpaired_domains(x: &Dataset, y: &Dataset, seed: u64) -> Result<Dataset> 
     let n = x.len().min(y.len());
     let mut v = Vec::with_capacity(2 * n * d);
     for (i, &j) in perm.iter().enumerate().take(n) {
-        v.extend_from_slice(&x.x[i * d..(i + 1) * d]);
-        v.extend_from_slice(&y.x[j * d..(j + 1) * d]);
+        v.extend(x.item(i)?);
+        v.extend(y.item(j)?);
     }
     let mut shape = x.item_shape.clone();
     shape[0] = 2;

@@ -1,6 +1,7 @@
 //! MNIST: the embedded 10,000-digit subset (8,000 train + 2,000 test, compiled into the
 //! binary), any folder of the four standard IDX files, and full MNIST from the Hugging Face
-//! Hub with the `hub` feature. Pixels are scaled to [0, 1], items are `(1, 28, 28)`.
+//! Hub with the `hub` feature. Items are `(1, 28, 28)`; the IDX digits are kept as u8 pixels
+//! and read as `v / 255` in [0, 1] per batch.
 
 use std::path::Path;
 
@@ -123,9 +124,13 @@ fn assemble(
             message: format!("label {bad} is outside 0..=9"),
         });
     }
-    let x = images.data.iter().map(|&b| b as f32 / 255.0).collect();
     let y = labels.data.iter().map(|&b| b as u32).collect();
-    Dataset::new(name, vec![1, images.dims[1], images.dims[2]], x, Some(y))
+    Dataset::from_u8(
+        name,
+        vec![1, images.dims[1], images.dims[2]],
+        images.data,
+        Some(y),
+    )
 }
 
 /// Full MNIST (60,000 + 10,000) through candle-datasets' Hub loader (network on first use).
@@ -157,12 +162,21 @@ mod tests {
             counts[l as usize] += 1;
         }
         assert_eq!(counts, [801, 902, 793, 826, 784, 690, 811, 856, 755, 782]);
-        let (lo, hi) = m
+        assert!(m.train.is_u8() && m.test.is_u8());
+        let x = m
             .test
-            .x
+            .head(m.test.len(), &candle_core::Device::Cpu)
+            .unwrap()
+            .x;
+        let v = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let (lo, hi) = v
             .iter()
             .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
         assert_eq!((lo, hi), (0.0, 1.0));
+        // Every value is a pixel over 255, as the f32 storage held before.
+        assert!(v
+            .iter()
+            .all(|&p| (p * 255.0).round() / 255.0 == p && (0.0..=1.0).contains(&p)));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Evaluation settings, validated once: each bad value is its own error naming the field.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -24,6 +26,35 @@ pub enum MixtureTarget {
     Auto,
     Ring8,
     Grid25,
+}
+
+/// The feature space of the image metrics (see [`crate::features`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSpace {
+    /// The shipped MNIST classifier for 1x28x28 items, the seeded random conv network for
+    /// any other image shape.
+    #[default]
+    Auto,
+    /// The shipped MNIST classifier's 128-d penultimate features (1x28x28 items only).
+    MnistClassifier,
+    /// Raw pixels, average-pooled to at most `pixel_max_side` per side.
+    Pixels,
+    /// The conv network with random weights fixed by `random_conv_seed`.
+    RandomConv,
+    /// A conv network read from the safetensors file `feature_network`.
+    Network,
+}
+
+impl FeatureSpace {
+    /// Whether the shipped MNIST classifier gives the features of items of `item` values.
+    pub fn uses_mnist_classifier(self, item: usize) -> bool {
+        match self {
+            FeatureSpace::Auto => item == 28 * 28,
+            FeatureSpace::MnistClassifier => true,
+            _ => false,
+        }
+    }
 }
 
 /// Evaluation settings. The defaults follow the papers' protocols.
@@ -57,6 +88,18 @@ pub struct EvalConfig {
     pub label_min_share: f64,
     pub pixel_range: PixelRange,
     pub mixture: MixtureTarget,
+    /// Feature space of the image metrics; anything but the MNIST classifier compares the
+    /// samples with a reference set (the test digits for 1x28x28 samples without one).
+    pub features: FeatureSpace,
+    /// Seed and width (a multiple of 4) of the random conv network's features.
+    pub random_conv_seed: u64,
+    pub random_conv_dim: usize,
+    /// Largest side of the pooled images of the pixel feature space (32).
+    pub pixel_max_side: usize,
+    /// The safetensors file of the `network` feature space.
+    pub feature_network: Option<PathBuf>,
+    /// Directions of the sliced Wasserstein distance (128), seeded by `seed`.
+    pub sliced_projections: usize,
 }
 
 impl Default for EvalConfig {
@@ -76,6 +119,12 @@ impl Default for EvalConfig {
             label_min_share: 0.1,
             pixel_range: PixelRange::Unit,
             mixture: MixtureTarget::Auto,
+            features: FeatureSpace::Auto,
+            random_conv_seed: 0,
+            random_conv_dim: 512,
+            pixel_max_side: 32,
+            feature_network: None,
+            sliced_projections: 128,
         }
     }
 }
@@ -152,6 +201,32 @@ impl EvalConfig {
                 reason: "must lie in [0, 1]",
             });
         }
+        if self.random_conv_dim < 4 || self.random_conv_dim % 4 != 0 {
+            return Err(Error::Config {
+                field: "random_conv_dim",
+                value: self.random_conv_dim.to_string(),
+                reason: "must be a positive multiple of 4 (channels x 2x2 grid)",
+            });
+        }
+        at_least(
+            "pixel_max_side",
+            self.pixel_max_side,
+            1,
+            "must be at least 1",
+        )?;
+        at_least(
+            "sliced_projections",
+            self.sliced_projections,
+            1,
+            "must be at least 1",
+        )?;
+        if self.features == FeatureSpace::Network && self.feature_network.is_none() {
+            return Err(Error::Config {
+                field: "feature_network",
+                value: "none".into(),
+                reason: "must name a safetensors file when features = network",
+            });
+        }
         Ok(())
     }
 }
@@ -183,6 +258,12 @@ mod tests {
         let partial: EvalConfig = serde_json::from_str(r#"{"seed": 4}"#).unwrap();
         assert_eq!(partial.seed, 4);
         assert_eq!(partial.kid_subsets, 100);
+        assert_eq!(partial.features, FeatureSpace::Auto);
+        let net: EvalConfig =
+            serde_json::from_str(r#"{"features": "network", "feature_network": "f.safetensors"}"#)
+                .unwrap();
+        assert_eq!(net.features, FeatureSpace::Network);
+        net.validate().unwrap();
     }
 
     #[test]
@@ -265,6 +346,36 @@ mod tests {
                 ..d()
             }),
             "label_min_share"
+        );
+        for dim in [0, 6] {
+            assert_eq!(
+                field_of(EvalConfig {
+                    random_conv_dim: dim,
+                    ..d()
+                }),
+                "random_conv_dim"
+            );
+        }
+        assert_eq!(
+            field_of(EvalConfig {
+                pixel_max_side: 0,
+                ..d()
+            }),
+            "pixel_max_side"
+        );
+        assert_eq!(
+            field_of(EvalConfig {
+                sliced_projections: 0,
+                ..d()
+            }),
+            "sliced_projections"
+        );
+        assert_eq!(
+            field_of(EvalConfig {
+                features: FeatureSpace::Network,
+                ..d()
+            }),
+            "feature_network"
         );
     }
 }

@@ -5,6 +5,9 @@
 //! digits, on the features of the shipped classifier: Frechet distance, classifier score,
 //! kernel distance, label histogram, precision/recall, 1-NN accuracy and (optionally) the
 //! Parzen-window protocol. 2-D samples get mode coverage on the ring or grid mixture.
+//! Images of any other shape, or any images when `features` names a space other than the
+//! MNIST classifier, are compared with a reference set of real images by
+//! [`crate::any_data`] (the test digits for 1x28x28 samples given without one).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,8 +19,10 @@ use gm_core::data::{mnist_embedded, Mixture2d};
 use gm_core::{Generator, GmRng};
 use serde::{Deserialize, Serialize};
 
+use crate::any_data::{compare_images, feature_extractor, AnyDataMetrics};
 use crate::classifier_score::{classifier_score, label_histogram, ClassifierScore, LabelHistogram};
 use crate::config::{EvalConfig, MixtureTarget, PixelRange};
+use crate::features::FeatureExtractor;
 use crate::frechet::{frechet_distance, GaussianStats};
 use crate::kernel_distance::{kernel_distance, KernelDistance};
 use crate::modes::{mode_coverage, ModeCoverage, MODE_SAMPLES};
@@ -75,6 +80,25 @@ impl FeatureNet {
     }
 }
 
+impl FeatureExtractor for FeatureNet {
+    fn name(&self) -> String {
+        "mnist-classifier(128-d penultimate)".into()
+    }
+
+    fn features(&self, images: &Tensor) -> Result<Tensor> {
+        let n = images.dim(0)?;
+        if images.elem_count() != n * DIGIT {
+            return Err(Error::Shape {
+                what: "images for the MNIST classifier",
+                expected: "(n, 784), (n, 28, 28) or (n, 1, 28, 28)",
+                found: images.dims().to_vec(),
+            });
+        }
+        let x = images.to_dtype(DType::F32)?.reshape((n, 1, 28, 28))?;
+        Ok(self.classifier.features(&x)?)
+    }
+}
+
 /// The MNIST metrics of one set of samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MnistMetrics {
@@ -100,6 +124,10 @@ pub struct EvalReport {
     pub n_samples: usize,
     pub mnist: Option<MnistMetrics>,
     pub mixture: Option<MixtureMetrics>,
+    /// Metrics against a reference set in a named feature space (absent from reports
+    /// written before it existed).
+    #[serde(default)]
+    pub any_data: Option<AnyDataMetrics>,
     /// Wall time of each metric, seconds (not deterministic; kept apart from the metrics).
     pub timings_s: BTreeMap<String, f64>,
 }
@@ -252,7 +280,7 @@ impl MnistEvaluator {
     }
 }
 
-fn check_finite(x: &Tensor) -> Result<()> {
+pub(crate) fn check_finite(x: &Tensor) -> Result<()> {
     let s = x.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
     if !s.is_finite() {
         return Err(Error::InvalidInput {
@@ -264,7 +292,7 @@ fn check_finite(x: &Tensor) -> Result<()> {
 }
 
 /// Scales image samples to `[0, 1]` and refuses values far outside it.
-fn to_unit_pixels(x: &Tensor, range: PixelRange) -> Result<Tensor> {
+pub(crate) fn to_unit_pixels(x: &Tensor, range: PixelRange) -> Result<Tensor> {
     let x = match range {
         PixelRange::Unit => x.to_dtype(DType::F32)?,
         PixelRange::Signed => ((x.to_dtype(DType::F32)? + 1.0)? * 0.5)?,
@@ -284,9 +312,26 @@ fn to_unit_pixels(x: &Tensor, range: PixelRange) -> Result<Tensor> {
 }
 
 /// Evaluates a batch of samples: images (784 values per item) with the MNIST metrics, 2-D
-/// points with mode coverage. Runs on the samples' device.
+/// points with mode coverage. Runs on the samples' device. With `features` other than `auto`
+/// or `mnist_classifier`, 784-value items are compared with the 2,000 test digits in that
+/// space instead ([`crate::any_data`]); other images need a reference set:
+/// [`crate::evaluate_images`].
 pub fn evaluate_samples(samples: &Tensor, cfg: &EvalConfig) -> Result<EvalReport> {
     evaluate_samples_from(samples, cfg, "tensor")
+}
+
+/// An empty report of `n` samples from `source`.
+pub(crate) fn new_report(source: &str, cfg: &EvalConfig, n: usize) -> EvalReport {
+    EvalReport {
+        source: source.to_string(),
+        gm_eval_version: env!("CARGO_PKG_VERSION").to_string(),
+        config: cfg.clone(),
+        n_samples: n,
+        mnist: None,
+        mixture: None,
+        any_data: None,
+        timings_s: BTreeMap::new(),
+    }
 }
 
 fn evaluate_samples_from(samples: &Tensor, cfg: &EvalConfig, source: &str) -> Result<EvalReport> {
@@ -302,16 +347,27 @@ fn evaluate_samples_from(samples: &Tensor, cfg: &EvalConfig, source: &str) -> Re
     check_finite(samples)?;
     let n = dims[0];
     let item: usize = dims[1..].iter().product();
-    let mut report = EvalReport {
-        source: source.to_string(),
-        gm_eval_version: env!("CARGO_PKG_VERSION").to_string(),
-        config: cfg.clone(),
-        n_samples: n,
-        mnist: None,
-        mixture: None,
-        timings_s: BTreeMap::new(),
-    };
+    let mut report = new_report(source, cfg, n);
     match item {
+        DIGIT if !cfg.features.uses_mnist_classifier(item) => {
+            let x = to_unit_pixels(samples, cfg.pixel_range)?;
+            let t = Instant::now();
+            let test = mnist_embedded()?.test;
+            let real = test.head(test.len(), samples.device())?.x;
+            let extractor = feature_extractor(cfg, &x)?;
+            report
+                .timings_s
+                .insert("load_reference".into(), t.elapsed().as_secs_f64());
+            let (m, times) = compare_images(
+                &x,
+                &real,
+                extractor.as_ref(),
+                cfg,
+                "mnist-10k/test (2,000 digits)",
+            )?;
+            report.any_data = Some(m);
+            report.timings_s.extend(times);
+        }
         DIGIT => {
             let x = to_unit_pixels(samples, cfg.pixel_range)?;
             let t = Instant::now();
@@ -356,7 +412,8 @@ fn evaluate_samples_from(samples: &Tensor, cfg: &EvalConfig, source: &str) -> Re
         _ => {
             return Err(Error::Shape {
                 what: "samples",
-                expected: "(n, 784), (n, 28, 28), (n, 1, 28, 28) or (n, 2)",
+                expected: "(n, 784), (n, 28, 28), (n, 1, 28, 28) or (n, 2); images of other \
+                           shapes need a reference set (evaluate_images)",
                 found: dims,
             })
         }
@@ -431,7 +488,21 @@ pub fn load_samples(path: &Path, device: &Device) -> Result<Tensor> {
     })
 }
 
+/// Reads images from a `.safetensors` file (as [`load_samples`]) or a folder of PNG images,
+/// sorted by name and scaled to `[0, 1]`: `(n, 3, h, w)` when any image has colour, else
+/// `(n, 1, h, w)`.
+pub fn load_images(path: &Path, device: &Device) -> Result<Tensor> {
+    if path.is_dir() {
+        return load_png_folder_with(path, device, true);
+    }
+    load_samples(path, device)
+}
+
 fn load_png_folder(dir: &Path, device: &Device) -> Result<Tensor> {
+    load_png_folder_with(dir, device, false)
+}
+
+fn load_png_folder_with(dir: &Path, device: &Device, keep_colour: bool) -> Result<Tensor> {
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -444,28 +515,46 @@ fn load_png_folder(dir: &Path, device: &Device) -> Result<Tensor> {
             message: "holds no .png images".into(),
         });
     }
-    let mut data = Vec::new();
+    let mut images = Vec::with_capacity(names.len());
     let mut size = None;
+    let mut colour = false;
     for p in &names {
-        let img = image::open(p)
-            .map_err(|e| Error::File {
-                path: p.clone(),
-                message: e.to_string(),
-            })?
-            .to_luma8();
-        let wh = img.dimensions();
+        let img = image::open(p).map_err(|e| Error::File {
+            path: p.clone(),
+            message: e.to_string(),
+        })?;
+        let wh = (img.width(), img.height());
         if *size.get_or_insert(wh) != wh {
             return Err(Error::File {
                 path: p.clone(),
                 message: format!("is {wh:?} pixels, the first image is {size:?}"),
             });
         }
-        data.extend(img.into_raw().into_iter().map(|v| v as f32 / 255.0));
+        colour |= keep_colour && img.color().has_color();
+        images.push(img);
+    }
+    let mut data = Vec::new();
+    for img in images {
+        if colour {
+            // Interleaved RGB to channel planes.
+            let rgb = img.to_rgb8().into_raw();
+            for c in 0..3 {
+                data.extend(rgb.iter().skip(c).step_by(3).map(|&v| v as f32 / 255.0));
+            }
+        } else {
+            data.extend(
+                img.to_luma8()
+                    .into_raw()
+                    .into_iter()
+                    .map(|v| v as f32 / 255.0),
+            );
+        }
     }
     let (w, h) = size.unwrap_or((0, 0));
+    let c = if colour { 3 } else { 1 };
     Ok(Tensor::from_vec(
         data,
-        (names.len(), 1, h as usize, w as usize),
+        (names.len(), c, h as usize, w as usize),
         device,
     )?)
 }
@@ -520,6 +609,52 @@ pub fn metrics_table(r: &EvalReport) -> Vec<(String, String)> {
                 format!("{:.2} ± {:.2} (sigma {:.4})", p.mean, p.stderr, p.sigma),
             );
         }
+    }
+    if let Some(m) = &r.any_data {
+        row(
+            "feature space",
+            format!("{} ({}-d)", m.features, m.feature_dim),
+        );
+        row(
+            "reference set",
+            format!("{} ({} items)", m.reference, m.n_reference),
+        );
+        row("FD (vs reference)", format!("{:.4}", m.frechet_distance));
+        let k = &m.kernel_distance;
+        row(
+            "KID (vs reference)",
+            format!(
+                "{:.4} ± {:.4} ({} subsets of {})",
+                k.mean, k.std, k.subsets, k.subset_size
+            ),
+        );
+        let g = &m.gaussian_mmd;
+        row(
+            "MMD² (Gaussian kernel, vs reference)",
+            format!(
+                "{:.6} (bandwidth {:.4}, {} vs {} items)",
+                g.mmd2, g.bandwidth, g.n_x, g.n_y
+            ),
+        );
+        let sw = &m.sliced_wasserstein;
+        row(
+            "sliced Wasserstein (vs reference)",
+            format!(
+                "{:.4} (SW_{}, {} projections)",
+                sw.distance, sw.p, sw.projections
+            ),
+        );
+        row(
+            "precision / recall (vs reference)",
+            format!(
+                "{:.4} / {:.4} (k = {})",
+                m.precision_recall.precision, m.precision_recall.recall, m.precision_recall.k
+            ),
+        );
+        row(
+            "1-NN accuracy (vs reference)",
+            format!("{:.4}", m.one_nn.accuracy),
+        );
     }
     if let Some(m) = &r.mixture {
         let c = &m.coverage;

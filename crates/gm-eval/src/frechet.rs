@@ -7,10 +7,10 @@
 //! the squared 2-Wasserstein distance between N(m1, S1) and N(m2, S2). The matrix square root
 //! term is computed in f64 as `tr sqrt(sqrt(S1) S2 sqrt(S1))` (see [`crate::linalg`]).
 
-use candle_core::Tensor;
+use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{mean_and_covariance, trace, trace_sqrt_product};
+use crate::linalg::{mean_and_covariance, symmetrize, trace, trace_sqrt_product, trace_sqrt_psd};
 use crate::{Error, Result};
 
 /// A Gaussian fitted to features: mean `(d)` and covariance `(d, d)` row-major, in f64.
@@ -84,12 +84,77 @@ pub fn frechet_distance(a: &GaussianStats, b: &GaussianStats) -> Result<f64> {
     Ok(dm + trace(&a.cov, n) + trace(&b.cov, n) - 2.0 * tsq)
 }
 
-/// Frechet distance between the Gaussians fitted to two feature sets `(n, d)` and `(m, d)`.
+/// Frechet distance between the Gaussians fitted to two feature sets `(n, d)` and `(m, d)`:
+/// through the `d x d` covariances ([`frechet_distance`]) when `d <= min(n, m)`, else through
+/// the smaller Gram matrix ([`frechet_distance_dual`]), which gives the same value.
 pub fn frechet_distance_features(x: &Tensor, y: &Tensor) -> Result<f64> {
-    frechet_distance(
-        &GaussianStats::from_features(x)?,
-        &GaussianStats::from_features(y)?,
-    )
+    let (n, d) = feature_dims(x)?;
+    let (m, _) = feature_dims(y)?;
+    if d <= n.min(m) {
+        frechet_distance(
+            &GaussianStats::from_features(x)?,
+            &GaussianStats::from_features(y)?,
+        )
+    } else {
+        frechet_distance_dual(x, y)
+    }
+}
+
+fn feature_dims(x: &Tensor) -> Result<(usize, usize)> {
+    let (n, d) = x.dims2().map_err(|_| Error::Shape {
+        what: "features",
+        expected: "(n, d)",
+        found: x.dims().to_vec(),
+    })?;
+    if n < 2 {
+        return Err(Error::TooFew {
+            what: "covariance",
+            needed: 2,
+            found: n,
+        });
+    }
+    Ok((n, d))
+}
+
+/// The Frechet distance of the fitted Gaussians computed without `d x d` matrices, for
+/// features of more dimensions than items. With centred, scaled rows
+/// `A = (x - mean x) / sqrt(n - 1)` and `B = (y - mean y) / sqrt(m - 1)`, `S1 = A^T A`,
+/// `S2 = B^T B`, and the non-zero eigenvalues of `S1 S2 = A^T (A B^T B)` are those of
+/// `(A B^T)(A B^T)^T` (`eig(P Q) = eig(Q P)` away from 0), so
+///
+/// `tr (S1 S2)^{1/2} = sum_i sigma_i(A B^T)`, `tr S1 = ||A||_F^2`, `tr S2 = ||B||_F^2`:
+///
+/// one symmetric eigenproblem of size `min(n, m)`.
+pub fn frechet_distance_dual(x: &Tensor, y: &Tensor) -> Result<f64> {
+    let (n, d) = feature_dims(x)?;
+    let (m, dy) = feature_dims(y)?;
+    if d != dy {
+        return Err(Error::InvalidInput {
+            what: "frechet_distance",
+            reason: format!("feature dimensions differ: {d} vs {dy}"),
+        });
+    }
+    let centred = |t: &Tensor, rows: usize| -> Result<(Tensor, Vec<f64>)> {
+        let t = t.to_dtype(DType::F64)?;
+        let mean = t.mean_keepdim(0)?;
+        let c = (t.broadcast_sub(&mean)? / ((rows - 1) as f64).sqrt())?;
+        Ok((c, mean.flatten_all()?.to_vec1::<f64>()?))
+    };
+    let (a, ma) = centred(x, n)?;
+    let (b, mb) = centred(y, m)?;
+    let dm: f64 = ma.iter().zip(&mb).map(|(p, q)| (p - q).powi(2)).sum();
+    let tr_a = a.sqr()?.sum_all()?.to_scalar::<f64>()?;
+    let tr_b = b.sqr()?.sum_all()?.to_scalar::<f64>()?;
+    let c = a.matmul(&b.t()?)?;
+    let (g, k) = if n <= m {
+        (c.matmul(&c.t()?)?, n)
+    } else {
+        (c.t()?.matmul(&c)?, m)
+    };
+    let mut g = g.flatten_all()?.to_vec1::<f64>()?;
+    symmetrize(&mut g, k);
+    let tsq = trace_sqrt_psd(&g, k)?;
+    Ok(dm + tr_a + tr_b - 2.0 * tsq)
 }
 
 #[cfg(test)]
@@ -143,13 +208,11 @@ mod tests {
         assert!((got - want).abs() < 1e-9 * want, "{got} vs {want}");
     }
 
-    #[test]
-    fn dense_non_commuting_covariances_match_the_closed_form() {
-        // 64 independent non-commuting 2x2 blocks, each with the closed form
-        // tr sqrt(A B) = sqrt(tr(A B) + 2 sqrt(det A det B)), then one random orthogonal
-        // change of basis applied to both, which leaves the distance unchanged and makes
-        // the 128x128 matrices dense.
-        let n = 128;
+    /// `n / 2` independent non-commuting 2x2 blocks, each with the closed form
+    /// tr sqrt(A B) = sqrt(tr(A B) + 2 sqrt(det A det B)), then one random orthogonal
+    /// change of basis applied to both, which leaves the distance unchanged and makes
+    /// the n x n matrices dense.
+    fn dense_non_commuting_case(n: usize) {
         let mut rng = GmRng::new(11);
         let mut s1 = vec![0.0; n * n];
         let mut s2 = vec![0.0; n * n];
@@ -197,6 +260,35 @@ mod tests {
     }
 
     #[test]
+    fn dense_non_commuting_covariances_match_the_closed_form() {
+        // 128: the Jacobi solver; 300: tridiagonal QL (above linalg::JACOBI_MAX).
+        dense_non_commuting_case(128);
+        dense_non_commuting_case(300);
+    }
+
+    #[test]
+    fn a_singular_large_set_against_itself_is_zero() {
+        // 300-d features of which 60 are dead (always 0), as after a ReLU: S is singular and
+        // goes to QL. Its 60 null eigenvalues come out at round-off and are cut at
+        // n eps max|l|, so FD(x, x) = 2 tr S - 2 sum sqrt(l(S^2)) stays at round-off of tr S.
+        let dev = candle_core::Device::Cpu;
+        let live = GmRng::new(21).normal((600, 240), 0.0, 1.0, &dev).unwrap();
+        let mix = GmRng::new(22).normal((240, 240), 0.0, 0.1, &dev).unwrap();
+        let x = Tensor::cat(
+            &[
+                live.matmul(&mix).unwrap(),
+                Tensor::zeros((600, 60), candle_core::DType::F32, &dev).unwrap(),
+            ],
+            1,
+        )
+        .unwrap();
+        let a = GaussianStats::from_features(&x).unwrap();
+        let tr = trace(&a.cov, 300);
+        let fd = frechet_distance(&a, &a).unwrap();
+        assert!(fd.abs() < 1e-9 * tr, "{fd} (tr S = {tr})");
+    }
+
+    #[test]
     fn scaled_covariance_and_identical_sets() {
         // S2 = c^2 S1: (S1 S2)^{1/2} = c S1, so FD = ||dm||^2 + (1 - c)^2 tr S1; and a feature
         // set against itself has distance 0.
@@ -214,6 +306,28 @@ mod tests {
         let got = frechet_distance(&a, &b).unwrap();
         assert!((got - want).abs() < 1e-5 * want, "{got} vs {want}");
         assert!(frechet_distance(&a, &a).unwrap().abs() < 1e-8 * tr);
+    }
+
+    #[test]
+    fn dual_matches_the_covariance_form() {
+        // 20 and 30 points in 50 dimensions: rank-deficient covariances. The primal route
+        // (50 x 50, singular S1) and the dual (20 x 20 Gram) must agree up to the null space:
+        // its eigenvalues come out as round-off of order eps ||M|| ~ 1e-16 * 300, and each
+        // adds its square root, ~2e-7, to tr sqrt; 31 of them (primal) and 1 (dual) bound the
+        // difference by about 1e-5, under 1e-7 of the distance (~155).
+        let dev = candle_core::Device::Cpu;
+        let x = GmRng::new(7).normal((20, 50), 0.3, 1.0, &dev).unwrap();
+        let y = GmRng::new(8).normal((30, 50), 0.0, 2.0, &dev).unwrap();
+        let primal = frechet_distance(
+            &GaussianStats::from_features(&x).unwrap(),
+            &GaussianStats::from_features(&y).unwrap(),
+        )
+        .unwrap();
+        let dual = frechet_distance_dual(&x, &y).unwrap();
+        assert!((primal - dual).abs() < 1e-7 * primal, "{primal} vs {dual}");
+        // The automatic choice takes the dual here (the same eigenproblem, transposed).
+        let auto = frechet_distance_features(&y, &x).unwrap();
+        assert!((auto - dual).abs() < 1e-9 * primal, "{auto} vs {dual}");
     }
 
     #[test]

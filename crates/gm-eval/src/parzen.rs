@@ -7,7 +7,7 @@
 //! `log p(x) = logsumexp_i(-||x - s_i||^2 / (2 sigma^2)) - log N - (d/2) log(2 pi sigma^2)`.
 //!
 //! Squared distances come from one matrix product per block of test points
-//! ([`crate::distances`]); all bandwidths are scored from the same distances.
+//! (the crate's `distances` module); all bandwidths are scored from the same distances.
 
 use candle_core::Tensor;
 use serde::{Deserialize, Serialize};

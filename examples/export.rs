@@ -130,7 +130,7 @@ fn export_generator(
                 samples,
                 ..Default::default()
             };
-            export(&m, out, &opts)?
+            export(m.as_ref(), out, &opts)?
         }
         SavedGenerator::Gan(g) => {
             let card = ModelCard {

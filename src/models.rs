@@ -59,7 +59,7 @@ impl std::fmt::Debug for LoadedModel {
 /// [`Generator`] (the export of a VAE or a GAN generator to a Hub folder).
 pub enum SavedGenerator {
     /// `vae`: the decoder of a VAE run or export.
-    Vae(LoadedVae),
+    Vae(Box<LoadedVae>),
     /// `gan/<objective>` (a GAN run) or `gan-generator` (its export).
     Gan(LoadedGenerator),
     /// `mix-gan/<objective>`: the mixture of generators of a MIX+GAN run.
@@ -84,9 +84,9 @@ impl SavedGenerator {
         use gm_core::model::SavedModel;
         let at = || format!("{}: model `{model}`", file.display());
         Ok(match model {
-            LoadedVae::MODEL => {
-                Self::Vae(LoadedVae::from_parts(config, tensors, device).with_context(at)?)
-            }
+            LoadedVae::MODEL => Self::Vae(Box::new(
+                LoadedVae::from_parts(config, tensors, device).with_context(at)?,
+            )),
             LoadedGenerator::MODEL => {
                 Self::Gan(LoadedGenerator::from_parts(config, tensors, device).with_context(at)?)
             }

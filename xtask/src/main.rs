@@ -133,6 +133,12 @@ const EXAMPLES: &[Target] = &[
         about: "IWAE (Burda et al. 2016): the VAE trained on the k = 5 importance-weighted bound",
     },
     target(
+        "shapes",
+        "gm",
+        "shapes",
+        "a seeded set of coloured shapes as PNG files: data to try --data on",
+    ),
+    target(
         "classifier",
         "gm",
         "classifier",

@@ -82,12 +82,12 @@ const EXAMPLES: &[Target] = &[
     gan_model(
         "unrolled",
         &["unrolled"],
-        "unrolled GAN (Metz et al. 2017), k = 5, on the ring of 8 (--data grid25)",
+        "unrolled GAN (Metz et al. 2017), k = 5, on the ring of 8 (--mixture grid25)",
     ),
     gan_model(
         "mixgan",
         &["mixgan"],
-        "MIX+GAN (Arora et al. 2017), 3 + 3 components, on the ring of 8 (--data grid25)",
+        "MIX+GAN (Arora et al. 2017), 3 + 3 components, on the ring of 8 (--mixture grid25)",
     ),
     gan_model(
         "mmd",

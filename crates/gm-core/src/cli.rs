@@ -196,7 +196,8 @@ pub fn default_base(name: &str) -> PathBuf {
     Path::new("runs").join(name)
 }
 
-fn positive_usize(s: &str) -> std::result::Result<usize, String> {
+/// A clap value parser for counts that must be at least 1.
+pub fn positive_usize(s: &str) -> std::result::Result<usize, String> {
     match s.parse::<usize>() {
         Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
@@ -204,11 +205,13 @@ fn positive_usize(s: &str) -> std::result::Result<usize, String> {
     }
 }
 
-fn positive_u64(s: &str) -> std::result::Result<u64, String> {
+/// [`positive_usize`] as `u64`.
+pub fn positive_u64(s: &str) -> std::result::Result<u64, String> {
     positive_usize(s).map(|n| n as u64)
 }
 
-fn positive_f64(s: &str) -> std::result::Result<f64, String> {
+/// A clap value parser for rates that must be positive and finite.
+pub fn positive_f64(s: &str) -> std::result::Result<f64, String> {
     match s.parse::<f64>() {
         Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
         Ok(_) => Err("must be positive and finite".into()),

@@ -49,10 +49,10 @@ struct Cli {
     #[arg(long)]
     compare: bool,
     /// Epochs of the MLP models of --compare [default: 5 times --epochs]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     mlp_epochs: Option<usize>,
     /// Generated digits the metrics are computed on [default: 2000, 1000 with --quick]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     samples: Option<usize>,
     /// Smoke run: 1 epoch and 1000 samples unless given
     #[arg(long)]

@@ -27,7 +27,7 @@ use gm_gan::{GanConfig, GanTrainConfig, Objective};
 #[derive(Parser)]
 struct Cli {
     /// Generated digits the metrics are computed on [default: 2000, 500 with --quick]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     samples: Option<usize>,
     /// Smoke run: 60 steps per divergence, smaller metric budgets
     #[arg(long)]

@@ -55,7 +55,7 @@ use gm_gan::{
 #[derive(Parser)]
 struct Cli {
     /// Seeds per row and data set, counting up from --seed [default: 5, 1 with --quick]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     seeds: Option<usize>,
     /// The rows to train, comma-separated keys (mix, gan, unrolled0, unrolled5, unrolled10,
     /// wgan-gp, kernel, feature-matching, historical-averaging, instance-noise,
@@ -69,16 +69,16 @@ struct Cli {
     #[arg(long, value_enum, value_name = "OPTIMIZER")]
     look_ahead: Option<LookAheadArg>,
     /// Rate of the unrolled rows' look-ahead steps [default: the rows' own]
-    #[arg(long, value_name = "X", value_parser = common::positive_f64)]
+    #[arg(long, value_name = "X", value_parser = gm_core::cli::positive_f64)]
     unroll_lr: Option<f64>,
     /// Critic's Adam rate of every row [default: each row's own]
-    #[arg(long, value_name = "X", value_parser = common::positive_f64)]
+    #[arg(long, value_name = "X", value_parser = gm_core::cli::positive_f64)]
     lr_d: Option<f64>,
     /// Generator loss of the rows with the GAN objective [default: each row's own]
     #[arg(long, value_enum, value_name = "LOSS")]
     g_loss: Option<GLossArg>,
     /// Latent size of every row [default: 64; 256 for the unrolled rows]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     latent: Option<usize>,
     /// MLP nonlinearity of every row [default: relu; tanh for the unrolled rows]
     #[arg(long, value_enum, value_name = "F")]

@@ -29,7 +29,7 @@ use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, OmegaCost};
 #[derive(Parser)]
 struct Cli {
     /// Generated digits the MNIST metrics are computed on [default: 2000, 500 with --quick]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     samples: Option<usize>,
     /// Smoke run: 150 ring steps, 60 MNIST steps, smaller metric budgets
     #[arg(long)]

@@ -41,7 +41,7 @@ struct Cli {
     )]
     models: Vec<String>,
     /// Samples drawn for each Frechet distance [default: 2000, 500 with --quick]
-    #[arg(long, value_name = "N", value_parser = common::positive)]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
     fd_samples: Option<usize>,
     /// Smoke run: 60 steps per model, 500 samples per Frechet distance
     #[arg(long)]

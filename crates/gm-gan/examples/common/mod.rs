@@ -1,4 +1,4 @@
-//! Helpers shared by gm-gan's examples: value parsers for their own flags, the markdown table
+//! Helpers shared by gm-gan's examples: the markdown table
 //! they print and the MNIST train-then-evaluate step of the f-GAN and omega-cost tables. The
 //! command line itself is gm-core's ([`gm_core::cli`]).
 
@@ -9,24 +9,6 @@ use std::path::Path;
 use anyhow::Result;
 use candle_core::Device;
 use gm_core::cli::RunArgs;
-
-/// A clap value parser for counts that must be at least 1.
-pub fn positive(s: &str) -> std::result::Result<usize, String> {
-    match s.parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err("not a positive integer".into()),
-    }
-}
-
-/// A clap value parser for rates that must be positive and finite.
-pub fn positive_f64(s: &str) -> std::result::Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        Ok(_) => Err("must be positive and finite".into()),
-        Err(_) => Err("not a number".into()),
-    }
-}
 
 /// A markdown table from a header and rows.
 pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {

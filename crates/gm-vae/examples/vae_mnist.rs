@@ -2,7 +2,9 @@
 //! the embedded digits with gm-core's `fit` loop, then writes samples, reconstructions,
 //! latent interpolations and, when d = 2, the map of decoder means over the latent plane.
 //! With `--iwae-k K` (K > 1) the same model is trained on the importance-weighted bound L_K of
-//! Burda, Grosse and Salakhutdinov (2016) instead of the ELBO (K = 1).
+//! Burda, Grosse and Salakhutdinov (2016) instead of the ELBO (K = 1). `--data PATH` trains on
+//! your own images (see gm-data): the MLP takes their shape, and the Bernoulli likelihood reads
+//! each pixel value in [0, 1] as a probability, as for the digits.
 //!
 //! The run folder ends with `model.safetensors` (model `vae`, readable by
 //! `cargo xtask sample`), `report.html`, the curves, the sample grids and the pictures.
@@ -43,6 +45,9 @@ struct Cli {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     iwae_k: u64,
+    /// The training images (default: the embedded digits)
+    #[command(flatten)]
+    data: gm_data::DataArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -68,9 +73,17 @@ fn run() -> Result<()> {
     let (latent, k) = (cli.latent as usize, cli.iwae_k as usize);
     let epochs = RunArgs::need(args.epochs, "epochs")?;
     let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    let data = cli.data.load_or(args.seed, args.progress(), || {
+        let m = mnist_embedded()?;
+        Ok((m.train, m.test))
+    })?;
+    if cli.data.data.is_some() {
+        println!("{}", data.summary());
+    }
     let cfg = VaeTrainConfig {
         model: VaeConfig {
             latent_dim: latent,
+            data_shape: data.train.item_shape.clone(),
             ..VaeConfig::pytorch_example()
         },
         adam: AdamConfig {
@@ -86,12 +99,12 @@ fn run() -> Result<()> {
         },
         ..Default::default()
     };
-    let data = mnist_embedded()?;
     let out = args.run_dir(NAME)?;
     let mut trainer = VaeTrainer::new(cfg, args.seed, Some(&data.test), &device)?;
     let fc = args.fit_config(epochs, batch_size);
     println!(
-        "training the 784-400-{latent} VAE on {} digits ({}), {epochs} epochs, device {}",
+        "training the {}-400-{latent} VAE on {} images ({}), {epochs} epochs, device {}",
+        data.train.item_size(),
         data.train.len(),
         if k == 1 {
             "ELBO".to_string()

@@ -4,9 +4,15 @@
 //! precision/recall, 1-NN, Parzen log-likelihood; mode coverage for 2-D samples). The
 //! generator is rebuilt by [`gm::models::load_generator`] and sampled on `--device`.
 //!
+//! With `--reference PATH` (held-out real images: a folder, IDX or tensor file, as `--data`
+//! takes) the samples are compared with those images in the feature space of `--features`
+//! (gm-eval's any-data metrics): the way to score a model of one's own data.
+//!
 //! ```text
 //! cargo xtask eval <run-dir> [--samples <file.safetensors | png-folder>] [--quick]
 //!                  [--n N] [--seed S] [--signed] [--device auto|cpu|cuda[:N]|metal[:N]]
+//!                  [--reference PATH] [--features auto|pixels|random-conv|network]
+//!                  [--feature-network FILE]
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -15,8 +21,8 @@ use anyhow::{bail, Result};
 use candle_core::Device;
 use clap::Parser;
 use gm::eval::{
-    evaluate_generator, evaluate_samples, load_samples, metrics_table, write_eval, EvalConfig,
-    EvalReport, PixelRange,
+    evaluate_generator, evaluate_images, evaluate_samples, load_samples, metrics_table,
+    sample_generator, write_eval, EvalConfig, EvalReport, FeatureSpace, PixelRange,
 };
 
 /// Evaluates a finished run (or a model folder) offline and adds the numbers to its
@@ -43,6 +49,17 @@ struct Cli {
     /// The samples' pixels lie in [-1, 1] (tanh outputs), not [0, 1]
     #[arg(long)]
     signed: bool,
+    /// Held-out real images to compare with (a folder of images, IDX, .safetensors or .npy;
+    /// at most --n of them are used)
+    #[arg(long, value_name = "PATH")]
+    reference: Option<PathBuf>,
+    /// Feature space of the comparison: auto (the MNIST classifier for 1x28x28, else the
+    /// seeded random conv network), mnist-classifier, pixels, random-conv or network
+    #[arg(long, value_name = "SPACE", default_value = "auto", value_parser = feature_space)]
+    features: FeatureSpace,
+    /// The network of --features network: a safetensors file in gm-eval's conv layout
+    #[arg(long, value_name = "FILE")]
+    feature_network: Option<PathBuf>,
     #[command(flatten)]
     device: gm::cli::DeviceArgs,
 }
@@ -67,21 +84,47 @@ fn run() -> Result<()> {
     if cli.signed {
         cfg.pixel_range = PixelRange::Signed;
     }
+    cfg.features = cli.features;
+    cfg.feature_network = cli.feature_network.clone();
     let run_dir = cli.run_dir;
     if !run_dir.is_dir() {
         bail!("{}: not a run folder", run_dir.display());
     }
     let dev = cli.device.device()?;
-    let report = match cli.samples {
-        Some(path) => evaluate_file(&path, &cfg, &dev)?,
-        None => {
-            let own = run_dir.join("samples.safetensors");
-            if own.exists() {
-                evaluate_file(&own, &cfg, &dev)?
-            } else {
-                evaluate_model(&run_dir, &cfg, &dev)?
-            }
+    let reference = match &cli.reference {
+        Some(path) => Some(reference_images(path, cfg.n_samples, &dev)?),
+        None => None,
+    };
+    let report = match (cli.samples, reference) {
+        (samples, Some(reference)) => {
+            let x = match samples {
+                Some(path) => load_samples(&path, &dev)?,
+                None => {
+                    let g = gm::models::load_generator(&run_dir, &dev)?;
+                    sample_generator(
+                        g.generator.as_ref(),
+                        cfg.n_samples,
+                        cfg.batch_size,
+                        cfg.seed,
+                        &dev,
+                    )?
+                }
+            };
+            let mut r = evaluate_images(&x, &reference, &cfg)?;
+            r.source = run_dir.display().to_string();
+            r
         }
+        (samples, None) => match samples {
+            Some(path) => evaluate_file(&path, &cfg, &dev)?,
+            None => {
+                let own = run_dir.join("samples.safetensors");
+                if own.exists() {
+                    evaluate_file(&own, &cfg, &dev)?
+                } else {
+                    evaluate_model(&run_dir, &cfg, &dev)?
+                }
+            }
+        },
     };
     write_eval(&run_dir, &report)?;
     println!("| metric | value |\n|---|---|");
@@ -97,6 +140,35 @@ fn run() -> Result<()> {
         run_dir.join("report.html").display()
     );
     Ok(())
+}
+
+/// `--features`: the feature spaces of gm-eval by their names.
+fn feature_space(s: &str) -> std::result::Result<FeatureSpace, String> {
+    match s {
+        "auto" => Ok(FeatureSpace::Auto),
+        "mnist-classifier" => Ok(FeatureSpace::MnistClassifier),
+        "pixels" => Ok(FeatureSpace::Pixels),
+        "random-conv" => Ok(FeatureSpace::RandomConv),
+        "network" => Ok(FeatureSpace::Network),
+        _ => Err("one of auto, mnist-classifier, pixels, random-conv, network".into()),
+    }
+}
+
+/// At most `n` real images of `path` (its training part first, then its held-out part),
+/// pixels in [0, 1].
+fn reference_images(path: &Path, n: usize, dev: &Device) -> Result<candle_core::Tensor> {
+    let data = gm::data::load(path, &gm::data::LoadOptions::default())?;
+    let mut parts = Vec::new();
+    let mut left = n;
+    for part in [&data.train, &data.test] {
+        let take = left.min(part.len());
+        if take > 0 {
+            parts.push(part.head(take, dev)?.x);
+            left -= take;
+        }
+    }
+    eprintln!("reference: {} images of {}", n - left, path.display());
+    Ok(candle_core::Tensor::cat(&parts, 0)?)
 }
 
 fn evaluate_file(path: &Path, cfg: &EvalConfig, dev: &Device) -> Result<EvalReport> {

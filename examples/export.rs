@@ -112,16 +112,26 @@ fn export_generator(
     let x = saved.generator().sample(64, &mut GmRng::new(0), dev)?;
     // Image generators get a sample grid; 2-D generators have no image to show. Generators
     // return data space ([0, 1] pixels), so the grid is unsigned.
+    let shape = saved.generator().output_shape();
     let samples = (x.rank() == 4).then_some((x, false));
     let metrics = eval_metrics(run_dir);
+    let data = trained_on(run_dir);
+    // The card names MNIST as the data set only for runs on (a subset of) MNIST.
+    let datasets = if data.contains("mnist") {
+        ModelCard::default().datasets
+    } else {
+        Vec::new()
+    };
     Ok(match saved {
         SavedGenerator::Vae(m) => {
             let card = ModelCard {
-                description: "A variational autoencoder trained by gm on the embedded MNIST \
-                              digits; its decoder is a generator of 28x28 digits."
-                    .into(),
+                description: format!(
+                    "A variational autoencoder trained by gm on {data}; its decoder generates \
+                     items of shape {shape:?}."
+                ),
                 pipeline_tag: "unconditional-image-generation".into(),
-                tags: vec!["mnist".into(), "vae".into()],
+                tags: vec!["vae".into()],
+                datasets,
                 metrics,
                 ..Default::default()
             };
@@ -135,11 +145,12 @@ fn export_generator(
         SavedGenerator::Gan(g) => {
             let card = ModelCard {
                 description: format!(
-                    "A generator trained by gm ({model}) on the embedded MNIST digits or a 2-D \
-                     mixture; it maps N(0, I) latents to samples."
+                    "A generator trained by gm ({model}) on {data}; it maps N(0, I) latents to \
+                     samples of shape {shape:?}."
                 ),
                 pipeline_tag: "unconditional-image-generation".into(),
                 tags: vec!["gan".into()],
+                datasets,
                 metrics,
                 ..Default::default()
             };
@@ -162,8 +173,20 @@ fn eval_metrics(run_dir: &std::path::Path) -> Vec<(String, f64)> {
             metrics.push(("mnist_fd".to_string(), mm.frechet_distance));
             metrics.push(("classifier_score".to_string(), mm.classifier_score.mean));
         }
+        if let Some(a) = &r.any_data {
+            metrics.push(("fd_vs_reference".to_string(), a.frechet_distance));
+        }
     }
     metrics
+}
+
+/// The data set a run trained on, from the `dataset` of its `config.json` (written by `fit`).
+fn trained_on(run_dir: &std::path::Path) -> String {
+    std::fs::read_to_string(run_dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["dataset"].as_str().map(|s| format!("the data set `{s}`")))
+        .unwrap_or_else(|| "its training data".into())
 }
 
 #[cfg(feature = "remote")]

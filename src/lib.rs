@@ -1,8 +1,9 @@
 //! gm: generative modeling on candle, from the classical ways of drawing random variables to
 //! deep generative models and their use as priors for inverse problems.
 //!
-//! This facade re-exports the member crates under short names (`gm::core`, ...) and holds the
-//! small command-line helper the reference examples share.
+//! This facade re-exports the member crates under short names (`gm::core`, `gm::data`, ...),
+//! holds the command line the reference examples share ([`cli`]) and rebuilds and samples any
+//! saved generator ([`models`], behind `cargo xtask sample`).
 
 pub mod cli;
 pub mod models;

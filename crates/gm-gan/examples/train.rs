@@ -13,11 +13,14 @@
 //! coverage. `lapgan`, `progressive`, `bigan` and `cyclegan` run their measurement of
 //! `cargo xtask reproduce zoo` alone, in a sub-folder of the run folder.
 
+mod experiments;
+
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use candle_core::Device;
 use clap::Parser;
+use experiments::{markdown_table, ZooData, ZooOptions};
 use gm_core::cli::RunArgs;
 use gm_core::data::{mnist_embedded, Dataset, Mixture2d};
 use gm_core::{fit, AdamConfig, Generator};
@@ -26,7 +29,6 @@ use gm_eval::{
     evaluate_generator, evaluate_generator_with_reference, metrics_table, write_eval, EvalConfig,
     MixtureTarget,
 };
-use gm_gan::zoo::{markdown_table, ZooOptions};
 use gm_gan::{
     Activation, Architecture, GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer,
     MixGanConfig, MixGanTrainer, MlpInit, Objective, Tricks, Unrolled, GMMN_MNIST_BANDWIDTHS,
@@ -476,9 +478,11 @@ fn mixture_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     }
 }
 
-/// A model of the zoo, measured as in `cargo xtask reproduce zoo`, alone.
+/// A model of the zoo, measured as in `cargo xtask reproduce zoo`, alone (on `--data` where
+/// the model's design allows).
 fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     let args = &cli.run;
+    let data = ZooData::load(&cli.data, args.seed, args.progress())?;
     let out = args.run_dir(name)?;
     let mut opts = ZooOptions::new(false, args.seed, &out);
     opts.resume = args.resume;
@@ -486,10 +490,10 @@ fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     opts.batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     opts.fd_samples = cli.samples;
     let rows = match name {
-        "lapgan" => gm_gan::lapgan::zoo_rows(&opts, device)?,
-        "progressive" => gm_gan::progressive::zoo_rows(&opts, device)?,
-        "bigan" => gm_gan::bigan::zoo_rows(&opts, device)?,
-        "cyclegan" => gm_gan::cyclegan::zoo_rows(&opts, device)?,
+        "lapgan" => experiments::lapgan::rows(&opts, &data, device)?,
+        "progressive" => experiments::progressive::rows(&opts, &data, device)?,
+        "bigan" => experiments::bigan::rows(&opts, &data, device)?,
+        "cyclegan" => experiments::cyclegan::rows(&opts, &data, device)?,
         other => bail!("`{other}` is not a zoo model"),
     };
     println!("{}", markdown_table(&rows));

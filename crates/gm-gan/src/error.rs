@@ -13,9 +13,6 @@ pub enum Error {
     #[error(transparent)]
     Divergence(#[from] gm_divergence::Error),
 
-    #[error(transparent)]
-    Eval(#[from] gm_eval::Error),
-
     /// A configuration field holds an invalid value.
     #[error("invalid configuration: {field} = {value}: {reason}")]
     Config {

@@ -9,7 +9,7 @@ use candle_nn::VarBuilder;
 use gm_core::data::Dataset;
 use gm_core::{fit, AdamConfig, FitConfig, GmRng, ParamStore, Trainer};
 use gm_gan::cyclegan::{
-    cycle_loss, linear_decay_lr, mnist_domains, thicken_and_invert, unpaired_domains,
+    cycle_loss, linear_decay_lr, thicken_and_invert, transformed_halves, unpaired_domains,
     AdversarialLoss, CycleGanConfig, CycleGanTrainer, ImagePool, PatchDiscriminator,
     ResnetGenerator,
 };
@@ -163,7 +163,7 @@ fn unpaired_domains_stack_x_with_a_permutation_of_y() {
     // Item i of the training set is the constant image i / 10.
     let v: Vec<f32> = (0..n).flat_map(|i| vec![i as f32 / 10.0; 4]).collect();
     let train = Dataset::new("t", vec![1, 2, 2], v, None).unwrap();
-    let d = mnist_domains(&train, 3).unwrap();
+    let d = transformed_halves(&train, 3).unwrap();
     assert_eq!((d.len(), d.item_shape.clone()), (3, vec![2, 2, 2]));
     let b = d.head(3, &dev).unwrap().x;
     let xs: Vec<f32> = (0..3)
@@ -250,7 +250,7 @@ fn tiny_domains(n: usize, seed: u64) -> Dataset {
         .unwrap();
     let v = x.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let train = Dataset::new("blobs", vec![1, 8, 8], v, None).unwrap();
-    mnist_domains(&train, seed).unwrap()
+    transformed_halves(&train, seed).unwrap()
 }
 
 #[test]

@@ -7,12 +7,19 @@ use candle_core::{Device, Tensor};
 use gm_core::data::Dataset;
 use gm_core::{fit, FitConfig, GmRng};
 use gm_gan::lapgan::{downsample, upsample, LapganConfig, LapganTrainer, LaplacianPyramid};
-use gm_gan::zoo::pad_28_to_32;
 use gm_gan::{Error, Objective};
+
+/// Zero-pads `(n, c, 28, 28)` digits to `(n, c, 32, 32)`, the side the pyramid needs.
+fn pad_28_to_32(x: &Tensor) -> Tensor {
+    x.pad_with_zeros(2, 2, 2)
+        .unwrap()
+        .pad_with_zeros(3, 2, 2)
+        .unwrap()
+}
 
 fn digits(n: usize) -> Tensor {
     let data = gm_core::data::mnist_embedded().unwrap().train;
-    pad_28_to_32(&data.head(n, &Device::Cpu).unwrap().x).unwrap()
+    pad_28_to_32(&data.head(n, &Device::Cpu).unwrap().x)
 }
 
 fn max_abs(a: &Tensor, b: &Tensor) -> f32 {

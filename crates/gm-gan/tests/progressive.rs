@@ -177,13 +177,18 @@ fn equalized_learning_rate_scales_unit_normal_weights_by_he_constant() {
     assert!((ms - 2.0).abs() < 0.2, "mean square {ms}");
 }
 
+/// Zero-pads `(n, c, 28, 28)` digits to `(n, c, 32, 32)`, the side the pyramid needs.
+fn pad_28_to_32(x: &Tensor) -> Tensor {
+    x.pad_with_zeros(2, 2, 2)
+        .unwrap()
+        .pad_with_zeros(3, 2, 2)
+        .unwrap()
+}
+
 fn digits(n: usize, side: usize) -> Tensor {
     let data = gm_core::data::mnist_embedded().unwrap().train;
     let x = data.head(n, &Device::Cpu).unwrap().x;
-    gm_gan::zoo::pad_28_to_32(&x)
-        .unwrap()
-        .avg_pool2d(32 / side)
-        .unwrap()
+    pad_28_to_32(&x).avg_pool2d(32 / side).unwrap()
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! The zoo's measurement helpers (examples/experiments): step plans, tables, padding and
 //! option checks.
 
-#[allow(dead_code)]
 #[path = "../examples/experiments/mod.rs"]
 mod experiments;
 

@@ -91,7 +91,7 @@ impl LaplacianPyramid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::D;
+    use candle_core::{Device, D};
 
     #[test]
     fn downsample_then_upsample_keeps_block_means() {

@@ -4,14 +4,17 @@
 //! With `--iwae-k K` (K > 1) the same model is trained on the importance-weighted bound L_K of
 //! Burda, Grosse and Salakhutdinov (2016) instead of the ELBO (K = 1). `--data PATH` trains on
 //! your own images (see gm-data): the MLP takes their shape, and the Bernoulli likelihood reads
-//! each pixel value in [0, 1] as a probability, as for the digits.
+//! each pixel value in [0, 1] as a probability, as for the digits. `--arch conv` trains the
+//! convolutional VAE instead, sized by the images (strided convolutions down to 4x4 or 7x7 and
+//! transposed ones back; square images of side 28 or a power of two from 16 to 128, 1 or 3
+//! channels).
 //!
 //! The run folder ends with `model.safetensors` (model `vae`, readable by
 //! `cargo xtask sample`), `report.html`, the curves, the sample grids and the pictures.
 //!
 //! ```text
-//! cargo xtask run vae [--latent 2] [--iwae-k 1] [--epochs 10] [--seed 0] [--out DIR]
-//!                     [--resume | --overwrite] [--cpu] [--help]
+//! cargo xtask run vae [--latent 2] [--iwae-k 1] [--arch mlp|conv] [--data PATH]
+//!                     [--epochs 10] [--seed 0] [--out DIR] [--resume | --overwrite] [--help]
 //! ```
 
 use anyhow::Result;
@@ -45,6 +48,10 @@ struct Cli {
         value_parser = clap::value_parser!(u64).range(1..)
     )]
     iwae_k: u64,
+    /// The networks: `mlp` (784-400-d, the PyTorch example) or `conv` (convolutions sized by
+    /// the images)
+    #[arg(long, value_name = "ARCH", default_value = "mlp", value_parser = ["mlp", "conv"])]
+    arch: String,
     /// The training images (default: the embedded digits)
     #[command(flatten)]
     data: gm_data::DataArgs,
@@ -80,12 +87,28 @@ fn run() -> Result<()> {
     if cli.data.data.is_some() {
         println!("{}", data.summary());
     }
-    let cfg = VaeTrainConfig {
-        model: VaeConfig {
+    let model = if cli.arch == "conv" {
+        let (c, side) = match data.train.item_shape[..] {
+            [c, h, w] if h == w => (c, h),
+            ref other => anyhow::bail!(
+                "--arch conv needs square images (channels, side, side); {} holds items of \
+                 shape {other:?} (load it with --image-size N)",
+                data.train.name
+            ),
+        };
+        VaeConfig {
+            latent_dim: latent,
+            ..VaeConfig::conv(side, c)?
+        }
+    } else {
+        VaeConfig {
             latent_dim: latent,
             data_shape: data.train.item_shape.clone(),
             ..VaeConfig::pytorch_example()
-        },
+        }
+    };
+    let cfg = VaeTrainConfig {
+        model,
         adam: AdamConfig {
             lr: RunArgs::need(args.lr, "lr")?,
             ..Default::default()
@@ -102,9 +125,13 @@ fn run() -> Result<()> {
     let out = args.run_dir(NAME)?;
     let mut trainer = VaeTrainer::new(cfg, args.seed, Some(&data.test), &device)?;
     let fc = args.fit_config(epochs, batch_size);
+    let nets = if cli.arch == "conv" {
+        format!("convolutional {:?}-{latent}", data.train.item_shape)
+    } else {
+        format!("{}-400-{latent}", data.train.item_size())
+    };
     println!(
-        "training the {}-400-{latent} VAE on {} images ({}), {epochs} epochs, device {}",
-        data.train.item_size(),
+        "training the {nets} VAE on {} images ({}), {epochs} epochs, device {}",
         data.train.len(),
         if k == 1 {
             "ELBO".to_string()

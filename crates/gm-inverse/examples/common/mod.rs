@@ -2,7 +2,8 @@
 //! training digits with gm-vae or read from an earlier run, and returned as a decoder whose
 //! weights are plain tensors (not variables), so that backpropagation to z skips them.
 //!
-//! A prior is identified by its settings, `vae_bora2017_{n}digits_{epochs}ep_seed{seed}`, and
+//! A prior is identified by its settings, `vae_bora2017_{n}digits_{epochs}ep_seed{seed}` on
+//! the digits (`vae_bora2017_{data}_{shape}_{n}items_{epochs}ep_seed{seed}` on other data), and
 //! trained by gm-core's `fit` into a folder of that name, which ends with its
 //! `model.safetensors`. It is looked for, in order, in `--prior-dir` when given (such a
 //! folder, a run holding one under `prior/`, or the single-file cache of earlier versions),
@@ -74,6 +75,28 @@ fn candidates(key: &str, place: &PriorPlace) -> Vec<PathBuf> {
     }
 }
 
+/// The name of the prior trained on `train`: the digits keep the name earlier versions gave
+/// their priors; other data adds its name and item shape, so that priors of different data
+/// never share a folder.
+fn prior_key(train: &Dataset, epochs: usize, seed: u64) -> String {
+    if train.name.starts_with("mnist") && train.item_shape == [1, 28, 28] {
+        return format!("vae_bora2017_{}digits_{epochs}ep_seed{seed}", train.len());
+    }
+    let slug = train
+        .name
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let shape: Vec<String> = train.item_shape.iter().map(usize::to_string).collect();
+    format!(
+        "vae_bora2017_{}_{}_{}items_{epochs}ep_seed{seed}",
+        slug,
+        shape.join("x"),
+        train.len()
+    )
+}
+
 /// The decoder of a Bora et al. VAE trained for `epochs` on `train` (seed `seed`): read from
 /// an earlier run, or trained now (see the module documentation). `None` when the training
 /// stopped early (`--stop-after`).
@@ -84,8 +107,11 @@ pub fn bora_prior(
     place: &PriorPlace,
     device: &Device,
 ) -> Result<Option<Decoder>> {
-    let cfg = VaeConfig::bora2017();
-    let key = format!("vae_bora2017_{}digits_{epochs}ep_seed{seed}", train.len());
+    let cfg = VaeConfig {
+        data_shape: train.item_shape.clone(),
+        ..VaeConfig::bora2017()
+    };
+    let key = prior_key(train, epochs, seed);
     let found = candidates(&key, place).into_iter().find(|p| p.is_file());
     let tensors = if let Some(path) = found {
         eprintln!("prior: loading {}", path.display());
@@ -108,9 +134,11 @@ pub fn bora_prior(
             .join(&key);
         let t0 = Instant::now();
         eprintln!(
-            "prior: training the Bora et al. VAE (20-500-500-784) on {} digits for {epochs} epochs \
-             into {}",
+            "prior: training the Bora et al. VAE (20-500-500-{}) on {} items of {} for {epochs} \
+             epochs into {}",
+            train.item_size(),
             train.len(),
+            train.name,
             dir.display()
         );
         let tc = VaeTrainConfig {

@@ -438,10 +438,16 @@ fn ci() -> Result<()> {
             .args(["--", "-D", "warnings"]),
     )?;
     python_deps()?;
+    // Unit, integration and binary tests, then doc tests, on the libraries clippy checked;
+    // the examples are type-checked by clippy (`--all-targets`) and not linked again here,
+    // which a cold run would spend minutes on.
     step(
         "cargo test (the Hub client against a loopback server included)",
-        cargo().arg("test").args(features),
+        cargo()
+            .args(["test", "--lib", "--bins", "--tests"])
+            .args(features),
     )?;
+    step("cargo test --doc", cargo().args(["test", "--doc"]).args(features))?;
     eprintln!("ci: all passed in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -427,6 +427,12 @@ fn ci() -> Result<()> {
         "cargo fmt --check",
         cargo().args(["fmt", "--all", "--", "--check"]),
     )?;
+    // Every library crate packages on its own (its embedded files inside it): what crates.io
+    // would receive, without compiling each package a second time.
+    step(
+        "cargo package (every crate, not compiled)",
+        cargo().args(["package", "--workspace", "--no-verify", "--allow-dirty"]),
+    )?;
     // One feature set for every step, the Hub client (`remote`) included, so that candle and
     // the workspace compile once for clippy and once for the tests.
     let features = ["--workspace", "--features", "gm/remote,gm-hub/remote"];

@@ -9,12 +9,10 @@ use super::idx::{parse_idx, read_idx_file, IdxArray, IMAGES_MAGIC, LABELS_MAGIC}
 use super::Dataset;
 use crate::{Error, Result};
 
-static TRAIN_IMAGES: &[u8] =
-    include_bytes!("../../../../data/mnist-10k/train-images-idx3-ubyte.gz");
-static TRAIN_LABELS: &[u8] =
-    include_bytes!("../../../../data/mnist-10k/train-labels-idx1-ubyte.gz");
-static TEST_IMAGES: &[u8] = include_bytes!("../../../../data/mnist-10k/t10k-images-idx3-ubyte.gz");
-static TEST_LABELS: &[u8] = include_bytes!("../../../../data/mnist-10k/t10k-labels-idx1-ubyte.gz");
+static TRAIN_IMAGES: &[u8] = include_bytes!("../../data/mnist-10k/train-images-idx3-ubyte.gz");
+static TRAIN_LABELS: &[u8] = include_bytes!("../../data/mnist-10k/train-labels-idx1-ubyte.gz");
+static TEST_IMAGES: &[u8] = include_bytes!("../../data/mnist-10k/t10k-images-idx3-ubyte.gz");
+static TEST_LABELS: &[u8] = include_bytes!("../../data/mnist-10k/t10k-labels-idx1-ubyte.gz");
 
 /// MNIST train and test splits.
 #[derive(Debug, Clone)]

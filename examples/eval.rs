@@ -6,12 +6,16 @@
 //!
 //! With `--reference PATH` (held-out real images: a folder, IDX or tensor file, as `--data`
 //! takes) the samples are compared with those images in the feature space of `--features`
-//! (gm-eval's any-data metrics): the way to score a model of one's own data.
+//! (gm-eval's any-data metrics): the way to score a model of one's own data. With
+//! `--features inception --feature-network pt_inception-2015-12-05.safetensors` (pytorch-fid's
+//! Inception weights converted to safetensors; nothing is downloaded) the Frechet distance is
+//! FID on Inception-v3 pool3 features (gm_eval::inception); a GPU is advised for it.
 //!
 //! ```text
 //! cargo xtask eval <run-dir> [--samples <file.safetensors | png-folder>] [--quick]
 //!                  [--n N] [--seed S] [--signed] [--device auto|cpu|cuda[:N]|metal[:N]]
-//!                  [--reference PATH] [--features auto|pixels|random-conv|network]
+//!                  [--reference PATH]
+//!                  [--features auto|mnist-classifier|pixels|random-conv|network|inception]
 //!                  [--feature-network FILE]
 //! ```
 
@@ -54,10 +58,13 @@ struct Cli {
     #[arg(long, value_name = "PATH")]
     reference: Option<PathBuf>,
     /// Feature space of the comparison: auto (the MNIST classifier for 1x28x28, else the
-    /// seeded random conv network), mnist-classifier, pixels, random-conv or network
+    /// seeded random conv network), mnist-classifier, pixels, random-conv, network or
+    /// inception (FID: Inception-v3 pool3 features, weights from --feature-network)
     #[arg(long, value_name = "SPACE", default_value = "auto", value_parser = feature_space)]
     features: FeatureSpace,
-    /// The network of --features network: a safetensors file in gm-eval's conv layout
+    /// The weights of --features network (a safetensors file in gm-eval's conv layout) or
+    /// --features inception (Inception-v3 with torchvision's tensor names, e.g. pytorch-fid's
+    /// pt_inception-2015-12-05 converted to safetensors)
     #[arg(long, value_name = "FILE")]
     feature_network: Option<PathBuf>,
     #[command(flatten)]
@@ -150,7 +157,8 @@ fn feature_space(s: &str) -> std::result::Result<FeatureSpace, String> {
         "pixels" => Ok(FeatureSpace::Pixels),
         "random-conv" => Ok(FeatureSpace::RandomConv),
         "network" => Ok(FeatureSpace::Network),
-        _ => Err("one of auto, mnist-classifier, pixels, random-conv, network".into()),
+        "inception" => Ok(FeatureSpace::Inception),
+        _ => Err("one of auto, mnist-classifier, pixels, random-conv, network, inception".into()),
     }
 }
 

@@ -1,7 +1,9 @@
 //! Metrics of generated images of any shape against held-out real images, in a feature space
-//! that needs no pretrained network (or in a user-supplied one, see [`crate::features`]):
+//! that needs no pretrained network (or in a user-supplied one, see [`crate::features`], or
+//! Inception-v3 with the user's weights file, see [`crate::inception`]):
 //!
-//! - Frechet distance of the fitted Gaussians (Heusel et al. 2017), [`crate::frechet`];
+//! - Frechet distance of the fitted Gaussians (Heusel et al. 2017), [`crate::frechet`]; FID
+//!   in the `inception` space;
 //! - KID, the unbiased cubic-kernel `MMD^2` over subsets (Binkowski et al. 2018),
 //!   [`crate::kernel_distance`](mod@crate::kernel_distance);
 //! - the unbiased Gaussian-kernel `MMD^2` with the median bandwidth (Gretton et al. 2012),
@@ -26,6 +28,7 @@ use crate::features::{
     extract_features, to_nchw, ConvFeatureNet, FeatureExtractor, PixelFeatures, RandomConvConfig,
 };
 use crate::frechet::frechet_distance_features;
+use crate::inception::{InceptionConfig, InceptionV3};
 use crate::kernel_distance::{kernel_distance, KernelDistance};
 use crate::mmd::{gaussian_mmd, GaussianMmd};
 use crate::neighbours::{one_nn_accuracy, precision_recall, OneNnAccuracy, PrecisionRecall};
@@ -64,13 +67,13 @@ pub fn feature_extractor(cfg: &EvalConfig, samples: &Tensor) -> Result<Box<dyn F
         FeatureSpace::Pixels => Box::new(PixelFeatures {
             max_side: cfg.pixel_max_side,
         }),
-        FeatureSpace::Network => {
-            let path = cfg.feature_network.as_ref().ok_or(Error::Config {
-                field: "feature_network",
-                value: "none".into(),
-                reason: "must name a safetensors file when features = network",
-            })?;
-            Box::new(ConvFeatureNet::load(path, device)?)
+        FeatureSpace::Network => Box::new(ConvFeatureNet::load(network_file(cfg)?, device)?),
+        FeatureSpace::Inception => {
+            let inception = InceptionConfig {
+                input_size: cfg.inception_input_size,
+                ..InceptionConfig::default()
+            };
+            Box::new(InceptionV3::load(network_file(cfg)?, inception, device)?)
         }
         _ => {
             let in_channels = to_nchw(&samples.narrow(0, 0, 1)?)?.dim(1)?;
@@ -83,6 +86,15 @@ pub fn feature_extractor(cfg: &EvalConfig, samples: &Tensor) -> Result<Box<dyn F
                 device,
             )?)
         }
+    })
+}
+
+/// The safetensors file of the `network` and `inception` spaces.
+fn network_file(cfg: &EvalConfig) -> Result<&std::path::Path> {
+    cfg.feature_network.as_deref().ok_or(Error::Config {
+        field: "feature_network",
+        value: "none".into(),
+        reason: "must name a safetensors file when features = network or inception",
     })
 }
 

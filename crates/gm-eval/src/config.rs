@@ -44,6 +44,9 @@ pub enum FeatureSpace {
     RandomConv,
     /// A conv network read from the safetensors file `feature_network`.
     Network,
+    /// Inception-v3 pool3 features (pytorch-fid's FID variant, [`crate::inception`]) with
+    /// the weights of the safetensors file `feature_network`: the Frechet distance is FID.
+    Inception,
 }
 
 impl FeatureSpace {
@@ -96,8 +99,11 @@ pub struct EvalConfig {
     pub random_conv_dim: usize,
     /// Largest side of the pooled images of the pixel feature space (32).
     pub pixel_max_side: usize,
-    /// The safetensors file of the `network` feature space.
+    /// The safetensors file of the `network` and `inception` feature spaces.
     pub feature_network: Option<PathBuf>,
+    /// Side of the images the `inception` network sees (299, pytorch-fid's resize; at least
+    /// 75; anything but 299 is for previews and tests and does not give FID).
+    pub inception_input_size: usize,
     /// Directions of the sliced Wasserstein distance (128), seeded by `seed`.
     pub sliced_projections: usize,
 }
@@ -124,6 +130,7 @@ impl Default for EvalConfig {
             random_conv_dim: 512,
             pixel_max_side: 32,
             feature_network: None,
+            inception_input_size: crate::inception::FID_INPUT_SIZE,
             sliced_projections: 128,
         }
     }
@@ -220,13 +227,23 @@ impl EvalConfig {
             1,
             "must be at least 1",
         )?;
-        if self.features == FeatureSpace::Network && self.feature_network.is_none() {
+        let needs_file = matches!(
+            self.features,
+            FeatureSpace::Network | FeatureSpace::Inception
+        );
+        if needs_file && self.feature_network.is_none() {
             return Err(Error::Config {
                 field: "feature_network",
                 value: "none".into(),
-                reason: "must name a safetensors file when features = network",
+                reason: "must name a safetensors file when features = network or inception",
             });
         }
+        at_least(
+            "inception_input_size",
+            self.inception_input_size,
+            crate::inception::MIN_INPUT_SIZE,
+            "must be at least 75, the smallest input Inception-v3's stride-2 layers accept",
+        )?;
         Ok(())
     }
 }
@@ -264,6 +281,14 @@ mod tests {
                 .unwrap();
         assert_eq!(net.features, FeatureSpace::Network);
         net.validate().unwrap();
+        let inc: EvalConfig = serde_json::from_str(
+            r#"{"features": "inception", "feature_network": "pt_inception.safetensors"}"#,
+        )
+        .unwrap();
+        assert_eq!(inc.features, FeatureSpace::Inception);
+        assert_eq!(inc.inception_input_size, 299);
+        inc.validate().unwrap();
+        assert!(!FeatureSpace::Inception.uses_mnist_classifier(784));
     }
 
     #[test]
@@ -370,12 +395,15 @@ mod tests {
             }),
             "sliced_projections"
         );
+        for features in [FeatureSpace::Network, FeatureSpace::Inception] {
+            assert_eq!(field_of(EvalConfig { features, ..d() }), "feature_network");
+        }
         assert_eq!(
             field_of(EvalConfig {
-                features: FeatureSpace::Network,
+                inception_input_size: 74,
                 ..d()
             }),
-            "feature_network"
+            "inception_input_size"
         );
     }
 }

@@ -10,9 +10,9 @@
 //!   in which the precision/recall-type metrics behave, without ImageNet training). The
 //!   weights are drawn from [`GmRng`], so the features are the same on every machine.
 //! - [`ConvFeatureNet::load`]: a user-supplied network of the same architecture, read from a
-//!   safetensors file. The real Inception-v3 layout of FID (Heusel et al. 2017) is not read:
-//!   its weights cannot be downloaded here, and a file in that layout is refused with the
-//!   names of the tensors that do not fit.
+//!   safetensors file. A file in the Inception-v3 layout of FID (Heusel et al. 2017) is
+//!   refused here with the names of the tensors that do not fit: it is read by
+//!   [`crate::inception`] (`features = inception`).
 //!
 //! The conv architecture (`L` layers, the same for random and loaded weights):
 //!
@@ -334,8 +334,8 @@ impl ConvFeatureNet {
                 what: "feature network",
                 reason: format!(
                     "tensors {unknown:?} do not fit the conv layout (conv{{i}}.weight, \
-                     conv{{i}}.bias, input.mean, input.std, fc.weight, fc.bias); the \
-                     Inception-v3 layout is not supported"
+                     conv{{i}}.bias, input.mean, input.std, fc.weight, fc.bias); an \
+                     Inception-v3 file is read with features = inception"
                 ),
             });
         }

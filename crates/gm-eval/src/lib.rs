@@ -12,6 +12,8 @@
 //!   two-sample accuracy.
 //! - [`features`]: feature spaces for images of any shape: pixels, a seeded random conv
 //!   network (Naeem et al. 2020), a user's conv network from a safetensors file.
+//! - [`inception`]: Inception-v3 pool3 features (Szegedy et al. 2016) in pytorch-fid's FID
+//!   variant, from a safetensors file the user supplies: FID proper (Heusel et al. 2017).
 //! - [`mmd`]: the unbiased Gaussian-kernel MMD^2 with the median bandwidth (Gretton et al.
 //!   2012).
 //! - [`sliced`]: the sliced Wasserstein distance (Rabin et al. 2011).
@@ -30,6 +32,7 @@ pub mod error;
 pub mod evaluate;
 pub mod features;
 pub mod frechet;
+pub mod inception;
 pub mod kernel_distance;
 pub mod linalg;
 pub mod mmd;
@@ -56,6 +59,7 @@ pub use features::{
 pub use frechet::{
     frechet_distance, frechet_distance_dual, frechet_distance_features, GaussianStats,
 };
+pub use inception::{InceptionConfig, InceptionV3, FID_INPUT_SIZE};
 pub use kernel_distance::{kernel_distance, mmd2_unbiased, KernelDistance};
 pub use mmd::{gaussian_mmd, gaussian_mmd2_unbiased, median_bandwidth, GaussianMmd};
 pub use modes::{mode_coverage, ModeCoverage, MODE_SAMPLES};

@@ -12,6 +12,7 @@ pub use gm_core as core;
 pub use gm_data as data;
 pub use gm_divergence as divergence;
 pub use gm_eval as eval;
+pub use gm_flow as flow;
 pub use gm_gan as gan;
 pub use gm_hub as hub;
 pub use gm_inverse as inverse;

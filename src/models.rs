@@ -36,7 +36,8 @@ pub const UNSUPPORTED: [(&str, &str); 3] = [
 ];
 
 /// The generators [`SavedGenerator::from_parts`] rebuilds, by `gm.model`.
-pub const SUPPORTED: &str = "vae, gan/*, gan-generator, mix-gan/*, bigan, progressive/<r>x<r>";
+pub const SUPPORTED: &str =
+    "vae, gan/*, gan-generator, mix-gan/*, bigan, progressive/<r>x<r>, flow";
 
 /// A generator rebuilt from a model folder.
 pub struct LoadedModel {
@@ -68,6 +69,8 @@ pub enum SavedGenerator {
     Bigan(GanGenerator),
     /// `progressive/<r>x<r>`: a progressive GAN after its stage at side `r`.
     Progressive(ProgressiveStage),
+    /// `flow`: a multi-scale normalizing flow (its inverse maps latents to images).
+    Flow(Box<gm_flow::LoadedFlow>),
 }
 
 impl SavedGenerator {
@@ -102,6 +105,9 @@ impl SavedGenerator {
             m if m.starts_with("progressive/") => Self::Progressive(
                 ProgressiveStage::from_run(m, config, &tensors, file, device).with_context(at)?,
             ),
+            gm_flow::LoadedFlow::MODEL => Self::Flow(Box::new(
+                gm_flow::LoadedFlow::from_parts(config, tensors, device).with_context(at)?,
+            )),
             other => {
                 let why = UNSUPPORTED
                     .iter()
@@ -129,6 +135,7 @@ impl SavedGenerator {
             Self::MixGan(g) => g,
             Self::Bigan(g) => g,
             Self::Progressive(g) => g,
+            Self::Flow(m) => &m.flow,
         }
     }
 
@@ -140,6 +147,7 @@ impl SavedGenerator {
             Self::MixGan(g) => Box::new(g),
             Self::Bigan(g) => Box::new(g),
             Self::Progressive(g) => Box::new(g),
+            Self::Flow(m) => Box::new(m.flow),
         }
     }
 }

@@ -418,3 +418,33 @@ fn mix_gan_bigan_progressive_and_vae_runs_rebuild_their_generators() {
     assert_eq!(vae.model_name(), "vae");
     assert_same_draws(vae.vae().decoder(), &tmp.path().join("vae"));
 }
+
+#[test]
+fn a_flow_run_rebuilds_its_generator() {
+    let dev = Device::Cpu;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = gm::flow::FlowTrainConfig {
+        model: gm::flow::ImageFlowConfig {
+            image_shape: vec![1, 8, 8],
+            checkerboard_steps: 1,
+            checkerboard_hidden: 4,
+            levels: 2,
+            steps_per_level: 1,
+            hidden: 4,
+            ..Default::default()
+        },
+        warmup_steps: 2,
+        eval_images: 0,
+        ..Default::default()
+    };
+    let mut flow = gm::flow::FlowTrainer::new(cfg, 1, None, &dev).unwrap();
+    let mut rng = GmRng::new(0);
+    let x = rng.uniform_vec(64 * 64, 0.0, 1.0);
+    let small = Dataset::new("noise", vec![1, 8, 8], x, None).unwrap();
+    let dir = tmp.path().join("flow");
+    fit(&mut flow, &small, &quick_fit(32), &dir, &dev).unwrap();
+    let loaded = load_generator(&dir, &dev).unwrap();
+    assert_eq!(loaded.model, "flow");
+    assert_eq!(loaded.generator.output_shape(), vec![1, 8, 8]);
+    assert_same_draws(flow.flow(), &dir);
+}

@@ -133,6 +133,18 @@ const EXAMPLES: &[Target] = &[
         about: "IWAE (Burda et al. 2016): the VAE trained on the k = 5 importance-weighted bound",
     },
     target(
+        "flow",
+        "gm-flow",
+        "flow_mnist",
+        "normalizing flow (RealNVP/Glow, multi-scale) on the digits: exact bits/dim, samples",
+    ),
+    target(
+        "flow-2d",
+        "gm-flow",
+        "flow_2d",
+        "RealNVP, planar and radial flows on the ring, the grid and two moons: densities, KL",
+    ),
+    target(
         "shapes",
         "gm",
         "shapes",
@@ -453,7 +465,10 @@ fn ci() -> Result<()> {
             .args(["test", "--lib", "--bins", "--tests"])
             .args(features),
     )?;
-    step("cargo test --doc", cargo().args(["test", "--doc"]).args(features))?;
+    step(
+        "cargo test --doc",
+        cargo().args(["test", "--doc"]).args(features),
+    )?;
     eprintln!("ci: all passed in {:.1} s", t.elapsed().as_secs_f64());
     Ok(())
 }

@@ -69,6 +69,12 @@ pub enum Error {
 
     #[error("{0}")]
     Msg(String),
+
+    /// An error of a model crate (gm-gan, gm-vae, gm-flow, ...) raised inside a trainer and
+    /// carried through [`crate::fit`] as a value: match it with
+    /// `Error::Model(e) if e.downcast_ref::<gm_gan::Error>().is_some()`.
+    #[error(transparent)]
+    Model(Box<dyn std::error::Error + Send + Sync + 'static>),
 }
 
 /// Result with gm-core's [`Error`].
@@ -81,6 +87,11 @@ impl Error {
             path: path.into(),
             source,
         }
+    }
+
+    /// Wraps a model crate's error (see [`Error::Model`]).
+    pub fn model(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Model(Box::new(e))
     }
 }
 

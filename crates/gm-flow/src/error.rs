@@ -53,7 +53,7 @@ impl From<Error> for gm_core::Error {
     fn from(e: Error) -> Self {
         match e {
             Error::Core(e) => e,
-            other => gm_core::Error::Msg(other.to_string()),
+            other => gm_core::Error::model(other),
         }
     }
 }

@@ -55,6 +55,6 @@ impl Error {
 pub(crate) fn to_core(e: Error) -> gm_core::Error {
     match e {
         Error::Core(c) => c,
-        other => gm_core::Error::Msg(other.to_string()),
+        other => gm_core::Error::model(other),
     }
 }

@@ -277,3 +277,33 @@ fn bad_configs_are_refused_by_name() {
     };
     assert!(LapganTrainer::new(bad_lr, 0, &Device::Cpu).is_err());
 }
+
+/// A model's error crosses gm-core's `fit` as a value the caller can match, not a string.
+#[test]
+fn a_model_error_reaches_the_caller_of_fit_as_a_value() {
+    let dev = Device::Cpu;
+    let mut trainer = LapganTrainer::new(tiny(), 0, &dev).unwrap();
+    // 8x8 items for a 16x16 pyramid.
+    let x = GmRng::new(0).uniform_vec(16 * 64, 0.0, 1.0);
+    let data = Dataset::new("small", vec![1, 8, 8], x, None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = FitConfig {
+        epochs: 1,
+        batch_size: 8,
+        progress: false,
+        ..FitConfig::default()
+    };
+    let err = fit(&mut trainer, &data, &cfg, &dir.path().join("run"), &dev).unwrap_err();
+    let gm_core::Error::Model(e) = &err else {
+        panic!("expected a model error, got {err:?}");
+    };
+    match e.downcast_ref::<Error>() {
+        Some(Error::Shape { got, expected, .. }) => {
+            assert_eq!(
+                (got.as_slice(), expected.as_slice()),
+                (&[1, 8, 8][..], &[1, 16, 16][..])
+            );
+        }
+        other => panic!("expected gm_gan::Error::Shape, got {other:?}"),
+    }
+}

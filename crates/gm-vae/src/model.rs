@@ -360,7 +360,7 @@ impl gm_core::model::SavedModel for LoadedVae {
         let cfg: VaeConfig = serde_json::from_value(config.clone())
             .map_err(|e| gm_core::Error::Msg(format!("VAE config `{config}` is not valid: {e}")))?;
         let vb = gm_core::model::var_builder_from(tensors.clone(), device);
-        let vae = Vae::new(cfg, vb).map_err(|e| gm_core::Error::Msg(e.to_string()))?;
+        let vae = Vae::new(cfg, vb).map_err(gm_core::Error::model)?;
         Ok(Self { vae, tensors })
     }
 }

@@ -175,7 +175,7 @@ impl Trainer for VaeTrainer {
 
     fn step(&mut self, batch: &Batch, rng: &mut GmRng) -> gm_core::Result<Metrics> {
         self.train_step(&batch.x, rng)
-            .map_err(|e| gm_core::Error::Msg(e.to_string()))
+            .map_err(gm_core::Error::model)
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
@@ -200,7 +200,7 @@ impl Trainer for VaeTrainer {
         let s = self
             .vae
             .sample(64, rng, &self.device)
-            .map_err(|e| gm_core::Error::Msg(e.to_string()))?;
+            .map_err(gm_core::Error::model)?;
         Ok(Some((s, false)))
     }
 
@@ -220,7 +220,7 @@ impl Trainer for VaeTrainer {
                 ("test_kl".into(), kl),
             ])
         };
-        eval().map_err(|e| gm_core::Error::Msg(e.to_string()))
+        eval().map_err(gm_core::Error::model)
     }
 }
 

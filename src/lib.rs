@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod models;
 
+pub use gm_autoregressive as autoregressive;
 pub use gm_core as core;
 pub use gm_data as data;
 pub use gm_divergence as divergence;

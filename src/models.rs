@@ -37,7 +37,7 @@ pub const UNSUPPORTED: [(&str, &str); 3] = [
 
 /// The generators [`SavedGenerator::from_parts`] rebuilds, by `gm.model`.
 pub const SUPPORTED: &str =
-    "vae, gan/*, gan-generator, mix-gan/*, bigan, progressive/<r>x<r>, flow";
+    "vae, gan/*, gan-generator, mix-gan/*, bigan, progressive/<r>x<r>, flow, made, pixelcnn";
 
 /// A generator rebuilt from a model folder.
 pub struct LoadedModel {
@@ -71,6 +71,10 @@ pub enum SavedGenerator {
     Progressive(ProgressiveStage),
     /// `flow`: a multi-scale normalizing flow (its inverse maps latents to images).
     Flow(Box<gm_flow::LoadedFlow>),
+    /// `made`: MADE (sequential sampling; not differentiable in its uniform latents).
+    Made(Box<gm_autoregressive::Made>),
+    /// `pixelcnn`: a PixelCNN (sequential sampling; not differentiable in its latents).
+    PixelCnn(Box<gm_autoregressive::PixelCnn>),
 }
 
 impl SavedGenerator {
@@ -108,6 +112,13 @@ impl SavedGenerator {
             gm_flow::LoadedFlow::MODEL => Self::Flow(Box::new(
                 gm_flow::LoadedFlow::from_parts(config, tensors, device).with_context(at)?,
             )),
+            gm_autoregressive::Made::MODEL => Self::Made(Box::new(
+                gm_autoregressive::Made::from_parts(config, tensors, device).with_context(at)?,
+            )),
+            gm_autoregressive::PixelCnn::MODEL => Self::PixelCnn(Box::new(
+                gm_autoregressive::PixelCnn::from_parts(config, tensors, device)
+                    .with_context(at)?,
+            )),
             other => {
                 let why = UNSUPPORTED
                     .iter()
@@ -136,6 +147,8 @@ impl SavedGenerator {
             Self::Bigan(g) => g,
             Self::Progressive(g) => g,
             Self::Flow(m) => &m.flow,
+            Self::Made(m) => m.as_ref(),
+            Self::PixelCnn(m) => m.as_ref(),
         }
     }
 
@@ -148,6 +161,8 @@ impl SavedGenerator {
             Self::Bigan(g) => Box::new(g),
             Self::Progressive(g) => Box::new(g),
             Self::Flow(m) => Box::new(m.flow),
+            Self::Made(m) => m,
+            Self::PixelCnn(m) => m,
         }
     }
 }

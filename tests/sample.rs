@@ -448,3 +448,28 @@ fn a_flow_run_rebuilds_its_generator() {
     assert_eq!(loaded.generator.output_shape(), vec![1, 8, 8]);
     assert_same_draws(flow.flow(), &dir);
 }
+
+#[test]
+fn a_made_run_rebuilds_its_generator() {
+    use gm::autoregressive::trainer::{ArTrainConfig, ArTrainer};
+    use gm::autoregressive::{Made, MadeConfig};
+    let dev = Device::Cpu;
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = ArTrainConfig {
+        model: MadeConfig {
+            hidden: vec![16],
+            num_masks: 2,
+            ..Default::default()
+        },
+        eval_images: 0,
+        grid_samples: 0,
+        ..Default::default()
+    };
+    let mut made = ArTrainer::<Made>::new(cfg, 1, None, &dev).unwrap();
+    let dir = tmp.path().join("made");
+    fit(&mut made, &digits(), &quick_fit(64), &dir, &dev).unwrap();
+    let loaded = load_generator(&dir, &dev).unwrap();
+    assert_eq!(loaded.model, "made");
+    assert_eq!(loaded.generator.output_shape(), vec![1, 28, 28]);
+    assert_same_draws(made.model(), &dir);
+}

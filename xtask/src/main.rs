@@ -145,6 +145,18 @@ const EXAMPLES: &[Target] = &[
         "RealNVP, planar and radial flows on the ring, the grid and two moons: densities, KL",
     ),
     target(
+        "made",
+        "gm-autoregressive",
+        "made_mnist",
+        "MADE (Germain et al. 2015) on binarized digits: exact test NLL in nats, sequential samples",
+    ),
+    target(
+        "pixelcnn",
+        "gm-autoregressive",
+        "pixelcnn_mnist",
+        "PixelCNN (van den Oord et al. 2016), masked convolutions A/B: exact test NLL, samples",
+    ),
+    target(
         "shapes",
         "gm",
         "shapes",

@@ -3,6 +3,8 @@
 //! - [`f_divergence`]: `D_f(P || Q) = E_Q f(p / q)` for eleven generators, with `f'`, the
 //!   Fenchel conjugate `f*` and its domain, the f-GAN output activation `g_f` and the optimal
 //!   critic `T* = f'(p / q)` (Nowozin, Cseke & Tomioka 2016).
+//! - [`disjoint`]: disjoint supports and vanishing gradients: JS saturates at log 2 while W1
+//!   keeps gradient 1; saturating vs non-saturating generator losses (Arjovsky & Bottou 2017).
 //! - [`estimate`]: exact (discrete), quadrature, closed-form (Gaussians) and Monte Carlo values.
 //! - [`quadrature`]: adaptive Gauss-Kronrod (7/15) on intervals and on the real line.
 //! - [`variational`]: the bound `E_P g_f(V) - E_Q f*(g_f(V))` and the f-GAN losses as tensors.
@@ -13,6 +15,7 @@
 //! - [`transport`]: 1-D Wasserstein, sliced Wasserstein, Sinkhorn, exact assignment.
 //! - [`theory_rows`]: the crate's rows of `cargo xtask reproduce theory`.
 
+pub mod disjoint;
 pub mod error;
 pub mod estimate;
 pub mod f_divergence;
@@ -24,6 +27,11 @@ pub mod theory;
 pub mod transport;
 pub mod variational;
 
+pub use disjoint::{
+    disjoint_support_curves, js_shifted_uniforms_closed_form, js_shifted_uniforms_quadrature,
+    plot_disjoint_support_curves, w1_shifted_uniforms_closed_form, w1_shifted_uniforms_quadrature,
+    DisjointSupportConfig, DisjointSupportPoint, SigmoidDiscriminator,
+};
 pub use error::{Error, Result};
 pub use estimate::{
     f_divergence_discrete, f_divergence_gaussians_closed_form, f_divergence_gaussians_quadrature,

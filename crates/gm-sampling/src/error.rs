@@ -70,6 +70,13 @@ pub enum Error {
     /// A dimension mismatch in a multivariate method.
     #[error("dimension mismatch: expected {expected}, got {got}")]
     DimensionMismatch { expected: usize, got: usize },
+    /// A coordinate of a point is NaN or infinite.
+    #[error("coordinate {index} is not finite: {value}")]
+    NonFiniteInput { index: usize, value: f64 },
+    /// A finite-difference Jacobian of an inverse branch left the branch's image on both
+    /// sides of a coordinate.
+    #[error("inverse branch undefined around coordinate {coordinate} = {value}")]
+    OutsideBranch { coordinate: usize, value: f64 },
     /// Root finding could not bracket a solution.
     #[error("no root bracketed for u = {0}")]
     NoBracket(f64),

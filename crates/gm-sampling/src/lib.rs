@@ -8,7 +8,8 @@
 //!   Newton interpolation of F^{-1}), reporting its u-error and setup cost.
 //! - [`rejection`]: acceptance-rejection with acceptance-rate reporting and bound checks.
 //! - [`conditional`]: sequential conditional inversion (inverse Rosenblatt transform).
-//! - [`transform`]: densities of X = G(Z): several roots, Jacobian determinants.
+//! - [`transform`]: densities of X = G(Z): several roots (scalar and vector, summed over
+//!   inverse branches), Jacobian determinants.
 //! - [`manifold`]: the sphere from the unit square, naive vs uniform.
 //! - [`monte_carlo`]: Monte Carlo and importance sampling with standard errors and ESS.
 //! - [`batched`]: inversion applied to seeded uniform candle tensors on any device.
@@ -38,7 +39,7 @@ pub use error::{Error, Result};
 pub use pinv::{NumericalInversion, UError};
 pub use rejection::{Proposal, Rejection, RejectionRun, UniformBox};
 pub use theory::theory_rows;
-pub use transform::{ScalarTransform, VectorTransform};
+pub use transform::{BranchedVectorTransform, InverseBranch, ScalarTransform, VectorTransform};
 pub use univariate::{
     open_unit, Cauchy, Exponential, Laplace, Logistic, Normal, Pareto, Rayleigh, Truncated,
     Uniform, Univariate, Weibull,

@@ -13,8 +13,12 @@ use crate::pinv::NumericalInversion;
 use crate::rejection::Rejection;
 use crate::roots::solve_bracketed;
 use crate::special::std_normal_cdf;
+use crate::special::std_normal_pdf;
 use crate::stats::{chi_square_sf, chi_square_test, histogram, ks_critical, ks_statistic};
-use crate::transform::{cubic_of_uniform, polar_to_cartesian};
+use crate::transform::{
+    abs_of_normal, chi_square1_pdf, cubic_of_uniform, half_normal_pdf, polar_to_cartesian,
+    square_first_of_normal, BranchedVectorTransform,
+};
 use crate::univariate::{open_unit, Cauchy, Exponential, Normal, Univariate};
 
 const AREA: &str = "gm-sampling";
@@ -46,6 +50,134 @@ fn failed(statement: &str, e: impl std::fmt::Display) -> TheoryRow {
         0.0,
         0.0,
     )
+}
+
+/// A two-dimensional several-roots example: the transform, its closed-form density, the grid
+/// the closed form is compared on, the box holding all but a negligible mass, and the cell
+/// edges of the chi-square test.
+pub(crate) struct BranchedExample {
+    pub name: &'static str,
+    pub transform: BranchedVectorTransform,
+    pub closed_form: fn(&[f64]) -> f64,
+    pub grid: [Vec<f64>; 2],
+    pub mass_box: ([f64; 2], [f64; 2]),
+    pub edges: Vec<Vec<f64>>,
+}
+
+/// (z1^2, z2) and (|z1|, |z2|) of Z ~ N(0, I_2).
+pub(crate) fn branched_examples() -> [BranchedExample; 2] {
+    let grid = |lo: f64, hi: f64, n: usize| -> Vec<f64> {
+        (0..n)
+            .map(|i| lo + (hi - lo) * i as f64 / (n - 1) as f64)
+            .collect()
+    };
+    let abs_edges = vec![0.0, 0.15, 0.35, 0.6, 0.9, 1.3, 1.8, 2.5];
+    [
+        BranchedExample {
+            name: "(z1^2, z2): chi-square(1) x N(0,1)",
+            transform: square_first_of_normal(),
+            closed_form: |y| chi_square1_pdf(y[0]) * std_normal_pdf(y[1]),
+            grid: [grid(0.01, 6.0, 60), grid(-4.0, 4.0, 41)],
+            mass_box: ([0.0, -12.0], [80.0, 12.0]),
+            edges: vec![
+                vec![0.0, 0.02, 0.1, 0.25, 0.5, 1.0, 1.7, 2.7, 4.5],
+                vec![-2.0, -1.0, -0.4, 0.4, 1.0, 2.0],
+            ],
+        },
+        BranchedExample {
+            name: "(|z1|, |z2|): half-normal x half-normal",
+            transform: abs_of_normal(),
+            closed_form: |y| half_normal_pdf(y[0]) * half_normal_pdf(y[1]),
+            grid: [grid(0.0, 4.0, 41), grid(0.0, 4.0, 41)],
+            mass_box: ([0.0, 0.0], [12.0, 12.0]),
+            edges: vec![abs_edges.clone(), abs_edges],
+        },
+    ]
+}
+
+impl BranchedExample {
+    /// max |p_Y - closed form| / closed form over the grid.
+    pub fn max_relative_error(&self) -> crate::Result<f64> {
+        let mut worst: f64 = 0.0;
+        for &a in &self.grid[0] {
+            for &b in &self.grid[1] {
+                let y = [a, b];
+                let exact = (self.closed_form)(&y);
+                let p = self.transform.density(&y)?;
+                worst = worst.max((p - exact).abs() / exact);
+            }
+        }
+        Ok(worst)
+    }
+
+    /// int p_Y over the mass box (60 Gauss-Legendre panels per axis).
+    pub fn total_probability(&self) -> crate::Result<f64> {
+        let (lo, hi) = self.mass_box;
+        self.transform.probability_box(&lo, &hi, 60)
+    }
+
+    /// Samples Y = G(Z), Z ~ N(0, I_2) drawn by inversion from `rng`.
+    pub fn sample(&self, n: usize, rng: &mut GmRng) -> crate::Result<Vec<Vec<f64>>> {
+        let normal = Normal::standard();
+        (0..n)
+            .map(|_| {
+                let z = [normal.sample(rng), normal.sample(rng)];
+                self.transform.apply(&z)
+            })
+            .collect()
+    }
+}
+
+fn branched_rows(rows: &mut Vec<TheoryRow>, rng: &mut GmRng) {
+    let st = "several roots in 2-D: p_Y(y) = sum_k p_Z(g_k^-1 y) |det J_{g_k^-1}(y)|";
+    for ex in branched_examples() {
+        match ex.max_relative_error() {
+            Ok(e) => rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "{st}, {}: max relative error vs closed form on a {}x{} grid",
+                    ex.name,
+                    ex.grid[0].len(),
+                    ex.grid[1].len()
+                ),
+                e,
+                0.0,
+                1e-10,
+            )),
+            Err(e) => rows.push(failed(st, e)),
+        }
+        match ex.total_probability() {
+            Ok(t) => rows.push(TheoryRow::new(
+                AREA,
+                format!("{st}, {}: integral of p_Y (Gauss-Legendre)", ex.name),
+                t,
+                1.0,
+                1e-9,
+            )),
+            Err(e) => rows.push(failed(st, e)),
+        }
+        let n = 20_000;
+        let fit = ex
+            .sample(n, rng)
+            .and_then(|ys| ex.transform.goodness_of_fit(&ys, &ex.edges, 4));
+        match fit {
+            Ok(c) => {
+                let crit = chi_square_critical(c.dof, 0.001);
+                rows.push(TheoryRow::new(
+                    AREA,
+                    format!(
+                        "{st}, {}: chi-square of G(Z) on {} cells vs p_Y, n = {n}, crit at 0.001",
+                        ex.name,
+                        c.dof + 1
+                    ),
+                    c.statistic,
+                    c.dof as f64,
+                    crit - c.dof as f64,
+                ));
+            }
+            Err(e) => rows.push(failed(st, e)),
+        }
+    }
 }
 
 /// One row per theorem; runs in well under a few seconds.
@@ -143,6 +275,8 @@ pub fn theory_rows() -> Vec<TheoryRow> {
         }
         Err(e) => rows.push(failed(st, e)),
     }
+    // Its own seed, so that the rows after it keep their draws.
+    branched_rows(&mut rows, &mut GmRng::new(2));
 
     // Jacobian: polar -> Cartesian gives N(0, I).
     let polar = polar_to_cartesian();

@@ -12,9 +12,15 @@
 //!   current folder and its parents included;
 //! - an existing run folder is refused unless the run is resumed ([`RunMode::Resume`]) or
 //!   replaced ([`RunMode::Overwrite`]); replacing removes only the files the marker lists,
-//!   so a file the user put there stays.
+//!   so a file the user put there stays;
+//! - one process writes a run folder at a time: the first to prepare it holds an exclusive
+//!   operating-system lock on its [`RUN_LOCK`] file (holding its pid) until it exits, and a
+//!   second process is refused with that pid. The lock dies with its process, so a run killed
+//!   by SIGKILL leaves no stale lock behind.
 
 use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -24,6 +30,56 @@ use crate::{Error, Result};
 
 /// File name of the marker that makes a folder a gm run folder.
 pub const RUN_MARKER: &str = "run.json";
+
+/// File name of a run folder's lock: the pid of the process writing the folder, which holds
+/// an exclusive lock on it while it lives.
+pub const RUN_LOCK: &str = "run.lock";
+
+/// The run folders this process holds (canonical paths) with their open, locked files.
+static HELD: Mutex<Vec<(PathBuf, File)>> = Mutex::new(Vec::new());
+
+/// Takes the run folder `dir` for this process, or refuses it when another process holds it
+/// (naming that process). Taking a folder this process already holds is a no-op; the lock is
+/// released when the process ends, however it ends.
+pub fn lock(dir: &Path) -> Result<()> {
+    let root = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if held.iter().any(|(p, _)| *p == root) {
+        return Ok(());
+    }
+    let path = root.join(RUN_LOCK);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => {
+            let holder = std::fs::read_to_string(&path).unwrap_or_default();
+            let holder = holder.trim();
+            let who = if holder.is_empty() {
+                "another process".to_string()
+            } else {
+                format!("another process (pid {holder})")
+            };
+            return Err(Error::Msg(format!(
+                "{}: {who} is writing this run folder; wait for it to end or choose another \
+                 --out",
+                dir.display()
+            )));
+        }
+        Err(TryLockError::Error(e)) => return Err(Error::io(&path, e)),
+    }
+    file.set_len(0)
+        .and_then(|()| writeln!(file, "{}", std::process::id()))
+        .and_then(|()| file.flush())
+        .map_err(|e| Error::io(&path, e))?;
+    held.push((root, file));
+    Ok(())
+}
 
 /// What a run does with an existing run folder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,11 +157,16 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
+/// Whether `dir` holds nothing but, at most, a run lock (a run that was starting there, or
+/// was killed before it wrote its marker).
 fn is_empty_dir(dir: &Path) -> Result<bool> {
-    Ok(std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .next()
-        .is_none())
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        if entry.file_name() != RUN_LOCK {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// True when `dir` is the current folder or one of its parents.
@@ -128,6 +189,7 @@ pub fn prepare(dir: &Path, mode: RunMode, name: &str, args: &[String]) -> Result
             )));
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        lock(dir)?;
         RunMarker::new(name)
     } else if !dir.is_dir() {
         return Err(Error::Msg(format!(
@@ -136,6 +198,9 @@ pub fn prepare(dir: &Path, mode: RunMode, name: &str, args: &[String]) -> Result
         )));
     } else if dir.join(RUN_MARKER).exists() {
         let mut marker = RunMarker::read(dir)?;
+        if mode != RunMode::New {
+            lock(dir)?;
+        }
         match mode {
             RunMode::New => {
                 return Err(Error::Msg(format!(
@@ -159,6 +224,8 @@ pub fn prepare(dir: &Path, mode: RunMode, name: &str, args: &[String]) -> Result
             dir.display()
         )));
     } else if is_empty_dir(dir)? {
+        // A run starting here in another process is named before anything else is said.
+        lock(dir)?;
         if mode == RunMode::Resume {
             return Err(Error::Msg(format!(
                 "{}: there is no run to resume here (the folder is empty)",
@@ -186,7 +253,8 @@ pub fn prepare(dir: &Path, mode: RunMode, name: &str, args: &[String]) -> Result
 /// or empty; a folder inside a run folder is accepted as it is. Any other existing folder is
 /// refused, so that a library call never writes among a user's files.
 pub fn ensure_run_dir(dir: &Path, name: &str) -> Result<()> {
-    if enclosing_run(dir).is_some() {
+    if let Some(root) = enclosing_run(dir) {
+        lock(&root)?;
         return std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e));
     }
     prepare(dir, RunMode::New, name, &[])
@@ -329,6 +397,79 @@ mod tests {
 
     fn args() -> Vec<String> {
         vec!["--seed".into(), "1".into()]
+    }
+
+    /// Another holder of `dir`'s lock: a second open file description locks like a second
+    /// process would (the operating system's locks belong to open files, not threads).
+    fn hold_as_other(dir: &Path, pid: &str) -> File {
+        let path = dir.join(RUN_LOCK);
+        let mut f = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&path)
+            .unwrap();
+        f.try_lock().unwrap();
+        writeln!(f, "{pid}").unwrap();
+        f
+    }
+
+    #[test]
+    fn a_run_folder_held_by_another_process_is_refused_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        let other = hold_as_other(&dir, "4242");
+        for mode in [RunMode::New, RunMode::Resume, RunMode::Overwrite] {
+            let e = prepare(&dir, mode, "t", &args()).unwrap_err().to_string();
+            assert!(e.contains("pid 4242") && e.contains("another --out"), "{e}");
+        }
+        // Nothing was written beside the lock while it was held.
+        assert!(!dir.join(RUN_MARKER).exists());
+        drop(other);
+        prepare(&dir, RunMode::New, "t", &args()).unwrap();
+        let pid = std::fs::read_to_string(dir.join(RUN_LOCK)).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string());
+        // The holder takes its folder again, and a folder inside it, without refusal.
+        prepare(&dir, RunMode::Resume, "t", &args()).unwrap();
+        ensure_run_dir(&dir.join("stage"), "t").unwrap();
+    }
+
+    #[test]
+    fn a_lock_left_by_a_killed_process_is_not_a_refusal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        prepare(&dir, RunMode::New, "t", &[]).unwrap();
+        // A lock file whose process is gone (its lock died with it) holds only a pid.
+        let other = tmp.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join(RUN_LOCK), "999999\n").unwrap();
+        std::fs::write(
+            other.join(RUN_MARKER),
+            std::fs::read(dir.join(RUN_MARKER)).unwrap(),
+        )
+        .unwrap();
+        prepare(&other, RunMode::Resume, "t", &args()).unwrap();
+        let pid = std::fs::read_to_string(other.join(RUN_LOCK)).unwrap();
+        assert_eq!(pid.trim(), std::process::id().to_string());
+    }
+
+    #[test]
+    fn a_library_fit_inside_a_folder_another_process_holds_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(RUN_MARKER),
+            serde_json::to_vec(&RunMarker::new("t")).unwrap(),
+        )
+        .unwrap();
+        let _other = hold_as_other(&dir, "7");
+        let e = ensure_run_dir(&dir.join("sub"), "t")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("pid 7"), "{e}");
     }
 
     #[test]

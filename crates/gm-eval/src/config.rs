@@ -208,7 +208,7 @@ impl EvalConfig {
                 reason: "must lie in [0, 1]",
             });
         }
-        if self.random_conv_dim < 4 || self.random_conv_dim % 4 != 0 {
+        if self.random_conv_dim < 4 || !self.random_conv_dim.is_multiple_of(4) {
             return Err(Error::Config {
                 field: "random_conv_dim",
                 value: self.random_conv_dim.to_string(),

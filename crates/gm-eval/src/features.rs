@@ -171,7 +171,7 @@ impl ConvFeatureNet {
     /// in the order of the `conv{i}.weight` tensors, so two constructions with one seed are
     /// identical on every machine.
     pub fn random(cfg: RandomConvConfig, device: &Device) -> Result<Self> {
-        if cfg.dim < 4 || cfg.dim % 4 != 0 {
+        if cfg.dim < 4 || !cfg.dim.is_multiple_of(4) {
             return Err(Error::Config {
                 field: "random_conv_dim",
                 value: cfg.dim.to_string(),

@@ -449,7 +449,7 @@ impl DcganLayout {
                 start: 4,
                 steps: side.trailing_zeros() as usize - 2,
             })
-        } else if side % 4 == 0 && (4..=28).contains(&side) {
+        } else if side.is_multiple_of(4) && (4..=28).contains(&side) {
             Some(Self {
                 start: side / 4,
                 steps: 2,

@@ -246,7 +246,7 @@ impl GanTrainer {
         }
         let z = self.latents(n, rng)?;
         let mut m = self.critic_step(&real, &z, rng)?;
-        if self.step % self.cfg.tricks.n_critic as u64 == 0 {
+        if self.step.is_multiple_of(self.cfg.tricks.n_critic as u64) {
             let z = self.latents(n, rng)?;
             self.last_g_loss = self.generator_step(&real, &z, rng)?;
         }

@@ -317,7 +317,7 @@ impl SuperResolution {
         positive("height", height)?;
         positive("width", width)?;
         positive("factor", factor)?;
-        if height % factor != 0 || width % factor != 0 {
+        if !height.is_multiple_of(factor) || !width.is_multiple_of(factor) {
             return Err(Error::config(
                 "factor",
                 factor,

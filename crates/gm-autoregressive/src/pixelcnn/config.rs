@@ -63,21 +63,21 @@ impl PixelCnnConfig {
                 "an autoregressive model needs at least 2 pixels",
             ));
         }
-        if self.channels < 2 || self.channels % 2 != 0 {
+        if self.channels < 2 || !self.channels.is_multiple_of(2) {
             return Err(Error::config(
                 "channels",
                 self.channels,
                 "must be even and at least 2 (blocks narrow to channels / 2)",
             ));
         }
-        if self.first_kernel < 3 || self.first_kernel % 2 == 0 {
+        if self.first_kernel < 3 || self.first_kernel.is_multiple_of(2) {
             return Err(Error::config(
                 "first_kernel",
                 self.first_kernel,
                 "must be odd and at least 3 (a 1x1 type-A mask sees nothing)",
             ));
         }
-        if self.kernel % 2 == 0 {
+        if self.kernel.is_multiple_of(2) {
             return Err(Error::config("kernel", self.kernel, "must be odd"));
         }
         Ok(())

@@ -109,7 +109,7 @@ impl Dataset {
         labels: Option<Vec<u32>>,
     ) -> Result<Self> {
         let item: usize = item_shape.iter().product();
-        if item == 0 || values.len() % item != 0 {
+        if item == 0 || !values.len().is_multiple_of(item) {
             return Err(Error::Msg(format!(
                 "data set `{name}`: {} values do not make whole items of shape {item_shape:?}",
                 values.len()

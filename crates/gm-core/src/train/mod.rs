@@ -340,7 +340,7 @@ pub fn fit<T: Trainer + ?Sized>(
         let msg: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
         bar.set_position(step);
         bar.set_message(msg.join("  "));
-        if show && !tty && (step % line_every == 0 || step == total) {
+        if show && !tty && (step.is_multiple_of(line_every) || step == total) {
             let el = run_started.elapsed().as_secs_f64();
             let rate = (step - first_step) as f64 / el.max(1e-9);
             eprintln!(
@@ -353,7 +353,7 @@ pub fn fit<T: Trainer + ?Sized>(
             );
         }
         last_metrics = metrics;
-        let epoch_end = step % per_epoch == 0;
+        let epoch_end = step.is_multiple_of(per_epoch);
         if epoch_end {
             let e = step / per_epoch;
             last_eval = trainer.evaluate()?;
@@ -367,11 +367,13 @@ pub fn fit<T: Trainer + ?Sized>(
                     bar.suspend(|| eprintln!("epoch {e}: {}", m.join("  ")));
                 }
             }
-            if cfg.grid_every > 0 && (e as usize % cfg.grid_every == 0 || step == total) {
+            if cfg.grid_every > 0 && ((e as usize).is_multiple_of(cfg.grid_every) || step == total)
+            {
                 write_grid(trainer, cfg.seed, run_dir, e)?;
             }
         }
-        let due = epoch_end || (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0);
+        let due =
+            epoch_end || (cfg.checkpoint_every > 0 && step.is_multiple_of(cfg.checkpoint_every));
         if due || step == stop_at {
             log.flush()?;
             write_checkpoint(

@@ -81,7 +81,10 @@ impl ImageFlowConfig {
             return Err(Error::config("levels", 0, "must be at least 1"));
         }
         let f = 1usize.checked_shl(self.levels as u32).unwrap_or(usize::MAX);
-        if self.levels >= usize::BITS as usize || shape[1] % f != 0 || shape[2] % f != 0 {
+        if self.levels >= usize::BITS as usize
+            || !shape[1].is_multiple_of(f)
+            || !shape[2].is_multiple_of(f)
+        {
             return Err(Error::config(
                 "levels",
                 self.levels,

@@ -100,7 +100,7 @@ fn non_negative_finite(field: &'static str, v: f64) -> Result<()> {
 impl CycleGanConfig {
     /// Checks every field; each bad value is its own error naming the field.
     pub fn validate(&self) -> Result<()> {
-        if self.image_size < 8 || self.image_size % 2 != 0 {
+        if self.image_size < 8 || !self.image_size.is_multiple_of(2) {
             return Err(Error::config(
                 "image_size",
                 self.image_size,

@@ -81,7 +81,7 @@ impl LapganConfig {
             ));
         }
         let f = 1usize.checked_shl((self.levels - 1) as u32).unwrap_or(0);
-        if f == 0 || self.image_size % f != 0 || self.image_size / f < 2 {
+        if f == 0 || !self.image_size.is_multiple_of(f) || self.image_size / f < 2 {
             return Err(Error::config(
                 "image_size",
                 self.image_size,

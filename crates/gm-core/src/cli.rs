@@ -182,6 +182,22 @@ pub fn main_with<E: std::fmt::Display>(
     body: impl FnOnce() -> std::result::Result<(), E>,
 ) -> std::process::ExitCode {
     crate::runtime::init();
+    // The first Ctrl-C ends each running `fit` after its current step with a checkpoint; a
+    // second one quits at once (the last checkpoint stays usable: writes are atomic).
+    let handler = ctrlc::set_handler(|| {
+        if crate::train::stop_requested() {
+            eprintln!("\ninterrupted again: quitting now");
+            std::process::exit(130);
+        }
+        eprintln!(
+            "\ninterrupt: finishing the current step and writing a checkpoint (Ctrl-C again to \
+             quit at once)"
+        );
+        crate::train::request_stop();
+    });
+    if let Err(e) = handler {
+        eprintln!("warning: Ctrl-C will quit without a checkpoint ({e})");
+    }
     match body() {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

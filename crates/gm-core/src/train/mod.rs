@@ -231,6 +231,21 @@ fn check_finite(step: u64, what: &str, t: &Tensor) -> Result<()> {
     }
 }
 
+/// Set by [`request_stop`]: every running [`fit`] stops at its next step boundary.
+static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Asks every running [`fit`] of this process to stop after its current step, with a
+/// checkpoint, as `--stop-after` would (the run resumes bit-identically). Called by the Ctrl-C
+/// handler of [`crate::cli::main_with`]; safe from any thread.
+pub fn request_stop() {
+    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Whether [`request_stop`] was called.
+pub fn stop_requested() -> bool {
+    STOP.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Runs `trainer` on `data` for `cfg.epochs` epochs, writing everything to `run_dir`.
 pub fn fit<T: Trainer + ?Sized>(
     trainer: &mut T,
@@ -315,7 +330,8 @@ pub fn fit<T: Trainer + ?Sized>(
     let run_started = Instant::now();
     let first_step = step;
 
-    while step < stop_at {
+    let mut interrupted = false;
+    while step < stop_at && !interrupted {
         let epoch = step / per_epoch;
         let k = (step % per_epoch) as usize;
         if order_epoch != epoch {
@@ -372,9 +388,10 @@ pub fn fit<T: Trainer + ?Sized>(
                 write_grid(trainer, cfg.seed, run_dir, e)?;
             }
         }
+        interrupted = stop_requested();
         let due =
             epoch_end || (cfg.checkpoint_every > 0 && step.is_multiple_of(cfg.checkpoint_every));
-        if due || step == stop_at {
+        if due || step == stop_at || interrupted {
             log.flush()?;
             write_checkpoint(
                 &ckpt_path,
@@ -387,6 +404,12 @@ pub fn fit<T: Trainer + ?Sized>(
     }
     bar.finish_and_clear();
     log.flush()?;
+    if interrupted && step < total {
+        eprintln!(
+            "interrupted at step {step}/{total}: checkpoint written in {}; continue with --resume",
+            run_dir.display()
+        );
+    }
     let stopped_early = step < total;
     if !stopped_early {
         finish_run(trainer, run_dir, &last_eval, &last_metrics)?;

@@ -245,6 +245,12 @@ const REPRODUCTIONS: &[Target] = &[
         "every evaluation metric on real digits: what a perfect generator scores",
     ),
     target(
+        "likelihood-vs-samples",
+        "gm",
+        "likelihood_vs_samples",
+        "Theis et al.'s two warnings measured: a 1 % model + 99 % noise mixture and a memoriser",
+    ),
+    target(
         "zoo",
         "gm-gan",
         "zoo",

@@ -179,17 +179,11 @@ impl Trainer for VaeTrainer {
     }
 
     fn state(&self) -> gm_core::Result<TrainState> {
-        let mut tensors = self.store.tensors();
-        tensors.extend(self.opt.state_tensors("adam.")?);
-        let mut scalars = BTreeMap::new();
-        scalars.insert("adam.t".to_string(), self.opt.steps().to_string());
-        Ok(TrainState { tensors, scalars })
+        TrainState::single_network(&self.store, &self.opt)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        self.store.load(&state.tensors, "checkpoint")?;
-        self.opt
-            .load_state(&state.tensors, "adam.", state.scalar("adam.t")?)
+        state.load_single_network(&self.store, &mut self.opt)
     }
 
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {

@@ -62,6 +62,22 @@ impl TrainState {
         opt.load_state(&self.tensors, &format!("adam_{key}."), t)
     }
 
+    /// The state of a trainer with one network: its weights under their own names, its Adam
+    /// moments as `adam.m.{name}` / `adam.v.{name}` and its step count as `adam.t`.
+    pub fn single_network(store: &ParamStore, opt: &Adam) -> Result<Self> {
+        let mut tensors = store.tensors();
+        tensors.extend(opt.state_tensors("adam.")?);
+        let mut scalars = BTreeMap::new();
+        scalars.insert("adam.t".to_string(), opt.steps().to_string());
+        Ok(Self { tensors, scalars })
+    }
+
+    /// Restores a network written by [`TrainState::single_network`].
+    pub fn load_single_network(&self, store: &ParamStore, opt: &mut Adam) -> Result<()> {
+        store.load(&self.tensors, "checkpoint")?;
+        opt.load_state(&self.tensors, "adam.", self.scalar("adam.t")?)
+    }
+
     /// The same state with every tensor and scalar name prefixed by `prefix` (to nest one
     /// trainer's state in another's).
     pub fn prefixed(&self, prefix: &str) -> TrainState {

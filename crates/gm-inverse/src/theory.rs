@@ -8,6 +8,14 @@
 //! once m >= C delta^-2 k log(d / k) (Baraniuk, Davenport, DeVore and Wakin, 2008). The exact
 //! constant is a maximum over all C(d, k) supports; [`empirical_ric`] maximises over random
 //! supports, which gives a lower bound on it: enough to show where the property fails.
+//!
+//! Bora, Jalal, Price and Dimakis (2017) replace sparsity by the range of a generator G:
+//! A satisfies S-REC(S, gamma, delta) when ||A(x1 - x2)|| >= gamma ||x1 - x2|| - delta for
+//! x1, x2 in S = G(B^k); then x_hat = G(argmin_z ||A G(z) - y||) has
+//! ||x_hat - x*|| <= 6 min_z ||G(z) - x*|| + 3 ||eta|| + 2 delta (with gamma = 1/2).
+//! [`srec_ratios`] measures ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over random pairs for
+//! A with N(0, 1/m) entries; each ratio^2 is chi^2_m / m, so the ratios concentrate at 1
+//! with spread ~ 1 / sqrt(2m).
 
 use gm_core::theory::TheoryRow;
 use gm_core::GmRng;
@@ -124,6 +132,103 @@ pub fn isometry_in_mean(m: usize, k: usize, trials: usize, seed: u64) -> (f64, f
     (mean, (var / n).sqrt())
 }
 
+/// A fixed generator G: R^k -> R^n, softplus(W2 softplus(W1 z)) with hidden width h and
+/// N(0, 1/fan_in) weights drawn from `seed` (the shape of Bora et al.'s VAE decoder).
+#[derive(Debug, Clone)]
+pub struct FixedGenerator {
+    k: usize,
+    h: usize,
+    n: usize,
+    w1: Vec<f64>,
+    w2: Vec<f64>,
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+impl FixedGenerator {
+    pub fn new(k: usize, h: usize, n: usize, seed: u64) -> Self {
+        let mut rng = GmRng::new(seed);
+        let mut draw = |len: usize, fan_in: usize| -> Vec<f64> {
+            let sd = 1.0 / (fan_in as f64).sqrt();
+            rng.normal_vec(len)
+                .into_iter()
+                .map(|v| v as f64 * sd)
+                .collect()
+        };
+        let w1 = draw(h * k, k);
+        let w2 = draw(n * h, h);
+        Self { k, h, n, w1, w2 }
+    }
+
+    pub fn generate(&self, z: &[f64]) -> Vec<f64> {
+        let hidden: Vec<f64> = (0..self.h)
+            .map(|i| softplus((0..self.k).map(|j| self.w1[i * self.k + j] * z[j]).sum()))
+            .collect();
+        (0..self.n)
+            .map(|i| {
+                softplus(
+                    (0..self.h)
+                        .map(|j| self.w2[i * self.h + j] * hidden[j])
+                        .sum(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// (min, mean, max) of ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over `pairs` pairs of
+/// z ~ N(0, I_k), for one A (m x n) with N(0, 1/m) entries, all drawn from `seed`.
+pub fn srec_ratios(
+    generator: &FixedGenerator,
+    m: usize,
+    pairs: usize,
+    seed: u64,
+) -> Result<(f64, f64, f64)> {
+    if m == 0 {
+        return Err(Error::config("m", 0, "must be at least 1"));
+    }
+    if pairs == 0 {
+        return Err(Error::config("pairs", 0, "must be at least 1"));
+    }
+    let n = generator.n;
+    let mut rng = GmRng::new(seed);
+    let sd = 1.0 / (m as f64).sqrt();
+    let a: Vec<f64> = rng
+        .normal_vec(m * n)
+        .into_iter()
+        .map(|v| v as f64 * sd)
+        .collect();
+    let (mut lo, mut sum, mut hi) = (f64::INFINITY, 0.0, f64::NEG_INFINITY);
+    for _ in 0..pairs {
+        let mut z = |_: ()| -> Vec<f64> {
+            rng.normal_vec(generator.k)
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        };
+        let (x1, x2) = (generator.generate(&z(())), generator.generate(&z(())));
+        let diff: Vec<f64> = x1.iter().zip(&x2).map(|(a, b)| a - b).collect();
+        let norm = diff.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        let a_norm = (0..m)
+            .map(|i| (0..n).map(|j| a[i * n + j] * diff[j]).sum::<f64>().powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let r = a_norm / norm;
+        lo = lo.min(r);
+        hi = hi.max(r);
+        sum += r;
+    }
+    Ok((lo, sum / pairs as f64, hi))
+}
+
+/// The measurement counts of the S-REC rows.
+pub const SREC_MEASUREMENTS: [usize; 3] = [20, 80, 320];
+
 /// The rows of this crate (well under a second).
 pub fn theory_rows() -> Vec<TheoryRow> {
     let mut rows = Vec::new();
@@ -182,6 +287,34 @@ pub fn theory_rows() -> Vec<TheoryRow> {
             1e-9,
         )),
     }
+    let generator = FixedGenerator::new(5, 32, 100, 5);
+    let pairs = 500;
+    for (i, m) in SREC_MEASUREMENTS.into_iter().enumerate() {
+        // Each ratio is 1 + N(0, 1/(2m)) to first order; over `pairs` draws the extremes
+        // stay within sqrt(2 ln pairs) ~ 3.5 of those deviations: 6 leaves room for the
+        // chi tails at small m.
+        let tol = 6.0 / (2.0 * m as f64).sqrt();
+        match srec_ratios(&generator, m, pairs, 6 + i as u64) {
+            Ok((lo, mean, hi)) => {
+                rows.push(TheoryRow::new(
+                    AREA,
+                    format!(
+                        "S-REC (Bora et al.): min over {pairs} pairs of ||A(G(z1)-G(z2))|| / ||G(z1)-G(z2)||, A N(0,1/m), m = {m}, n = 100, k = 5 (mean {mean:.3}, max {hi:.3}; tol 6/sqrt(2m))"
+                    ),
+                    lo,
+                    1.0,
+                    tol,
+                ));
+            }
+            Err(e) => rows.push(TheoryRow::new(
+                AREA,
+                format!("S-REC at m = {m}: {e}"),
+                f64::NAN,
+                1.0,
+                tol,
+            )),
+        }
+    }
     rows
 }
 
@@ -218,7 +351,7 @@ mod tests {
     #[test]
     fn theory_rows_pass() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 4 + SREC_MEASUREMENTS.len());
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }
@@ -232,5 +365,24 @@ mod tests {
         // least halves it.
         assert!(d2 < 0.5 * d1, "{d1} -> {d2}");
         assert!(empirical_ric(10, 20, 0, 5, 0).is_err());
+    }
+
+    #[test]
+    fn srec_ratio_concentrates_as_m_grows() {
+        let g = FixedGenerator::new(4, 16, 60, 1);
+        let spread = |m: usize| {
+            let (lo, mean, hi) = srec_ratios(&g, m, 200, 2).unwrap();
+            assert!(lo > 0.0 && lo <= mean && mean <= hi, "{lo} {mean} {hi}");
+            (hi - lo, (mean - 1.0).abs(), lo)
+        };
+        let (s_small, _, lo_small) = spread(10);
+        let (s_large, bias_large, lo_large) = spread(640);
+        // 64x the measurements: the 1/sqrt(2m) spread falls 8x; demand 4x.
+        assert!(s_large < s_small / 4.0, "{s_small} -> {s_large}");
+        assert!(lo_large > lo_small, "{lo_small} -> {lo_large}");
+        // E sqrt(chi^2_m / m) = 1 - 1/(4m) + ...; the pairs share one A, so allow the mean
+        // 5 standard deviations 1/sqrt(2m) of a single ratio.
+        assert!(bias_large < 5.0 / (2.0 * 640f64).sqrt(), "{bias_large}");
+        assert!(srec_ratios(&g, 0, 10, 0).is_err());
     }
 }

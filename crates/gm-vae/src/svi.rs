@@ -297,4 +297,54 @@ mod tests {
         let after = mean_local_elbo(&dec, &x, &m, &l, 20, &mut GmRng::new(5)).unwrap();
         assert!(after > before + 1.0, "before {before}, after {after}");
     }
+
+    #[test]
+    fn fit_svi_raises_each_points_elbo() {
+        // Against the starting point phi_i = (0, 0) (init_std 0), under the fitted decoder.
+        let dev = Device::Cpu;
+        let model = VaeConfig {
+            latent_dim: 2,
+            decoder_hidden: vec![16],
+            encoder_hidden: vec![16],
+            ..VaeConfig::default()
+        };
+        let x = gm_core::data::mnist_embedded()
+            .unwrap()
+            .train
+            .head(8, &dev)
+            .unwrap()
+            .x
+            .flatten_from(1)
+            .unwrap();
+        let x = crate::model::binarize(&x, &mut GmRng::new(1)).unwrap();
+        let cfg = SviConfig {
+            epochs: 4,
+            batch_size: 4,
+            inner_steps: 10,
+            init_std: 0.0,
+            ..SviConfig::default()
+        };
+        let run = fit_svi(&model, &cfg, &x, 4, &dev).unwrap();
+        let per_point = |mu: &Tensor, lv: &Tensor| -> Vec<f64> {
+            let mut rng = GmRng::new(9);
+            let samples = 32;
+            let mut acc = vec![0.0; 8];
+            for _ in 0..samples {
+                let e = local_elbo(&run.decoder, &x, mu, lv, &mut rng)
+                    .unwrap()
+                    .to_vec1::<f32>()
+                    .unwrap();
+                for (a, v) in acc.iter_mut().zip(e) {
+                    *a += v as f64 / samples as f64;
+                }
+            }
+            acc
+        };
+        let z0 = Tensor::zeros((8, 2), candle_core::DType::F32, &dev).unwrap();
+        let before = per_point(&z0, &z0);
+        let after = per_point(&run.mu, &run.logvar);
+        for (i, (b, a)) in before.iter().zip(&after).enumerate() {
+            assert!(a > b, "point {i}: before {b}, after {a}");
+        }
+    }
 }

@@ -9,6 +9,8 @@
 //!
 //! ```text
 //! cargo xtask run dcgan [--epochs 8] [--compare] [--samples 2000] [--seed 0] [--quick]
+//!     [--loss gan|hinge|lsgan|wgan-gp] [--ema 0.999] [--r1 GAMMA] [--r2 GAMMA]
+//!     [--diff-augment color,translation,cutout] [--spectral-norm]
 //!     [--out DIR] [--resume | --overwrite]        (--help lists every flag)
 //! ```
 //!
@@ -57,6 +59,9 @@ struct Cli {
     /// Smoke run: 1 epoch and 1000 samples unless given
     #[arg(long)]
     quick: bool,
+    /// The GAN toolkit (DCGAN only): loss, generator average, R1/R2, DiffAugment
+    #[command(flatten)]
+    toolkit: common::ToolkitArgs,
     #[command(flatten)]
     data: gm_data::DataArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
@@ -114,13 +119,12 @@ fn run() -> Result<()> {
         Some(data.test.head(samples, &device)?.x)
     };
 
-    let mut runs: Vec<(&str, GanTrainConfig)> = vec![(
-        "DCGAN",
-        GanTrainConfig {
-            model: dcgan_model,
-            ..GanTrainConfig::dcgan_mnist()
-        },
-    )];
+    let mut dcgan = GanTrainConfig {
+        model: dcgan_model,
+        ..GanTrainConfig::dcgan_mnist()
+    };
+    cli.toolkit.apply(&mut dcgan)?;
+    let mut runs: Vec<(&str, GanTrainConfig)> = vec![("DCGAN", dcgan)];
     if compare {
         runs.push((
             "MLP GAN",

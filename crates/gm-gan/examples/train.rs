@@ -13,6 +13,7 @@
 //! coverage. `lapgan`, `progressive`, `bigan` and `cyclegan` run their measurement of
 //! `cargo xtask reproduce zoo` alone, in a sub-folder of the run folder.
 
+mod common;
 mod experiments;
 
 use std::time::Instant;
@@ -163,6 +164,9 @@ struct Cli {
     /// Samples drawn for the evaluation of image models
     #[arg(long, default_value_t = 2000)]
     samples: usize,
+    /// The GAN toolkit of the image models: loss, generator average, R1/R2, DiffAugment
+    #[command(flatten)]
+    toolkit: common::ToolkitArgs,
     /// The image models' data (default: the embedded digits)
     #[command(flatten)]
     data: gm_data::DataArgs,
@@ -260,7 +264,7 @@ fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
         adam_d: adam(lr, 0.5, 0.999),
         ..GanTrainConfig::default()
     };
-    let cfg = match name {
+    let mut cfg = match name {
         "gan" => base,
         // The paper trains with RMSProp; gm's optimizer is Adam, here without momentum.
         "wgan" => GanTrainConfig {
@@ -304,6 +308,7 @@ fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
         },
         other => bail!("`{other}` is not an image model of this command"),
     };
+    cli.toolkit.apply(&mut cfg)?;
     let per_epoch = data.train.len() / batch_size;
     // `--steps` is rounded up to whole epochs: a run ends at an epoch's end.
     let epochs = match args.steps {

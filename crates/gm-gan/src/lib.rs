@@ -16,6 +16,7 @@
 //!   2017), [`cyclegan`] (Zhu et al. 2017). Their measurement (`cargo xtask reproduce zoo`)
 //!   lives with the examples, so the library does not depend on gm-eval.
 
+pub mod augment;
 pub mod bigan;
 pub mod cyclegan;
 pub mod error;
@@ -25,19 +26,21 @@ pub mod mix;
 pub mod nets;
 pub mod objective;
 pub mod progressive;
+pub mod spectral;
 pub mod theory;
 pub mod trainer;
 pub mod tricks;
 pub mod unrolled;
 
+pub use augment::{diff_augment, Augment};
 pub use error::{Error, Result};
 pub use mix::{MixGanConfig, MixGanTrainer, MixGenerator};
 pub use nets::{
     Activation, Architecture, Discriminator, GanConfig, GanGenerator, MlpInit, OutputActivation,
 };
 pub use objective::{
-    bce_with_logits, enable_second_order, gradient_penalty, second_order_available,
-    GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
+    bce_with_logits, enable_second_order, gradient_norm_penalty, gradient_penalty,
+    second_order_available, GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
 };
 pub use theory::theory_rows;
 pub use trainer::{

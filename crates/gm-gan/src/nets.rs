@@ -557,6 +557,8 @@ impl DcganGen {
 struct DcganDisc {
     /// `steps + 1` convolutions.
     downs: Vec<Conv2d>,
+    /// Their kernels, biases and configurations, for spectral normalization.
+    kernels: Vec<(Tensor, Tensor, ConvConfig)>,
     /// The batch norms after `c1 .. c{steps - 1}`.
     norms: Vec<BatchNorm>,
 }
@@ -591,25 +593,69 @@ impl DcganDisc {
             vb.pp(format!("c{steps}")),
         )?;
         downs.push(last);
-        Ok(Self { downs, norms })
+        // The store hands back the same variables by name.
+        let mut kernels = Vec::with_capacity(steps + 1);
+        for i in 0..=steps {
+            let (c_in, c_out, k, cfg) = match i {
+                0 => (shape[0], width(0), 4, UP),
+                i if i == steps => (width(i - 1), 1, start, ConvConfig::default()),
+                i => (width(i - 1), width(i), 4, UP),
+            };
+            let vb = vb.pp(format!("c{i}"));
+            kernels.push((
+                vb.get((c_out, c_in, k, k), "weight")?,
+                vb.get(c_out, "bias")?,
+                cfg,
+            ));
+        }
+        Ok(Self {
+            downs,
+            kernels,
+            norms,
+        })
     }
 
-    fn forward(&self, x: &Tensor) -> candle_core::Result<(Tensor, Tensor)> {
+    /// The layers' store names and kernels.
+    fn layer_weights(&self) -> Vec<(String, Tensor)> {
+        self.kernels
+            .iter()
+            .enumerate()
+            .map(|(i, (w, _, _))| (format!("c{i}"), w.clone()))
+            .collect()
+    }
+
+    /// The features and scores, with `kernels` (one per layer) in place of the stored
+    /// kernels when given.
+    fn forward(
+        &self,
+        x: &Tensor,
+        kernels: Option<&[Tensor]>,
+    ) -> candle_core::Result<(Tensor, Tensor)> {
         let n = x.dim(0)?;
         let Some((last, hidden)) = self.downs.split_last() else {
             candle_core::bail!("DCGAN discriminator without layers")
         };
+        let layer = |i: usize, c: &Conv2d, h: &Tensor| -> candle_core::Result<Tensor> {
+            match kernels {
+                None => c.forward(h),
+                Some(k) => {
+                    let (_, b, cfg) = &self.kernels[i];
+                    let y = gm_core::nn::conv::conv2d_op(h, &k[i], cfg.stride, cfg.padding)?;
+                    gm_core::nn::channel::channel_bias(&y, b)
+                }
+            }
+        };
         // No batch norm on D's input layer.
         let norms = std::iter::once(None).chain(self.norms.iter().map(Some));
         let mut h = x.clone();
-        for (c, bn) in hidden.iter().zip(norms) {
-            h = c.forward(&h)?;
+        for (i, (c, bn)) in hidden.iter().zip(norms).enumerate() {
+            h = layer(i, c, &h)?;
             if let Some(bn) = bn {
                 h = bn.forward_t(&h, true)?;
             }
             h = gm_core::nn::leaky_relu(&h, 0.2)?;
         }
-        let out = last.forward(&h)?.reshape((n, 1))?;
+        let out = layer(hidden.len(), last, &h)?.reshape((n, 1))?;
         Ok((h.flatten_from(1)?, out))
     }
 }
@@ -722,6 +768,8 @@ enum DiscBody {
 #[derive(Debug, Clone)]
 pub struct Discriminator {
     body: DiscBody,
+    /// One power-iteration vector per layer when spectral normalization is on.
+    spectral: Vec<candle_core::Var>,
 }
 
 impl Discriminator {
@@ -739,7 +787,83 @@ impl Discriminator {
                 DiscBody::Dcgan(Box::new(DcganDisc::new(&cfg.data_shape, *channels, vb)?))
             }
         };
-        Ok(Self { body })
+        Ok(Self {
+            body,
+            spectral: Vec::new(),
+        })
+    }
+
+    /// The layers' store names and weights (MLP: `fc{i}`, DCGAN: `c{i}`).
+    fn layer_weights(&self) -> Vec<(String, Tensor)> {
+        match &self.body {
+            DiscBody::Mlp(m) => m
+                .params
+                .iter()
+                .step_by(2)
+                .enumerate()
+                .map(|(i, w)| (format!("fc{i}"), w.clone()))
+                .collect(),
+            DiscBody::Dcgan(d) => d.layer_weights(),
+        }
+    }
+
+    /// Turns on spectral normalization ([`crate::spectral`]): one vector `u` per layer,
+    /// `<layer>.running_sn_u` in the store behind `vb` (the one the discriminator was built
+    /// from), drawn from its seeded generator and normalized. Every forward pass then uses
+    /// `W / sigma(W)`; [`Discriminator::power_iteration`] refines `sigma`.
+    pub fn enable_spectral_norm(&mut self, vb: VarBuilder) -> Result<()> {
+        if !self.spectral.is_empty() {
+            return Ok(());
+        }
+        let normal = candle_nn::init::Init::Randn {
+            mean: 0.0,
+            stdev: 1.0,
+        };
+        for (name, w) in self.layer_weights() {
+            let u = vb
+                .pp(&name)
+                .get_with_hints(w.dim(0)?, crate::spectral::SN_U, normal)?;
+            let u = candle_core::Var::from_tensor(&u)?;
+            let norm = u.as_tensor().sqr()?.sum_all()?.sqrt()?;
+            u.set(&u.as_tensor().broadcast_div(&norm)?)?;
+            self.spectral.push(u);
+        }
+        Ok(())
+    }
+
+    /// Whether spectral normalization is on.
+    pub fn has_spectral_norm(&self) -> bool {
+        !self.spectral.is_empty()
+    }
+
+    /// One power iteration per layer (spectral normalization only; a no-op otherwise).
+    pub fn power_iteration(&self) -> Result<()> {
+        for ((_, w), u) in self.layer_weights().iter().zip(&self.spectral) {
+            crate::spectral::iterate(w, u)?;
+        }
+        Ok(())
+    }
+
+    /// The current estimates `sigma` of each layer's largest singular value (spectral
+    /// normalization only).
+    pub fn spectral_sigmas(&self) -> Result<Vec<f64>> {
+        self.layer_weights()
+            .iter()
+            .zip(&self.spectral)
+            .map(|((_, w), u)| {
+                let s = crate::spectral::sigma(w, u.as_tensor())?;
+                Ok(s.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
+            })
+            .collect()
+    }
+
+    /// The layers' weights divided by their `sigma`, differentiable in the weights.
+    fn normalized_weights(&self) -> Result<Vec<Tensor>> {
+        self.layer_weights()
+            .iter()
+            .zip(&self.spectral)
+            .map(|((_, w), u)| crate::spectral::spectral_normalize(w, u.as_tensor()))
+            .collect()
     }
 
     /// Raw scores `(n, 1)`.
@@ -749,9 +873,30 @@ impl Discriminator {
 
     /// The last hidden layer, flattened `(n, f)`, and the raw scores `(n, 1)`.
     pub fn features_and_output(&self, x: &Tensor) -> Result<(Tensor, Tensor)> {
+        if self.has_spectral_norm() {
+            let w = self.normalized_weights()?;
+            return Ok(match &self.body {
+                DiscBody::Mlp(m) => {
+                    let p: Vec<Tensor> = m
+                        .params
+                        .iter()
+                        .enumerate()
+                        .map(|(i, t)| {
+                            if i % 2 == 0 {
+                                w[i / 2].clone()
+                            } else {
+                                t.clone()
+                            }
+                        })
+                        .collect();
+                    m.forward_with(&p, &x.flatten_from(1)?)?
+                }
+                DiscBody::Dcgan(d) => d.forward(x, Some(&w))?,
+            });
+        }
         Ok(match &self.body {
             DiscBody::Mlp(m) => m.forward_with(&m.params, &x.flatten_from(1)?)?,
-            DiscBody::Dcgan(d) => d.forward(x)?,
+            DiscBody::Dcgan(d) => d.forward(x, None)?,
         })
     }
 

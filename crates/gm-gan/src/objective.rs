@@ -8,6 +8,8 @@
 //! | omega/rho cost A, B, C | `-(E phi(D(v_r)) + E psi(D(v_f)))` | `E psi(D(v_f))` |
 //! | WGAN (Arjovsky et al. 2017) | `E v_f - E v_r`, weights clipped to `[-c, c]` | `-E v_f` |
 //! | WGAN-GP (Gulrajani et al. 2017) | WGAN + `lambda E (\|grad_x v(x_hat)\| - 1)^2` | `-E v_f` |
+//! | hinge (Lim and Ye 2017, Miyato et al. 2018) | `E max(0, 1 - v_r) + E max(0, 1 + v_f)` | `-E v_f` |
+//! | least squares (Mao et al. 2017, a = 0, b = c = 1) | `(E (v_r - 1)^2 + E v_f^2) / 2` | `E (v_f - 1)^2 / 2` |
 //! | kernel generator | none | `-log J`, `J` the Cauchy-Schwarz ratio |
 //! | MMD (GMMN, Li et al. 2015) | none | unbiased `MMD^2` |
 //!
@@ -93,6 +95,10 @@ pub enum Objective {
     WganGp {
         penalty: f64,
     },
+    /// The hinge loss of geometric GAN and SN-GAN.
+    Hinge,
+    /// LSGAN's least squares with targets 0 (generated) and 1 (real).
+    LeastSquares,
     /// The non-adversarial kernel generator: maximise the Cauchy-Schwarz ratio of a sum of
     /// Gaussian kernels (loss `-log J`).
     CauchySchwarz {
@@ -139,6 +145,8 @@ impl Objective {
             Objective::OmegaRho { cost } => format!("omega-rho {cost:?}"),
             Objective::Wgan { .. } => "wgan".into(),
             Objective::WganGp { .. } => "wgan-gp".into(),
+            Objective::Hinge => "hinge".into(),
+            Objective::LeastSquares => "lsgan".into(),
             Objective::CauchySchwarz { .. } => "kernel-generator".into(),
             Objective::Mmd { .. } => "mmd".into(),
         }
@@ -203,6 +211,13 @@ impl Objective {
             Objective::Wgan { .. } | Objective::WganGp { .. } => {
                 (v_fake.mean_all()? - v_real.mean_all()?)?
             }
+            Objective::Hinge => {
+                (v_real.affine(-1.0, 1.0)?.relu()?.mean_all()?
+                    + v_fake.affine(1.0, 1.0)?.relu()?.mean_all()?)?
+            }
+            Objective::LeastSquares => (v_real.affine(1.0, -1.0)?.sqr()?.mean_all()?
+                + v_fake.sqr()?.mean_all()?)?
+            .affine(0.5, 0.0)?,
             Objective::CauchySchwarz { .. } | Objective::Mmd { .. } => {
                 return Err(Error::config(
                     "objective",
@@ -217,13 +232,18 @@ impl Objective {
     pub fn has_critic_score_gradient(&self) -> bool {
         matches!(
             self,
-            Objective::Gan { .. } | Objective::Wgan { .. } | Objective::WganGp { .. }
+            Objective::Gan { .. }
+                | Objective::Wgan { .. }
+                | Objective::WganGp { .. }
+                | Objective::Hinge
+                | Objective::LeastSquares
         )
     }
 
     /// The gradients of [`Objective::critic_loss`] with respect to the raw scores on real and
-    /// on generated items, in closed form, where the objective has one (GAN, WGAN, WGAN-GP);
-    /// `None` otherwise. Differentiable in the scores.
+    /// on generated items, in closed form, where the objective has one (GAN, WGAN, WGAN-GP,
+    /// hinge, least squares); `None` otherwise. Differentiable in the scores (the hinge's
+    /// step functions almost everywhere).
     pub fn critic_score_gradient(
         &self,
         v_real: &Tensor,
@@ -241,6 +261,22 @@ impl Objective {
             Objective::Wgan { .. } | Objective::WganGp { .. } => Some((
                 v_real.ones_like()?.affine(-1.0 / nr, 0.0)?,
                 v_fake.ones_like()?.affine(1.0 / nf, 0.0)?,
+            )),
+            // d/dv mean max(0, 1 - v) = -[v < 1] / n; d/dv mean max(0, 1 + v) = [v > -1] / n.
+            Objective::Hinge => Some((
+                v_real
+                    .lt(1.0)?
+                    .to_dtype(v_real.dtype())?
+                    .affine(-1.0 / nr, 0.0)?,
+                v_fake
+                    .gt(-1.0)?
+                    .to_dtype(v_fake.dtype())?
+                    .affine(1.0 / nf, 0.0)?,
+            )),
+            // d/dv mean (v - 1)^2 / 2 = (v - 1) / n; d/dv mean v^2 / 2 = v / n.
+            Objective::LeastSquares => Some((
+                v_real.affine(1.0 / nr, -1.0 / nr)?,
+                v_fake.affine(1.0 / nf, 0.0)?,
             )),
             _ => None,
         })
@@ -274,7 +310,14 @@ impl Objective {
                 let c = cost.cost();
                 c.generator_loss(&c.activation_tensor(v_fake)?)?
             }
-            Objective::Wgan { .. } | Objective::WganGp { .. } => v_fake.mean_all()?.neg()?,
+            Objective::Wgan { .. } | Objective::WganGp { .. } | Objective::Hinge => {
+                v_fake.mean_all()?.neg()?
+            }
+            Objective::LeastSquares => v_fake
+                .affine(1.0, -1.0)?
+                .sqr()?
+                .mean_all()?
+                .affine(0.5, 0.0)?,
             Objective::CauchySchwarz { .. } | Objective::Mmd { .. } => {
                 return Err(Error::config(
                     "objective",
@@ -348,6 +391,24 @@ pub fn gradient_penalty(
     Ok(norm.affine(1.0, -1.0)?.sqr()?.mean_all()?)
 }
 
+/// `mean_i ||grad_x v(x_i)||^2` at the items of `x` (the R1 penalty's expectation on real
+/// items, R2's on generated ones; Mescheder et al. 2018 weight it by `gamma / 2`), as a tensor
+/// whose gradient with respect to the critic's parameters is exact (second order). Needs
+/// [`enable_second_order`].
+pub fn gradient_norm_penalty(
+    critic: impl Fn(&Tensor) -> Result<Tensor>,
+    x: &Tensor,
+) -> Result<Tensor> {
+    let x = Var::from_tensor(&x.detach())?;
+    let v = critic(x.as_tensor())?;
+    let grads = v.sum_all()?.backward()?;
+    let g = grads
+        .get(x.as_tensor())
+        .ok_or_else(|| Error::config("critic", "constant", "the critic ignores its input"))?
+        .flatten_from(1)?;
+    Ok(g.sqr()?.sum(1)?.mean_all()?)
+}
+
 /// The environment variable that makes candle keep the graph of computed gradients.
 pub const SECOND_ORDER_ENV: &str = "CANDLE_GRAD_DO_NOT_DETACH";
 
@@ -407,6 +468,51 @@ mod tests {
             / 5.0;
         assert!(l.is_finite());
         assert!((l - want).abs() < 1e-3 * want, "{l} vs {want}");
+    }
+
+    fn values(obj: &Objective, real: &[f32], fake: &[f32]) -> (f64, f64) {
+        let dev = Device::Cpu;
+        let r = Tensor::new(real, &dev)
+            .unwrap()
+            .reshape((real.len(), 1))
+            .unwrap();
+        let f = Tensor::new(fake, &dev)
+            .unwrap()
+            .reshape((fake.len(), 1))
+            .unwrap();
+        let c = obj
+            .critic_loss(&r, &f, 1.0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        let g = obj.generator_loss(&f).unwrap().to_scalar::<f32>().unwrap();
+        (c as f64, g as f64)
+    }
+
+    #[test]
+    fn hinge_and_least_squares_match_their_definitions() {
+        let real = [2.0f32, 0.5, -0.25, 1.0];
+        let fake = [-3.0f32, -0.5, 0.75];
+        let mean = |v: &[f32], f: &dyn Fn(f64) -> f64| {
+            v.iter().map(|&x| f(x as f64)).sum::<f64>() / v.len() as f64
+        };
+        let (c, g) = values(&Objective::Hinge, &real, &fake);
+        // Only the real scores below 1 and the generated ones above -1 pay.
+        let want_c = mean(&real, &|v| (1.0 - v).max(0.0)) + mean(&fake, &|v| (1.0 + v).max(0.0));
+        assert!((want_c - (0.5 + 1.25) / 4.0 - (0.5 + 1.75) / 3.0).abs() < 1e-12);
+        assert!((c - want_c).abs() < 1e-6, "{c} vs {want_c}");
+        assert!((g - mean(&fake, &|v| -v)).abs() < 1e-6);
+        let (c, g) = values(&Objective::LeastSquares, &real, &fake);
+        let want_c = 0.5 * (mean(&real, &|v| (v - 1.0).powi(2)) + mean(&fake, &|v| v * v));
+        assert!((c - want_c).abs() < 1e-6, "{c} vs {want_c}");
+        assert!((g - 0.5 * mean(&fake, &|v| (v - 1.0).powi(2))).abs() < 1e-6);
+        // Both critics are minimised by scores past the margins / on the targets.
+        assert_eq!(values(&Objective::Hinge, &[1.5, 3.0], &[-1.0, -2.0]).0, 0.0);
+        assert_eq!(values(&Objective::LeastSquares, &[1.0], &[0.0]).0, 0.0);
+        for o in [Objective::Hinge, Objective::LeastSquares] {
+            let json = serde_json::to_value(&o).unwrap();
+            assert_eq!(serde_json::from_value::<Objective>(json).unwrap(), o);
+        }
     }
 
     #[test]

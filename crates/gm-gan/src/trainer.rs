@@ -5,8 +5,11 @@
 //! generator step per batch and train no critic.
 //!
 //! Each network has its own [`ParamStore`] and its own Adam. All noise (latents, the
-//! gradient-penalty mixing weights, instance noise) comes from the loop's `GmRng`, so a run
-//! is reproducible and resumes bit for bit on the CPU.
+//! gradient-penalty mixing weights, DiffAugment's draws, instance noise) comes from the loop's
+//! `GmRng`, so a run is reproducible and resumes bit for bit on the CPU. With
+//! `tricks.ema_decay > 0`, a second copy of the generator holds the moving average of its
+//! weights: [`GanTrainer::generator`], the samples, the grids and the saved model are that
+//! average, and the checkpoint keeps both.
 
 use std::collections::BTreeMap;
 
@@ -15,9 +18,10 @@ use gm_core::data::Batch;
 use gm_core::{Adam, AdamConfig, Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
 use serde::{Deserialize, Serialize};
 
+use crate::augment::diff_augment;
 use crate::error::to_core;
 use crate::nets::{Discriminator, GanConfig, GanGenerator};
-use crate::objective::{enable_second_order, gradient_penalty, Objective};
+use crate::objective::{enable_second_order, gradient_norm_penalty, gradient_penalty, Objective};
 use crate::tricks::{HistoricalAverage, Tricks};
 use crate::unrolled::{unrolled_params, Unrolled};
 use crate::{Error, Result};
@@ -69,6 +73,7 @@ impl GanTrainConfig {
     /// Whether the critic loss or the generator loss differentiates a gradient.
     pub fn needs_second_order(&self) -> bool {
         self.objective.needs_second_order()
+            || self.tricks.needs_second_order()
             || self.unrolled.map(|u| u.second_order).unwrap_or(false)
     }
 
@@ -112,11 +117,28 @@ impl GanTrainConfig {
                     "feature matching replaces the generator loss that unrolling changes",
                 ));
             }
+            if self.tricks.spectral_norm {
+                return Err(Error::config(
+                    "tricks.spectral_norm",
+                    true,
+                    "the unrolled look-ahead updates the raw critic weights",
+                ));
+            }
+        }
+        if !self.tricks.diff_augment.is_empty() && self.model.data_shape.len() != 3 {
+            return Err(Error::config(
+                "tricks.diff_augment",
+                format!("{:?}", self.model.data_shape),
+                "DiffAugment transforms images (channels, height, width)",
+            ));
         }
         if !self.objective.is_adversarial()
             && (self.tricks.feature_matching
                 || self.tricks.instance_noise > 0.0
-                || self.tricks.n_critic > 1)
+                || self.tricks.n_critic > 1
+                || self.tricks.needs_second_order()
+                || self.tricks.spectral_norm
+                || !self.tricks.diff_augment.is_empty())
         {
             return Err(Error::config(
                 "tricks",
@@ -136,6 +158,48 @@ struct Critic {
     hist: Option<HistoricalAverage>,
 }
 
+/// The moving average of the generator's weights (running batch-norm statistics are copied,
+/// as they are not trained by gradient).
+struct Ema {
+    gen: GanGenerator,
+    store: ParamStore,
+    /// Generator updates folded in.
+    updates: u64,
+}
+
+impl Ema {
+    fn new(model: &crate::nets::GanConfig, online: &ParamStore, device: &Device) -> Result<Self> {
+        let store = ParamStore::new(0);
+        let gen = GanGenerator::new(model, store.var_builder(device))?;
+        store.load(&online.tensors(), "generator average")?;
+        Ok(Self {
+            gen,
+            store,
+            updates: 0,
+        })
+    }
+
+    /// `theta_ema <- decay theta_ema + (1 - decay) theta` (a copy during the first `start`
+    /// updates).
+    fn update(&mut self, online: &ParamStore, decay: f64, start: u64) -> Result<()> {
+        self.updates += 1;
+        let copy = self.updates <= start;
+        let src = online.tensors();
+        for (name, var) in self.store.vars() {
+            let t = src.get(&name).ok_or_else(|| {
+                Error::config("tricks.ema_decay", name.clone(), "not a generator weight")
+            })?;
+            let t = t.detach();
+            if copy || name.contains("running_") {
+                var.set(&t)?;
+            } else {
+                var.set(&(var.as_tensor().affine(decay, 0.0)? + t.affine(1.0 - decay, 0.0)?)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Trains a [`GanGenerator`] (and, for adversarial objectives, a [`Discriminator`]).
 pub struct GanTrainer {
     cfg: GanTrainConfig,
@@ -143,6 +207,7 @@ pub struct GanTrainer {
     g_store: ParamStore,
     g_opt: Adam,
     g_hist: Option<HistoricalAverage>,
+    ema: Option<Ema>,
     critic: Option<Critic>,
     step: u64,
     last_g_loss: f64,
@@ -159,6 +224,7 @@ impl GanTrainer {
         if cfg.needs_second_order() {
             let what = match cfg.unrolled {
                 Some(u) if u.second_order => format!("unrolled GAN (k = {})", u.steps),
+                _ if !cfg.objective.needs_second_order() => "the R1/R2 penalty".into(),
                 _ => cfg.objective.name(),
             };
             enable_second_order(&what)?;
@@ -172,10 +238,19 @@ impl GanTrainer {
         } else {
             None
         };
+        let ema = if cfg.tricks.ema_decay > 0.0 {
+            Some(Ema::new(&cfg.model, &g_store, device)?)
+        } else {
+            None
+        };
         let critic = if cfg.objective.is_adversarial() {
             let store = ParamStore::new(seed.wrapping_add(1));
-            let net = Discriminator::new(&cfg.model, store.var_builder(device))?;
+            let mut net = Discriminator::new(&cfg.model, store.var_builder(device))?;
             let opt = Adam::new(&store, cfg.adam_d)?;
+            if cfg.tricks.spectral_norm {
+                // After the optimizer: the power-iteration vectors are state, not parameters.
+                net.enable_spectral_norm(store.var_builder(device))?;
+            }
             let hist = if ha {
                 Some(HistoricalAverage::new(&store)?)
             } else {
@@ -196,6 +271,7 @@ impl GanTrainer {
             g_store,
             g_opt,
             g_hist,
+            ema,
             critic,
             step: 0,
             last_g_loss: 0.0,
@@ -203,8 +279,18 @@ impl GanTrainer {
         })
     }
 
+    /// The generator that samples: the weight average when `tricks.ema_decay > 0`, else the
+    /// trained generator.
     pub fn generator(&self) -> &GanGenerator {
+        self.ema.as_ref().map_or(&self.gen, |e| &e.gen)
+    }
+    /// The generator the updates train.
+    pub fn online_generator(&self) -> &GanGenerator {
         &self.gen
+    }
+    /// The weights of [`GanTrainer::generator`].
+    pub fn sampling_store(&self) -> &ParamStore {
+        self.ema.as_ref().map_or(&self.g_store, |e| &e.store)
     }
     pub fn discriminator(&self) -> Option<&Discriminator> {
         self.critic.as_ref().map(|c| &c.net)
@@ -232,6 +318,11 @@ impl GanTrainer {
             return Ok(x.clone());
         }
         Ok((x + rng.normal(x.shape(), 0.0, std, &self.device)?)?)
+    }
+
+    /// `x` through DiffAugment's policy (unchanged, and no draws, when it is empty).
+    fn augmented(&self, x: &Tensor, rng: &mut GmRng) -> Result<Tensor> {
+        diff_augment(x, &self.cfg.tricks.diff_augment, rng)
     }
 
     /// One optimisation step on a data-space batch; returns the batch's losses.
@@ -303,6 +394,16 @@ impl GanTrainer {
             m.push(("gradient_penalty".into(), gp.to_scalar::<f32>()? as f64));
             loss = (loss + gp.affine(*penalty, 0.0)?)?;
         }
+        for (name, gamma, x) in [
+            ("r1", self.cfg.tricks.r1, real_in),
+            ("r2", self.cfg.tricks.r2, fake_in),
+        ] {
+            if gamma > 0.0 {
+                let p = gradient_norm_penalty(|t| c.net.forward(t), x)?;
+                m.push((name.into(), p.to_scalar::<f32>()? as f64));
+                loss = (loss + p.affine(gamma / 2.0, 0.0)?)?;
+            }
+        }
         if matches!(
             self.cfg.objective,
             Objective::Wgan { .. } | Objective::WganGp { .. }
@@ -313,8 +414,9 @@ impl GanTrainer {
         Ok(loss)
     }
 
-    /// The critic's loss, penalty included, on `real` (network space) and `G(z)`, with no
-    /// instance noise and no update: what [`GanTrainer::critic_step`] descends.
+    /// The critic's loss, penalties included, on `real` (network space) and `G(z)`, with no
+    /// augmentation, no instance noise and no update: what [`GanTrainer::critic_step`]
+    /// descends.
     pub fn critic_loss_value(
         &self,
         real: &Tensor,
@@ -328,7 +430,7 @@ impl GanTrainer {
     }
 
     /// The generator's loss on `G(z)` (against the current critic, or the kernel loss
-    /// against `real`), with no update and no unrolling.
+    /// against `real`), with no update, no augmentation and no unrolling.
     pub fn generator_loss_value(&self, real: &Tensor, z: &Tensor) -> Result<f64> {
         let fake = self.gen.forward_t(z, true)?;
         let l = match &self.critic {
@@ -339,16 +441,19 @@ impl GanTrainer {
     }
 
     /// One critic update on `real` (network space) and `G(z)` (detached); the penalty mixing
-    /// weights, then the instance noise, are drawn from `rng`.
+    /// weights, then DiffAugment's draws, then the instance noise, come from `rng`.
     pub fn critic_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let n = real.dim(0)?;
         let sigma = self.cfg.tricks.noise_std(self.step.max(1));
         let fake = self.gen.forward_t(z, true)?.detach();
         let eps = self.penalty_mix(n, rng)?;
-        let real_in = self.noisy(real, sigma, rng)?;
-        let fake_in = self.noisy(&fake, sigma, rng)?;
+        let real_aug = self.augmented(real, rng)?;
+        let fake_aug = self.augmented(&fake, rng)?;
+        let real_in = self.noisy(&real_aug, sigma, rng)?;
+        let fake_in = self.noisy(&fake_aug, sigma, rng)?;
         let mut m = Vec::new();
         let c = self.critic.as_ref().ok_or_else(no_critic)?;
+        c.net.power_iteration()?;
         let mut loss = self.critic_total(c, &real_in, &fake_in, eps.as_ref(), &mut m)?;
         if let Some(h) = &c.hist {
             let p = h.penalty(&c.store)?;
@@ -378,8 +483,10 @@ impl GanTrainer {
             None => self.cfg.objective.kernel_loss(real, &fake)?,
             Some(c) => {
                 let sigma = self.cfg.tricks.noise_std(self.step.max(1));
-                let real_in = self.noisy(real, sigma, rng)?;
-                let fake_in = self.noisy(&fake, sigma, rng)?;
+                let real_aug = self.augmented(real, rng)?;
+                let fake_aug = self.augmented(&fake, rng)?;
+                let real_in = self.noisy(&real_aug, sigma, rng)?;
+                let fake_in = self.noisy(&fake_aug, sigma, rng)?;
                 if self.cfg.tricks.feature_matching {
                     let (f_real, _) = c.net.features_and_output(&real_in)?;
                     let (f_fake, _) = c.net.features_and_output(&fake_in)?;
@@ -423,12 +530,17 @@ impl GanTrainer {
         if let Some(h) = &mut self.g_hist {
             h.update(&self.g_store)?;
         }
+        if let Some(e) = &mut self.ema {
+            let t = &self.cfg.tricks;
+            e.update(&self.g_store, t.ema_decay, t.ema_start)?;
+        }
         Ok(())
     }
 
     /// `n` generated items in data space (batch norm in inference mode).
+    /// `n` items of [`GanTrainer::generator`] (the weight average when it is on).
     pub fn samples(&self, n: usize, rng: &mut GmRng) -> Result<Tensor> {
-        self.gen
+        self.generator()
             .sample(n, rng, &self.device)
             .map_err(Error::Core)
             .map(|t| t.detach())
@@ -491,6 +603,16 @@ impl Trainer for GanTrainer {
             st.tensors.extend(t);
             st.scalars.insert("hist_g.count".into(), n.to_string());
         }
+        if let Some(e) = &self.ema {
+            st.tensors.extend(
+                e.store
+                    .tensors()
+                    .into_iter()
+                    .map(|(k, v)| (format!("ema_g.{k}"), v)),
+            );
+            st.scalars
+                .insert("ema_g.updates".into(), e.updates.to_string());
+        }
         if let Some(c) = &self.critic {
             st.insert_network("d", &c.store, &c.opt)?;
             if let Some(h) = &c.hist {
@@ -511,6 +633,11 @@ impl Trainer for GanTrainer {
             h.load(&state.tensors, "hist_g.", state.scalar("hist_g.count")?)
                 .map_err(to_core)?;
         }
+        if let Some(e) = &mut self.ema {
+            let t = strip_prefix(&state.tensors, "ema_g.");
+            e.store.load(&t, "checkpoint (generator average)")?;
+            e.updates = state.scalar("ema_g.updates")?;
+        }
         if let Some(c) = &mut self.critic {
             state.load_network("d", &c.store, &mut c.opt)?;
             if let Some(h) = &mut c.hist {
@@ -523,10 +650,11 @@ impl Trainer for GanTrainer {
         Ok(())
     }
 
-    /// The generator's weights as `generator.*` and the critic's as `discriminator.*`.
+    /// The generator's weights as `generator.*` (the weight average when it is on) and the
+    /// critic's as `discriminator.*`.
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
         let mut w: BTreeMap<String, Tensor> = self
-            .g_store
+            .sampling_store()
             .tensors()
             .into_iter()
             .map(|(k, v)| (format!("generator.{k}"), v))

@@ -7,7 +7,16 @@
 //!   theta_t ||^2` added to each network's loss;
 //! - instance noise (Sonderby et al. 2017; Arjovsky and Bottou 2017): `N(0, sigma_t^2)` added
 //!   to every critic input, `sigma_t` annealed linearly to 0;
-//! - one-sided label smoothing (Salimans et al. 2016, section 3.4): real targets `1 - s`.
+//! - one-sided label smoothing (Salimans et al. 2016, section 3.4): real targets `1 - s`;
+//! - an exponential moving average of the generator's weights (Karras et al. 2018; Yazici et
+//!   al. 2019), `theta_ema <- beta theta_ema + (1 - beta) theta` after each generator update
+//!   (a copy before `ema_start`), which sampling, grids, evaluation and exports use;
+//! - the R1 and R2 penalties (Mescheder et al. 2018): `gamma / 2 E ||grad_x D(x)||^2` on the
+//!   real (R1) or the generated (R2) items, added to the critic's loss (second order);
+//! - DiffAugment (Zhao et al. 2020, [`crate::augment`]): the same random transformations
+//!   applied to every batch the critic sees, real and generated, in both players' losses;
+//! - spectral normalization of the critic's weights (Miyato et al. 2018,
+//!   [`crate::spectral`]), one power iteration per critic update.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +24,7 @@ use candle_core::Tensor;
 use gm_core::ParamStore;
 use serde::{Deserialize, Serialize};
 
+use crate::augment::Augment;
 use crate::{Error, Result};
 
 /// The tricks; the default turns all of them off.
@@ -33,6 +43,18 @@ pub struct Tricks {
     pub instance_noise_anneal_steps: u64,
     /// One-sided label smoothing `s` (0 = off): real targets become `1 - s`.
     pub label_smoothing: f64,
+    /// Decay `beta` of the generator's weight average (0 = off; 0.999 is usual).
+    pub ema_decay: f64,
+    /// Generator updates during which the average is a plain copy of the weights.
+    pub ema_start: u64,
+    /// Weight `gamma` of the R1 penalty on real items (0 = off).
+    pub r1: f64,
+    /// Weight `gamma` of the R2 penalty on generated items (0 = off).
+    pub r2: f64,
+    /// DiffAugment's policy, applied in this order (empty = off).
+    pub diff_augment: Vec<Augment>,
+    /// Spectral normalization of every critic layer.
+    pub spectral_norm: bool,
 }
 
 impl Default for Tricks {
@@ -44,6 +66,12 @@ impl Default for Tricks {
             instance_noise: 0.0,
             instance_noise_anneal_steps: 1,
             label_smoothing: 0.0,
+            ema_decay: 0.0,
+            ema_start: 0,
+            r1: 0.0,
+            r2: 0.0,
+            diff_augment: Vec::new(),
+            spectral_norm: false,
         }
     }
 }
@@ -82,7 +110,24 @@ impl Tricks {
                 "must lie in [0, 0.5)",
             ));
         }
+        if !(0.0..1.0).contains(&self.ema_decay) {
+            return Err(Error::config(
+                "tricks.ema_decay",
+                self.ema_decay,
+                "must lie in [0, 1) (0 turns the average off)",
+            ));
+        }
+        for (field, v) in [("tricks.r1", self.r1), ("tricks.r2", self.r2)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(Error::config(field, v, "must be finite and >= 0"));
+            }
+        }
         Ok(())
+    }
+
+    /// Whether a penalty of these tricks differentiates a gradient (R1, R2).
+    pub fn needs_second_order(&self) -> bool {
+        self.r1 > 0.0 || self.r2 > 0.0
     }
 
     /// The instance-noise standard deviation at (1-based) step `step`.
@@ -244,6 +289,43 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn ema_decay_and_penalties_are_checked() {
+        for (t, field) in [
+            (
+                Tricks {
+                    ema_decay: 1.0,
+                    ..Default::default()
+                },
+                "tricks.ema_decay",
+            ),
+            (
+                Tricks {
+                    r1: -1.0,
+                    ..Default::default()
+                },
+                "tricks.r1",
+            ),
+            (
+                Tricks {
+                    r2: f64::INFINITY,
+                    ..Default::default()
+                },
+                "tricks.r2",
+            ),
+        ] {
+            match t.validate() {
+                Err(Error::Config { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+        // An old config without the new fields still reads, with every trick off.
+        let t: Tricks = serde_json::from_str(r#"{"n_critic": 5}"#).unwrap();
+        assert_eq!(t.n_critic, 5);
+        assert_eq!((t.ema_decay, t.r1, t.r2), (0.0, 0.0, 0.0));
+        assert!(t.diff_augment.is_empty() && !t.needs_second_order());
     }
 
     #[test]

@@ -11,9 +11,9 @@ use gm_core::data::Mixture2d;
 use gm_core::{fit, AdamConfig, FitConfig, GmRng, ParamStore};
 use gm_divergence::Divergence;
 use gm_gan::{
-    enable_second_order, gradient_penalty, unrolled_params, Activation, Architecture,
-    Discriminator, GanConfig, GanGenerator, GanGeneratorLoss, GanTrainConfig, GanTrainer,
-    Objective, OmegaCost, Tricks, Unrolled,
+    enable_second_order, gradient_norm_penalty, gradient_penalty, unrolled_params, Activation,
+    Architecture, Augment, Discriminator, GanConfig, GanGenerator, GanGeneratorLoss,
+    GanTrainConfig, GanTrainer, Objective, OmegaCost, Tricks, Unrolled,
 };
 
 /// Small smooth networks (tanh), so that finite differences of second derivatives are clean.
@@ -120,6 +120,26 @@ fn gradient_penalty_second_order_gradient_matches_finite_differences() {
     // ~1e-16 / h ~ 1e-11; 1e-7 leaves room for both and is far below the gradient scale.
     assert!(biggest > 1e-2, "penalty gradient vanished: {biggest}");
     assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
+}
+
+#[test]
+fn r1_penalty_second_order_gradient_matches_finite_differences() {
+    enable_second_order("test").unwrap();
+    let dev = Device::Cpu;
+    let cfg = tiny(3, 6, Activation::Tanh);
+    let store = ParamStore::new(12);
+    let d = Discriminator::new(&cfg, f64_builder(&store, &dev)).unwrap();
+    let mut rng = GmRng::new(5);
+    let x = randn(&mut rng, &[7, 2], &dev);
+    let loss = || gradient_norm_penalty(|t| d.forward(t), &x).unwrap();
+    let (err, biggest, _) = check_gradient(&store, loss, 1e-5);
+    assert!(biggest > 1e-2, "penalty gradient vanished: {biggest}");
+    assert!(err < 1e-7, "max |backprop - finite difference| = {err:e}");
+    // A linear critic v = x w has gradient w at every item: the penalty is ||w||^2.
+    let w = Tensor::new(&[[0.5f64], [-2.0]], &dev).unwrap();
+    let linear = |t: &Tensor| -> gm_gan::Result<Tensor> { Ok(t.matmul(&w)?) };
+    let p = scalar(&gradient_norm_penalty(linear, &x).unwrap());
+    assert!((p - 4.25).abs() < 1e-12, "{p}");
 }
 
 /// Small tanh networks in f64 (generator seed `g_seed`, critic seed `d_seed`) for the
@@ -230,6 +250,8 @@ fn written_out_critic_gradient_matches_backward() {
                 generator_loss: GanGeneratorLoss::Minimax,
             },
             Objective::Wgan { clip: 0.01 },
+            Objective::Hinge,
+            Objective::LeastSquares,
         ];
         for obj in objectives {
             assert!(obj.has_critic_score_gradient());
@@ -355,6 +377,8 @@ fn every_objective() -> Vec<Objective> {
         // Clip above every initial weight, so that the step is a plain descent step.
         Objective::Wgan { clip: 10.0 },
         Objective::WganGp { penalty: 10.0 },
+        Objective::Hinge,
+        Objective::LeastSquares,
         Objective::CauchySchwarz {
             bandwidths: vec![0.5, 1.0, 2.0],
         },
@@ -493,6 +517,36 @@ fn tricks_and_unrolling_run_and_change_the_run() {
             GanTrainConfig {
                 tricks: Tricks {
                     label_smoothing: 0.1,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "spectral norm",
+            GanTrainConfig {
+                tricks: Tricks {
+                    spectral_norm: true,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "r1",
+            GanTrainConfig {
+                tricks: Tricks {
+                    r1: 10.0,
+                    ..Default::default()
+                },
+                ..base.clone()
+            },
+        ),
+        (
+            "r2",
+            GanTrainConfig {
+                tricks: Tricks {
+                    r2: 10.0,
                     ..Default::default()
                 },
                 ..base.clone()
@@ -751,4 +805,218 @@ fn gradient_penalty_through_dcgan_convolutions_matches_finite_differences() {
         worst < 1e-3 * biggest,
         "f32 im2col path vs f64: max difference {worst:e} (largest gradient {biggest:e})"
     );
+}
+
+fn flat(store: &ParamStore) -> BTreeMap<String, Vec<f32>> {
+    store
+        .tensors()
+        .into_iter()
+        .map(|(k, v)| (k, v.flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .collect()
+}
+
+/// The generator average is `beta avg + (1 - beta) theta` after each generator update (a
+/// copy during the first `ema_start`), computed here on the host from the online weights;
+/// samples come from it, and a run with it (and spectral normalization's vectors) resumes
+/// bit for bit.
+#[test]
+fn generator_average_follows_its_recursion_and_resumes() {
+    let dev = Device::Cpu;
+    let (x, _) = Mixture2d::ring8().sample(32, &mut GmRng::new(1));
+    let x = Tensor::from_vec(x, (32, 2), &dev).unwrap();
+    let cfg = GanTrainConfig {
+        tricks: Tricks {
+            ema_decay: 0.9,
+            ema_start: 2,
+            spectral_norm: true,
+            ..Default::default()
+        },
+        ..small_config(Objective::default())
+    };
+    let mut t = GanTrainer::new(cfg.clone(), 0, &dev).unwrap();
+    let mut want = flat(t.generator_store());
+    assert_eq!(flat(t.sampling_store()), want);
+    let mut rng = GmRng::new(3);
+    for step in 1..=5 {
+        t.train_step(&x, &mut rng).unwrap();
+        let online = flat(t.generator_store());
+        for (k, w) in want.iter_mut() {
+            for (a, b) in w.iter_mut().zip(&online[k]) {
+                *a = if step <= 2 { *b } else { 0.9 * *a + 0.1 * *b };
+            }
+        }
+        let got = flat(t.sampling_store());
+        for (k, w) in &want {
+            for (a, b) in w.iter().zip(&got[k]) {
+                assert!((a - b).abs() < 1e-6, "step {step}, {k}: {a} vs {b}");
+            }
+        }
+    }
+    assert_ne!(flat(t.sampling_store()), flat(t.generator_store()));
+    let draw = |g: &GanGenerator| {
+        gm_core::Generator::sample(g, 6, &mut GmRng::new(9), &dev)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap()
+    };
+    let samples = t.samples(6, &mut GmRng::new(9)).unwrap();
+    let samples = samples.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+    assert_eq!(samples, draw(t.generator()));
+    assert_ne!(samples, draw(t.online_generator()));
+
+    // Through fit: the saved generator is the average, the checkpoint keeps both, and an
+    // interrupted run resumes to the same weights.
+    let fc = FitConfig {
+        epochs: 2,
+        batch_size: 64,
+        seed: 5,
+        progress: false,
+        ..Default::default()
+    };
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    ring_fit(&cfg, &fc, a.path());
+    ring_fit(
+        &cfg,
+        &FitConfig {
+            stop_after: Some(5),
+            ..fc.clone()
+        },
+        b.path(),
+    );
+    let ck =
+        gm_core::train::read_checkpoint(&b.path().join("checkpoint.safetensors"), &dev).unwrap();
+    assert!(ck.state.tensors.keys().any(|k| k.starts_with("ema_g.")));
+    assert!(ck.state.tensors.contains_key("d.fc0.running_sn_u"));
+    ring_fit(
+        &cfg,
+        &FitConfig {
+            resume: true,
+            ..fc.clone()
+        },
+        b.path(),
+    );
+    let load = |p: &std::path::Path| {
+        gm_core::io::load_safetensors(p.join("model.safetensors"), &dev)
+            .unwrap()
+            .0
+    };
+    let (wa, wb) = (load(a.path()), load(b.path()));
+    assert_eq!(wa.len(), wb.len());
+    for (k, v) in &wa {
+        let x = v.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let y = wb[k].flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(x, y, "{k} differs after resume");
+    }
+}
+
+/// DiffAugment runs in both players' losses on images, changes the run, and is refused on
+/// vectors with the field named.
+#[test]
+fn diff_augment_trains_images_and_is_refused_on_vectors() {
+    let dev = Device::Cpu;
+    let image_cfg = |policy: Vec<Augment>| GanTrainConfig {
+        model: GanConfig {
+            data_shape: vec![1, 8, 8],
+            ..tiny(4, 16, Activation::Relu)
+        },
+        tricks: Tricks {
+            diff_augment: policy,
+            ..Default::default()
+        },
+        ..small_config(Objective::Hinge)
+    };
+    let x = GmRng::new(1)
+        .uniform((16, 1, 8, 8), 0.0, 1.0, &dev)
+        .unwrap();
+    let run = |cfg: GanTrainConfig| -> Vec<f64> {
+        let mut t = GanTrainer::new(cfg, 0, &dev).unwrap();
+        let mut rng = GmRng::new(3);
+        (0..3)
+            .flat_map(|_| t.train_step(&x, &mut rng).unwrap())
+            .map(|(_, v)| v)
+            .collect()
+    };
+    let plain = run(image_cfg(Vec::new()));
+    let aug = run(image_cfg(Augment::ALL.to_vec()));
+    assert!(aug.iter().all(|v| v.is_finite()), "{aug:?}");
+    assert_ne!(aug, plain);
+    let vectors = GanTrainConfig {
+        tricks: Tricks {
+            diff_augment: vec![Augment::Translation],
+            ..Default::default()
+        },
+        ..small_config(Objective::Hinge)
+    };
+    let e = GanTrainer::new(vectors, 0, &dev).err().unwrap();
+    assert!(e.to_string().contains("tricks.diff_augment"), "{e}");
+}
+
+/// The largest singular value of a `(rows, cols)` matrix by 2,000 host power iterations on
+/// `W^T W` in f64 from the all-ones vector.
+fn host_sigma(w: &[f64], rows: usize, cols: usize) -> f64 {
+    let mut v = vec![1.0; cols];
+    let mut s = 0.0;
+    for _ in 0..2_000 {
+        let wv: Vec<f64> = (0..rows)
+            .map(|r| (0..cols).map(|c| w[r * cols + c] * v[c]).sum())
+            .collect();
+        let wtwv: Vec<f64> = (0..cols)
+            .map(|c| (0..rows).map(|r| w[r * cols + c] * wv[r]).sum())
+            .collect();
+        let n = wtwv.iter().map(|x| x * x).sum::<f64>().sqrt();
+        s = n.sqrt();
+        v = wtwv.iter().map(|x| x / n).collect();
+    }
+    s
+}
+
+/// Spectral normalization's estimates reach each layer's largest singular value (MLP and
+/// DCGAN critics, kernels flattened per output channel), and the normalized critic's layers
+/// then have spectral norm 1.
+#[test]
+fn spectral_norm_estimates_every_layers_largest_singular_value() {
+    let dev = Device::Cpu;
+    for cfg in [
+        tiny(4, 16, Activation::Relu),
+        GanConfig::dcgan(16, 1).unwrap(),
+    ] {
+        let store = ParamStore::new(3);
+        let mut d = Discriminator::new(&cfg, store.var_builder(&dev)).unwrap();
+        let x = GmRng::new(1)
+            .normal([vec![5], cfg.data_shape.clone()].concat(), 0.0, 1.0, &dev)
+            .unwrap();
+        let raw = d.forward(&x).unwrap();
+        d.enable_spectral_norm(store.var_builder(&dev)).unwrap();
+        assert!(d.has_spectral_norm());
+        let normalized = d.forward(&x).unwrap();
+        assert_ne!(
+            raw.flatten_all().unwrap().to_vec1::<f32>().unwrap(),
+            normalized.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+        );
+        for _ in 0..200 {
+            d.power_iteration().unwrap();
+        }
+        let sigmas = d.spectral_sigmas().unwrap();
+        let weights: Vec<(String, Tensor)> = store
+            .tensors()
+            .into_iter()
+            .filter(|(k, _)| k.ends_with(".weight") && !k.starts_with("bn"))
+            .collect();
+        assert_eq!(weights.len(), sigmas.len(), "{weights:?}");
+        for ((name, w), s) in weights.iter().zip(&sigmas) {
+            let rows = w.dim(0).unwrap();
+            let flat = w
+                .to_dtype(DType::F64)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f64>()
+                .unwrap();
+            let want = host_sigma(&flat, rows, flat.len() / rows);
+            assert!((s - want).abs() < 1e-3 * want, "{name}: {s} vs {want}");
+        }
+    }
 }

@@ -83,3 +83,61 @@ pub fn train_and_evaluate_mnist(
         .ok_or_else(|| anyhow::anyhow!("no MNIST metrics"))?;
     Ok((summary.steps, wall, m))
 }
+
+/// The GAN toolkit's options (Tricks of gm-gan), shared by `cargo xtask run dcgan` and the image models of
+/// `cargo xtask run <model>`; each one left out keeps the model's own recipe.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ToolkitArgs {
+    /// Adversarial loss: gan (non-saturating), hinge, lsgan or wgan-gp [default: the model's]
+    #[arg(long, value_name = "LOSS")]
+    pub loss: Option<String>,
+    /// Decay of the generator's weight average used for sampling and evaluation (e.g. 0.999)
+    #[arg(long, value_name = "BETA")]
+    pub ema: Option<f64>,
+    /// Generator updates before the average starts (a copy until then)
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub ema_start: u64,
+    /// Weight gamma of the R1 penalty on real images
+    #[arg(long, value_name = "GAMMA")]
+    pub r1: Option<f64>,
+    /// Weight gamma of the R2 penalty on generated images
+    #[arg(long, value_name = "GAMMA")]
+    pub r2: Option<f64>,
+    /// DiffAugment policy, e.g. color,translation,cutout
+    #[arg(long, value_name = "POLICY")]
+    pub diff_augment: Option<String>,
+    /// Spectral normalization of every critic layer
+    #[arg(long)]
+    pub spectral_norm: bool,
+}
+
+impl ToolkitArgs {
+    /// `cfg` with the options given; an unknown loss or policy is an error naming the flag.
+    pub fn apply(&self, cfg: &mut gm_gan::GanTrainConfig) -> Result<()> {
+        use gm_gan::{GanGeneratorLoss, Objective};
+        if let Some(loss) = &self.loss {
+            cfg.objective = match loss.as_str() {
+                "gan" => Objective::Gan {
+                    generator_loss: GanGeneratorLoss::NonSaturating,
+                },
+                "hinge" => Objective::Hinge,
+                "lsgan" => Objective::LeastSquares,
+                "wgan-gp" => Objective::WganGp { penalty: 10.0 },
+                other => anyhow::bail!("--loss {other}: use gan, hinge, lsgan or wgan-gp"),
+            };
+        }
+        let t = &mut cfg.tricks;
+        if let Some(b) = self.ema {
+            t.ema_decay = b;
+            t.ema_start = self.ema_start;
+        }
+        t.spectral_norm |= self.spectral_norm;
+        t.r1 = self.r1.unwrap_or(t.r1);
+        t.r2 = self.r2.unwrap_or(t.r2);
+        if let Some(p) = &self.diff_augment {
+            t.diff_augment = gm_gan::Augment::parse_policy(p)
+                .map_err(|e| anyhow::anyhow!("--diff-augment {p}: {e}"))?;
+        }
+        Ok(cfg.validate()?)
+    }
+}

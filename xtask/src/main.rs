@@ -315,6 +315,20 @@ enum Cli {
     },
     /// Step benchmarks, optionally beside PyTorch (venv-torch/)
     Bench(bench::BenchArgs),
+    /// Fuzz the readers of outside bytes (gm-fuzz; failing inputs go to
+    /// fuzz/crashes/<target>/)
+    Fuzz {
+        /// One target (idx, idx_gz, npy, data_safetensors, image_folder, checkpoint,
+        /// run_marker, metrics, hub_folder); every target without it
+        #[arg(long)]
+        target: Option<String>,
+        /// Inputs per target
+        #[arg(long, default_value_t = 100_000)]
+        execs: u64,
+        /// Seeds the mutations
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
     /// Every command, model, example and reproduction, one line each
     Help,
 }
@@ -405,6 +419,21 @@ fn real_main() -> Result<()> {
         Cli::Run { name, args } => run_target("run", EXAMPLES, name, &args),
         Cli::Reproduce { name, args } => run_target("reproduce", REPRODUCTIONS, name, &args),
         Cli::Bench(b) => bench::run(&b),
+        Cli::Fuzz {
+            target,
+            execs,
+            seed,
+        } => {
+            // The dev profile: its dependencies are optimized already, and candle is not
+            // compiled a second time for the release profile.
+            let mut cmd = cargo();
+            cmd.args(["run", "--package", "gm-fuzz", "--bin", "gm-fuzz", "--"]);
+            if let Some(t) = target {
+                cmd.args(["--target", &t]);
+            }
+            cmd.args(["--execs", &execs.to_string(), "--seed", &seed.to_string()]);
+            step("gm-fuzz", &mut cmd).map(|_| ())
+        }
         Cli::Sample { args } => {
             // A Hub id is downloaded through the hf-hub cache: the `remote` feature.
             if sample_source(&args).is_some_and(is_hub_id) {

@@ -25,18 +25,64 @@ pub fn read_idx_file(path: impl AsRef<Path>, expected_magic: u32) -> Result<IdxA
     parse_idx(&bytes, expected_magic, &path.display().to_string())
 }
 
+/// The most a deflate stream can expand (1032:1, reached by long runs of one byte): a header
+/// that claims more data than this times the compressed size cannot be honest.
+const DEFLATE_MAX_RATIO: usize = 1032;
+
+/// Gunzips an IDX stream without trusting it: the header is decoded first, and at most the
+/// data it declares (plus one byte, to detect trailing data) is inflated, so a small file
+/// that inflates without end, or a header claiming terabytes, is refused before it is held
+/// in memory.
+fn gunzip_bounded(gz: &[u8], name: &str) -> Result<Vec<u8>> {
+    let corrupt = |e: std::io::Error| Error::IdxFormat {
+        path: name.to_string(),
+        message: format!("corrupt gzip stream: {e}"),
+    };
+    let mut dec = flate2::read::GzDecoder::new(gz);
+    let mut out = Vec::new();
+    (&mut dec).take(4).read_to_end(&mut out).map_err(corrupt)?;
+    if out.len() < 4 {
+        return Ok(out);
+    }
+    let ndim = out[3] as usize;
+    let header = 4 + 4 * ndim;
+    (&mut dec)
+        .take(4 * ndim as u64)
+        .read_to_end(&mut out)
+        .map_err(corrupt)?;
+    if out.len() < header {
+        return Ok(out);
+    }
+    let count = out[4..header]
+        .chunks(4)
+        .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as usize)
+        .try_fold(1usize, |acc, d| acc.checked_mul(d));
+    let limit = DEFLATE_MAX_RATIO.saturating_mul(gz.len());
+    match count {
+        Some(c) if c <= limit => {
+            (&mut dec)
+                .take(c as u64 + 1)
+                .read_to_end(&mut out)
+                .map_err(corrupt)?;
+            Ok(out)
+        }
+        _ => Err(Error::IdxFormat {
+            path: name.to_string(),
+            message: format!(
+                "the header declares {} bytes of data, more than a gzip stream of {} bytes \
+                 can hold",
+                count.map_or("more than 2^64".to_string(), |c| c.to_string()),
+                gz.len()
+            ),
+        }),
+    }
+}
+
 /// Decodes IDX bytes (raw or gzip); `name` is used in error messages.
 pub fn parse_idx(bytes: &[u8], expected_magic: u32, name: &str) -> Result<IdxArray> {
     let raw;
     let bytes = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .read_to_end(&mut out)
-            .map_err(|e| Error::IdxFormat {
-                path: name.to_string(),
-                message: format!("corrupt gzip stream: {e}"),
-            })?;
-        raw = out;
+        raw = gunzip_bounded(bytes, name)?;
         &raw[..]
     } else {
         bytes
@@ -165,6 +211,19 @@ mod tests {
         let b = gz(&idx_bytes(LABELS_MAGIC, &[100], &[7; 100]));
         let e = parse_idx(&b[..b.len() / 2], LABELS_MAGIC, "g.gz").unwrap_err();
         assert!(e.to_string().contains("g.gz"), "{e}");
+    }
+
+    #[test]
+    fn gzip_claiming_more_than_it_can_hold_is_refused_before_inflating() {
+        // 2^30 images of 28x28 declared in a stream of a few dozen bytes.
+        let bomb = gz(&idx_bytes(IMAGES_MAGIC, &[1 << 30, 28, 28], &[0; 16]));
+        let e = parse_idx(&bomb, IMAGES_MAGIC, "bomb.gz").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("bomb.gz") && msg.contains("can hold"), "{msg}");
+        // A stream that inflates far beyond what its header declares stops one byte past it.
+        let long = gz(&idx_bytes(IMAGES_MAGIC, &[1, 2, 2], &[7; 1 << 20]));
+        let e = parse_idx(&long, IMAGES_MAGIC, "long.gz").unwrap_err();
+        assert!(e.to_string().contains("long.gz"), "{e}");
     }
 
     #[test]

@@ -21,9 +21,13 @@
 //!
 //! | cost | omega(r) | rho(t) | phi(t) | psi(t) | D* |
 //! |---|---|---|---|---|---|
-//! | A mean square | r / (1 + r) | 2 (1 - t) | -t^2 | -(1 - t)^2 | g / (f + g) |
+//! | A density ratio | r | 1 | -t^2 / 2 | t | g / f |
 //! | B exponential | log(r) / 2 | e^(-t) | -e^t | -e^(-t) | log(g / f) / 2 |
 //! | C cross entropy | r / (1 + r) | 1 / t | log(1 - t) | log t | g / (f + g) |
+//! | mean square | r / (1 + r) | 2 (1 - t) | -t^2 | -(1 - t)^2 | g / (f + g) |
+//!
+//! A, B and C are the lecture notes' three examples; A's discriminator estimates the density
+//! ratio itself. The mean-square pair is the least-squares cost with `D* = g / (f + g)`.
 //!
 //! C is the GAN cost of Goodfellow et al. (2014) with `D_GAN = 1 - D`: `E_f log D_GAN +
 //! E_g log(1 - D_GAN)`, whose maximiser is `D_GAN* = f / (f + g)`. A user-defined pair
@@ -64,7 +68,9 @@ impl fmt::Debug for CustomCost {
 /// A discriminator cost of the omega/rho family.
 #[derive(Debug, Clone)]
 pub enum DiscriminatorCost {
-    /// A: `phi(t) = -t^2`, `psi(t) = -(1 - t)^2`, D in (0, 1).
+    /// A: `omega(r) = r`, `rho = 1`, `phi(t) = -t^2 / 2`, `psi(t) = t`, D in (0, inf).
+    Ratio,
+    /// Mean square: `phi(t) = -t^2`, `psi(t) = -(1 - t)^2`, D in (0, 1).
     MeanSquare,
     /// B: `phi(t) = -e^t`, `psi(t) = -e^(-t)`, D in R.
     Exponential,
@@ -123,18 +129,29 @@ impl DiscriminatorCost {
         }))
     }
 
-    /// The three built-ins A, B, C.
+    /// The notes' three costs A, B, C.
     pub fn builtins() -> [DiscriminatorCost; 3] {
         [
-            DiscriminatorCost::MeanSquare,
+            DiscriminatorCost::Ratio,
             DiscriminatorCost::Exponential,
             DiscriminatorCost::CrossEntropy,
         ]
     }
 
+    /// Every closed-form cost: A, B, C and the mean square.
+    pub fn closed_forms() -> [DiscriminatorCost; 4] {
+        [
+            DiscriminatorCost::Ratio,
+            DiscriminatorCost::Exponential,
+            DiscriminatorCost::CrossEntropy,
+            DiscriminatorCost::MeanSquare,
+        ]
+    }
+
     pub fn name(&self) -> String {
         match self {
-            DiscriminatorCost::MeanSquare => "A (mean square)".into(),
+            DiscriminatorCost::Ratio => "A (density ratio)".into(),
+            DiscriminatorCost::MeanSquare => "mean square".into(),
             DiscriminatorCost::Exponential => "B (exponential)".into(),
             DiscriminatorCost::CrossEntropy => "C (cross entropy)".into(),
             DiscriminatorCost::Custom(c) => c.name.clone(),
@@ -146,6 +163,7 @@ impl DiscriminatorCost {
     pub fn domain(&self) -> (f64, f64) {
         match self {
             DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => (0.0, 1.0),
+            DiscriminatorCost::Ratio => (0.0, f64::INFINITY),
             DiscriminatorCost::Exponential => (f64::NEG_INFINITY, f64::INFINITY),
             DiscriminatorCost::Custom(c) => (c.lower, c.upper),
         }
@@ -155,6 +173,7 @@ impl DiscriminatorCost {
     pub fn omega(&self, r: f64) -> f64 {
         match self {
             DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => r / (1.0 + r),
+            DiscriminatorCost::Ratio => r,
             DiscriminatorCost::Exponential => 0.5 * r.ln(),
             DiscriminatorCost::Custom(c) => (c.omega)(r),
         }
@@ -167,6 +186,13 @@ impl DiscriminatorCost {
             DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => {
                 if t > 0.0 && t < 1.0 {
                     t / (1.0 - t)
+                } else {
+                    f64::NAN
+                }
+            }
+            DiscriminatorCost::Ratio => {
+                if t > 0.0 {
+                    t
                 } else {
                     f64::NAN
                 }
@@ -196,6 +222,7 @@ impl DiscriminatorCost {
     /// `rho(t) = psi'(t) > 0`.
     pub fn rho(&self, t: f64) -> f64 {
         match self {
+            DiscriminatorCost::Ratio => 1.0,
             DiscriminatorCost::MeanSquare => 2.0 * (1.0 - t),
             DiscriminatorCost::Exponential => (-t).exp(),
             DiscriminatorCost::CrossEntropy => 1.0 / t,
@@ -213,10 +240,11 @@ impl DiscriminatorCost {
         -self.omega_inverse(t) * self.rho(t)
     }
 
-    /// `phi(t)`: the closed form for A, B, C; for a custom cost the integral of phi' from
+    /// `phi(t)`: the closed form of a built-in; for a custom cost the integral of phi' from
     /// omega(1) (NaN where the integral fails).
     pub fn phi(&self, t: f64) -> f64 {
         match self {
+            DiscriminatorCost::Ratio => -0.5 * t * t,
             DiscriminatorCost::MeanSquare => -t * t,
             DiscriminatorCost::Exponential => -t.exp(),
             DiscriminatorCost::CrossEntropy => (-t).ln_1p(),
@@ -224,9 +252,10 @@ impl DiscriminatorCost {
         }
     }
 
-    /// `psi(t)`: closed form for A, B, C; for a custom cost the integral of rho from omega(1).
+    /// `psi(t)`: the closed form of a built-in; for a custom cost the integral of rho from omega(1).
     pub fn psi(&self, t: f64) -> f64 {
         match self {
+            DiscriminatorCost::Ratio => t,
             DiscriminatorCost::MeanSquare => -(1.0 - t).powi(2),
             DiscriminatorCost::Exponential => -(-t).exp(),
             DiscriminatorCost::CrossEntropy => t.ln(),
@@ -277,19 +306,21 @@ impl DiscriminatorCost {
         self.phi(t) + self.psi(t)
     }
 
-    /// Maps raw network outputs into the domain: the logistic sigmoid for A and C, the
-    /// identity for B and custom costs.
+    /// Maps raw network outputs into the domain: the logistic sigmoid for C and the mean
+    /// square, softplus for A, the identity for B and custom costs.
     pub fn activation_tensor(&self, v: &Tensor) -> Result<Tensor> {
         match self {
             DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => {
                 Ok(softplus_tensor(&v.neg()?)?.neg()?.exp()?)
             }
+            DiscriminatorCost::Ratio => Ok(softplus_tensor(v)?),
             _ => Ok(v.clone()),
         }
     }
 
     fn phi_tensor(&self, d: &Tensor) -> Result<Tensor> {
         Ok(match self {
+            DiscriminatorCost::Ratio => d.sqr()?.affine(-0.5, 0.0)?,
             DiscriminatorCost::MeanSquare => d.sqr()?.neg()?,
             DiscriminatorCost::Exponential => d.exp()?.neg()?,
             DiscriminatorCost::CrossEntropy => d.affine(-1.0, 1.0)?.log()?,
@@ -299,6 +330,7 @@ impl DiscriminatorCost {
 
     fn psi_tensor(&self, d: &Tensor) -> Result<Tensor> {
         Ok(match self {
+            DiscriminatorCost::Ratio => d.clone(),
             DiscriminatorCost::MeanSquare => d.affine(-1.0, 1.0)?.sqr()?.neg()?,
             DiscriminatorCost::Exponential => d.neg()?.exp()?.neg()?,
             DiscriminatorCost::CrossEntropy => d.log()?,

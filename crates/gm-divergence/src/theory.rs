@@ -173,6 +173,8 @@ fn omega_rho_rows(rows: &mut Vec<TheoryRow>) {
     for cost in DiscriminatorCost::builtins() {
         let (lo, hi) = match cost.domain() {
             (a, b) if a.is_finite() && b.is_finite() => (a + 1e-9, b - 1e-9),
+            // A's D* = g / f stays below 100 on the grid.
+            (a, _) if a.is_finite() => (a + 1e-9, 100.0),
             _ => (-20.0, 20.0),
         };
         let mut worst: f64 = 0.0;

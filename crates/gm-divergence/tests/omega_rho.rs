@@ -13,6 +13,8 @@ fn search_range(cost: &DiscriminatorCost) -> (f64, f64) {
             let pad = 1e-9 * (b - a);
             (a + pad, b - pad)
         }
+        // A's ratio g / f reaches about 25 at x = 3 for the Gaussians below.
+        (a, _) if a.is_finite() => (a + 1e-9, 100.0),
         _ => (-20.0, 20.0),
     }
 }
@@ -28,10 +30,11 @@ fn custom_costs() -> Vec<DiscriminatorCost> {
 
 #[test]
 fn closed_forms_equal_integrated_omega_rho() {
-    for cost in DiscriminatorCost::builtins() {
+    for cost in DiscriminatorCost::closed_forms() {
         let t0 = cost.omega(1.0);
         let (lo, hi) = match cost.domain() {
-            (a, b) if a.is_finite() => (a + 0.02, b - 0.02),
+            (a, b) if a.is_finite() && b.is_finite() => (a + 0.02, b - 0.02),
+            (a, _) if a.is_finite() => (a + 0.02, 5.0),
             _ => (-3.0, 3.0),
         };
         for k in 0..=40 {
@@ -61,7 +64,7 @@ fn closed_forms_equal_integrated_omega_rho() {
 fn pointwise_maximiser_is_omega_of_the_ratio() {
     let f = Gaussian1d::new(0.0, 1.0).unwrap();
     let g = Gaussian1d::new(1.0, 1.5).unwrap();
-    let mut costs: Vec<DiscriminatorCost> = DiscriminatorCost::builtins().to_vec();
+    let mut costs: Vec<DiscriminatorCost> = DiscriminatorCost::closed_forms().to_vec();
     costs.extend(custom_costs());
     for cost in &costs {
         let (lo, hi) = search_range(cost);
@@ -94,14 +97,15 @@ fn pointwise_maximiser_is_omega_of_the_ratio() {
 
 #[test]
 fn builtin_values_at_equality() {
-    // A: -1/4 - 1/4; B: -1 - 1; C: 2 log(1/2).
-    let v: Vec<f64> = DiscriminatorCost::builtins()
+    // A: -1/2 + 1; B: -1 - 1; C: 2 log(1/2); mean square: -1/4 - 1/4.
+    let v: Vec<f64> = DiscriminatorCost::closed_forms()
         .iter()
         .map(|c| c.value_at_equality())
         .collect();
-    assert!((v[0] + 0.5).abs() < 1e-15);
+    assert!((v[0] - 0.5).abs() < 1e-15);
     assert!((v[1] + 2.0).abs() < 1e-15);
     assert!((v[2] + 4f64.ln()).abs() < 1e-15);
+    assert!((v[3] + 0.5).abs() < 1e-15);
 }
 
 #[test]
@@ -125,7 +129,7 @@ fn tensor_cost_matches_scalar_and_has_the_right_gradient() -> anyhow::Result<()>
     let dev = Device::Cpu;
     let dr = [0.2f64, 0.45, 0.7, 0.9];
     let df = [0.1f64, 0.3, 0.55, 0.8];
-    let mut costs: Vec<DiscriminatorCost> = DiscriminatorCost::builtins().to_vec();
+    let mut costs: Vec<DiscriminatorCost> = DiscriminatorCost::closed_forms().to_vec();
     costs.extend(custom_costs());
     for cost in &costs {
         let real = Var::from_tensor(&Tensor::new(&dr, &dev)?)?;
@@ -170,4 +174,19 @@ fn tensor_cost_matches_scalar_and_has_the_right_gradient() -> anyhow::Result<()>
     let e = c.cost_from_logits(&big, &big)?.to_scalar::<f32>()?;
     assert!(e.is_finite());
     Ok(())
+}
+
+/// The notes' cost A estimates the density ratio itself: D* = g / f, with D = softplus(v)
+/// positive for any raw score.
+#[test]
+fn cost_a_is_the_density_ratio() {
+    let a = DiscriminatorCost::Ratio;
+    for (f, g) in [(1.0, 1.0), (0.2, 0.6), (0.5, 0.05)] {
+        assert!((a.optimal_discriminator(f, g) - g / f).abs() < 1e-15);
+    }
+    assert!((a.phi_prime(2.0) + 2.0).abs() < 1e-15);
+    let v = Tensor::new(&[-30.0f64, 0.0, 3.0], &Device::Cpu).unwrap();
+    let d = a.activation_tensor(&v).unwrap().to_vec1::<f64>().unwrap();
+    assert!(d.iter().all(|&t| t > 0.0), "{d:?}");
+    assert!((d[1] - 2f64.ln()).abs() < 1e-12);
 }

@@ -1,5 +1,6 @@
-//! The omega/rho discriminator costs A (mean square), B (exponential) and C (cross entropy,
-//! the GAN cost) of gm-divergence as GAN objectives, on the ring of 8 (mode coverage, VEEGAN
+//! The omega/rho discriminator costs of the lecture notes, A (density ratio: omega(r) = r,
+//! rho = 1, so D* = g / f), B (exponential) and C (cross entropy, the GAN cost), and the
+//! mean-square pair (D* = g / (f + g)), of gm-divergence as GAN objectives, on the ring of 8 (mode coverage, VEEGAN
 //! definitions, 2,500 samples) and on the embedded MNIST digits (MNIST FD, classifier score,
 //! Parzen log-likelihood). One markdown table.
 //!
@@ -21,7 +22,8 @@ use gm_core::{fit, AdamConfig};
 use gm_eval::{mode_coverage, sample_generator, MODE_SAMPLES};
 use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, OmegaCost};
 
-/// The omega/rho discriminator costs A, B and C as GAN objectives, on the ring of 8 and on MNIST.
+/// The omega/rho discriminator costs A, B, C and the mean square as GAN objectives, on the
+/// ring of 8 and on MNIST.
 ///
 /// --steps (generator steps on the ring, batch 128) defaults to 2000 (150 with --quick);
 /// --epochs (MNIST) to 3 (1 with --quick, which also stops each MNIST run after 60 steps);
@@ -69,7 +71,12 @@ fn run() -> Result<()> {
     let out = args.run_dir(NAME)?;
     let ring = Mixture2d::ring8();
     let mut rows = Vec::new();
-    for cost in [OmegaCost::A, OmegaCost::B, OmegaCost::C] {
+    for cost in [
+        OmegaCost::A,
+        OmegaCost::B,
+        OmegaCost::C,
+        OmegaCost::MeanSquare,
+    ] {
         let objective = Objective::OmegaRho { cost };
         // Ring of 8.
         let adam = AdamConfig {

@@ -31,22 +31,27 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// The three built-in discriminator costs of the omega/rho family.
+/// The closed-form discriminator costs of the omega/rho family: the notes' A, B, C and the
+/// mean square.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OmegaCost {
-    /// Mean square: `phi(t) = -t^2`, `psi(t) = -(1 - t)^2`.
+    /// Density ratio: `omega(r) = r`, `rho = 1`, `phi(t) = -t^2 / 2`, `psi(t) = t`, so
+    /// `D* = g / f`.
     A,
     /// Exponential: `phi(t) = -e^t`, `psi(t) = -e^(-t)`.
     B,
     /// Cross entropy (the GAN cost): `phi(t) = log(1 - t)`, `psi(t) = log t`.
     C,
+    /// Mean square: `phi(t) = -t^2`, `psi(t) = -(1 - t)^2`, `D* = g / (f + g)`.
+    MeanSquare,
 }
 
 impl OmegaCost {
     /// The cost's name in words.
     pub fn cost_name(&self) -> &'static str {
         match self {
-            OmegaCost::A => "mean square",
+            OmegaCost::A => "density ratio",
+            OmegaCost::MeanSquare => "mean square",
             OmegaCost::B => "exponential",
             OmegaCost::C => "cross entropy",
         }
@@ -55,7 +60,8 @@ impl OmegaCost {
     /// The gm-divergence cost.
     pub fn cost(&self) -> DiscriminatorCost {
         match self {
-            OmegaCost::A => DiscriminatorCost::MeanSquare,
+            OmegaCost::A => DiscriminatorCost::Ratio,
+            OmegaCost::MeanSquare => DiscriminatorCost::MeanSquare,
             OmegaCost::B => DiscriminatorCost::Exponential,
             OmegaCost::C => DiscriminatorCost::CrossEntropy,
         }

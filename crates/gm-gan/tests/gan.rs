@@ -372,6 +372,9 @@ fn every_objective() -> Vec<Objective> {
             generator_loss: GanGeneratorLoss::NonSaturating,
         },
         Objective::OmegaRho { cost: OmegaCost::A },
+        Objective::OmegaRho {
+            cost: OmegaCost::MeanSquare,
+        },
         Objective::OmegaRho { cost: OmegaCost::B },
         Objective::OmegaRho { cost: OmegaCost::C },
         // Clip above every initial weight, so that the step is a plain descent step.

@@ -2,6 +2,7 @@
 //! the same folder, are synced, then renamed over the target, so a crash never leaves a
 //! half-written checkpoint or export and never destroys the previous one.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
@@ -32,6 +33,7 @@ pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8], sync: bool) -> Result<
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
+        injected_fault(path)?;
         if sync {
             f.sync_all()?;
         }
@@ -43,6 +45,38 @@ pub(crate) fn write_unrecorded(path: &Path, bytes: &[u8], sync: bool) -> Result<
         return Err(Error::io(path, e));
     }
     Ok(())
+}
+
+thread_local! {
+    /// The write failure [`fail_writes_matching`] set up on this thread: a path fragment and
+    /// how many matching writes still succeed.
+    static FAULT: RefCell<Option<(String, usize)>> = const { RefCell::new(None) };
+}
+
+/// Makes this thread's later writes through gm-core to a path containing `fragment` fail as on
+/// a full disk, once `after` of them have succeeded: an atomic write fails with its bytes in
+/// the temporary file, before the rename; a line of a metrics log fails before it is
+/// buffered. `None` ends the failures. For tests of what a failed write leaves behind.
+#[doc(hidden)]
+pub fn fail_writes_matching(fault: Option<(&str, usize)>) {
+    FAULT.with_borrow_mut(|f| *f = fault.map(|(p, n)| (p.to_string(), n)));
+}
+
+/// The failure [`fail_writes_matching`] set up for a write to `path`, if any.
+pub(crate) fn injected_fault(path: &Path) -> std::io::Result<()> {
+    FAULT.with_borrow_mut(|fault| match fault {
+        Some((fragment, after)) if path.to_string_lossy().contains(fragment.as_str()) => {
+            if *after == 0 {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    "no space left on device (injected)",
+                ));
+            }
+            *after -= 1;
+            Ok(())
+        }
+        _ => Ok(()),
+    })
 }
 
 /// Serializes tensors (sorted by name) with `metadata` into safetensors bytes. The key

@@ -157,12 +157,13 @@ fn now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// Whether `dir` holds nothing but, at most, a run lock (a run that was starting there, or
-/// was killed before it wrote its marker).
+/// Whether `dir` holds nothing but, at most, a run lock and the temporary file of a first
+/// marker write (a run that was starting there, or was killed before its marker landed).
 fn is_empty_dir(dir: &Path) -> Result<bool> {
+    let marker_tmp = format!(".{RUN_MARKER}.tmp");
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let entry = entry.map_err(|e| Error::io(dir, e))?;
-        if entry.file_name() != RUN_LOCK {
+        let name = entry.map_err(|e| Error::io(dir, e))?.file_name();
+        if name != RUN_LOCK && name != marker_tmp.as_str() {
             return Ok(false);
         }
     }
@@ -453,6 +454,27 @@ mod tests {
         prepare(&other, RunMode::Resume, "t", &args()).unwrap();
         let pid = std::fs::read_to_string(other.join(RUN_LOCK)).unwrap();
         assert_eq!(pid.trim(), std::process::id().to_string());
+    }
+
+    #[test]
+    fn a_folder_of_a_run_killed_before_its_marker_landed_is_taken_as_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("run");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(RUN_LOCK), "999999\n").unwrap();
+        std::fs::write(dir.join(".run.json.tmp"), b"{\"gm_ver").unwrap();
+        let e = prepare(&dir, RunMode::Resume, "t", &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no run to resume"), "{e}");
+        prepare(&dir, RunMode::New, "t", &args()).unwrap();
+        assert_eq!(RunMarker::read(&dir).unwrap().commands[0].args, args());
+        assert!(!dir.join(".run.json.tmp").exists());
+        // Any other file still makes the folder a user's.
+        let other = tmp.path().join("other");
+        std::fs::create_dir_all(&other).unwrap();
+        std::fs::write(other.join(".notes.tmp"), b"mine").unwrap();
+        assert!(prepare(&other, RunMode::New, "t", &[]).is_err());
     }
 
     #[test]

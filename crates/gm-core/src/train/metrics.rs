@@ -55,7 +55,8 @@ impl MetricsLog {
         for (k, v) in m {
             obj.insert(k.clone(), serde_json::json!(v));
         }
-        writeln!(self.out, "{}", serde_json::Value::Object(obj))
+        crate::io::injected_fault(&self.path)
+            .and_then(|()| writeln!(self.out, "{}", serde_json::Value::Object(obj)))
             .map_err(|e| Error::io(&self.path, e))
     }
 

@@ -288,8 +288,10 @@ pub fn fit<T: Trainer + ?Sized>(
 
     let mut rng = GmRng::derive(cfg.seed, 0);
     let mut step = 0u64;
+    let mut last_eval: Metrics = Vec::new();
+    let mut last_metrics: Metrics = Vec::new();
     if existing {
-        let ck = read_checkpoint(&ckpt_path, device)?;
+        let mut ck = read_checkpoint(&ckpt_path, device)?;
         let want = trainer.model_name();
         if ck.model != want {
             return Err(Error::CheckpointModel {
@@ -298,6 +300,8 @@ pub fn fit<T: Trainer + ?Sized>(
                 expected: want,
             });
         }
+        last_metrics = take_metrics(&mut ck.state, LAST_STEP_SCALAR, &ckpt_path)?;
+        last_eval = take_metrics(&mut ck.state, LAST_EVAL_SCALAR, &ckpt_path)?;
         trainer
             .load_state(&ck.state)
             .map_err(|e| Error::Checkpoint {
@@ -341,8 +345,6 @@ pub fn fit<T: Trainer + ?Sized>(
     let stop_at = cfg.stop_after.unwrap_or(u64::MAX).min(total);
     let mut order_epoch = u64::MAX;
     let mut order: Vec<Vec<usize>> = Vec::new();
-    let mut last_eval: Metrics = Vec::new();
-    let mut last_metrics: Metrics = Vec::new();
     let run_started = Instant::now();
     let first_step = step;
 
@@ -409,13 +411,14 @@ pub fn fit<T: Trainer + ?Sized>(
             epoch_end || (cfg.checkpoint_every > 0 && step.is_multiple_of(cfg.checkpoint_every));
         if due || step == stop_at || interrupted {
             log.flush()?;
-            write_checkpoint(
-                &ckpt_path,
-                &trainer.model_name(),
-                step,
-                rng.state(),
-                &trainer.state()?,
-            )?;
+            let mut state = trainer.state()?;
+            state
+                .scalars
+                .insert(LAST_STEP_SCALAR.into(), encode_metrics(&last_metrics)?);
+            state
+                .scalars
+                .insert(LAST_EVAL_SCALAR.into(), encode_metrics(&last_eval)?);
+            write_checkpoint(&ckpt_path, &trainer.model_name(), step, rng.state(), &state)?;
         }
     }
     bar.finish_and_clear();
@@ -438,6 +441,34 @@ pub fn fit<T: Trainer + ?Sized>(
         eval: last_eval,
         wall_seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The scalars [`fit`] adds to a trainer's state in its checkpoints: the metrics of the last
+/// step and of the last evaluation, so that a run resumed at its end (killed while writing its
+/// final files) reports them as the uninterrupted run does.
+const LAST_STEP_SCALAR: &str = "fit.last_step_metrics";
+const LAST_EVAL_SCALAR: &str = "fit.last_eval_metrics";
+
+/// `[[name, bits], ...]`: the values' bits, so that they come back exactly.
+fn encode_metrics(m: &Metrics) -> Result<String> {
+    let bits: Vec<(&str, u64)> = m.iter().map(|(k, v)| (k.as_str(), v.to_bits())).collect();
+    serde_json::to_string(&bits).map_err(|e| Error::Msg(e.to_string()))
+}
+
+/// Removes the scalar `key` (written by [`encode_metrics`]) from a checkpoint's state and
+/// decodes it; a checkpoint without it yields no metrics.
+fn take_metrics(state: &mut TrainState, key: &str, path: &Path) -> Result<Metrics> {
+    let Some(text) = state.scalars.remove(key) else {
+        return Ok(Vec::new());
+    };
+    let bits: Vec<(String, u64)> = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("scalar `{key}`: {e}"),
+    })?;
+    Ok(bits
+        .into_iter()
+        .map(|(k, b)| (k, f64::from_bits(b)))
+        .collect())
 }
 
 fn write_grid<T: Trainer + ?Sized>(

@@ -50,8 +50,19 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
     }
 }
 
+/// Whether `name` is a file of an export: one of [`FILES`] or the temporary file gm's atomic
+/// writer leaves when an export is killed while writing it (`.<file>.tmp`).
+fn is_export_file(name: &str) -> bool {
+    FILES.contains(&name)
+        || name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .is_some_and(|n| FILES.contains(&n))
+}
+
 /// Writes `model` to `dir` (created if needed). A folder that holds anything but a previous
-/// gm export is refused, so a user's files are never overwritten.
+/// gm export (or what an export killed half way leaves) is refused, so a user's files are
+/// never overwritten.
 pub fn export<M: SavedModel>(
     model: &M,
     dir: impl AsRef<Path>,
@@ -65,7 +76,7 @@ pub fn export<M: SavedModel>(
             .file_name()
             .to_string_lossy()
             .to_string();
-        if !FILES.contains(&name.as_str()) {
+        if !is_export_file(&name) {
             return Err(Error::NotAnExport {
                 path: dir.to_path_buf(),
                 file: name,

@@ -208,6 +208,20 @@ fn a_folder_with_user_files_is_not_written_into() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+#[test]
+fn an_export_killed_half_way_can_be_exported_again() {
+    let dir = tempfile::tempdir().unwrap();
+    // What the atomic writer leaves when the process dies between its write and its rename.
+    std::fs::write(dir.path().join(".model.safetensors.tmp"), b"partial").unwrap();
+    export(&tiny(0), dir.path(), &ExportOptions::default()).unwrap();
+    assert!(dir.path().join("model.safetensors").is_file());
+    // A temporary-looking name that is not one of an export's files is still a user's.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join(".notes.txt.tmp"), b"mine").unwrap();
+    let e = export(&tiny(0), other.path(), &ExportOptions::default()).unwrap_err();
+    assert!(matches!(e, Error::NotAnExport { .. }), "{e}");
+}
+
 /// Python's reference loader reads our file: names, shapes and values agree with Rust.
 /// Needs `python3` with `safetensors` and `numpy` (`cargo xtask ci` installs them).
 #[test]

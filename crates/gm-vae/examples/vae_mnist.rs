@@ -13,7 +13,8 @@
 //! `cargo xtask sample`), `report.html`, the curves, the sample grids and the pictures.
 //!
 //! ```text
-//! cargo xtask run vae [--latent 2] [--iwae-k 1] [--arch mlp|conv] [--data PATH]
+//! cargo xtask run vae [--latent 2] [--iwae-k 1] [--arch mlp|conv] [--likelihood gaussian-learned]
+//!                     [--data PATH]
 //!                     [--epochs 10] [--seed 0] [--out DIR] [--resume | --overwrite] [--help]
 //! ```
 
@@ -52,6 +53,18 @@ struct Cli {
     /// the images)
     #[arg(long, value_name = "ARCH", default_value = "mlp", value_parser = ["mlp", "conv"])]
     arch: String,
+    /// p(x|z): `bernoulli` (dynamically binarized pixels) or `gaussian-learned` (a mean and a
+    /// learned standard deviation per pixel, on the grey values; MLP only)
+    #[arg(
+        long,
+        value_name = "P",
+        default_value = "bernoulli",
+        value_parser = ["bernoulli", "gaussian-learned"]
+    )]
+    likelihood: String,
+    /// The floor of the learned standard deviation (gaussian-learned)
+    #[arg(long, value_name = "S", default_value_t = 0.05)]
+    min_std: f64,
     /// The training images (default: the embedded digits)
     #[command(flatten)]
     data: gm_data::DataArgs,
@@ -107,8 +120,20 @@ fn run() -> Result<()> {
             ..VaeConfig::pytorch_example()
         }
     };
+    let learned = cli.likelihood == "gaussian-learned";
+    let model = if learned {
+        VaeConfig {
+            likelihood: gm_vae::Likelihood::GaussianLearned {
+                min_std: cli.min_std,
+            },
+            ..model
+        }
+    } else {
+        model
+    };
     let cfg = VaeTrainConfig {
         model,
+        binarize: !learned,
         adam: AdamConfig {
             lr: RunArgs::need(args.lr, "lr")?,
             ..Default::default()
@@ -155,7 +180,12 @@ fn run() -> Result<()> {
         s.steps, s.wall_seconds, s.eval
     );
     let vae = trainer.vae();
-    let x = binarize(&data.test.head(16, &device)?.x, &mut GmRng::new(1))?;
+    let x = data.test.head(16, &device)?.x;
+    let x = if learned {
+        x
+    } else {
+        binarize(&x, &mut GmRng::new(1))?
+    };
     save_samples(
         vae,
         64,

@@ -92,11 +92,25 @@ pub fn gaussian_log_likelihood(x: &Tensor, mean: &Tensor, std: f64) -> Result<Te
     Ok(((t + (LN_2PI + 2.0 * std.ln()))? * -0.5)?.sum(D::Minus1)?)
 }
 
-/// log p(x|z) for the decoder output `out` (logits or means), summed over pixels.
+/// Gaussian log-likelihood log N(x; mean, diag sigma^2) with `sigma = min_std +
+/// softplus(raw)`, where `out` holds the means then the raw scales along its last dimension
+/// (twice `x`'s), summed over the last dimension.
+pub fn gaussian_learned_log_likelihood(x: &Tensor, out: &Tensor, min_std: f64) -> Result<Tensor> {
+    let d = x.dim(D::Minus1)?;
+    let mean = out.narrow(D::Minus1, 0, d)?;
+    let std = (softplus(&out.narrow(D::Minus1, d, d)?)? + min_std)?;
+    let t = ((x - mean)? / &std)?.sqr()?;
+    let t = ((t + LN_2PI)? + std.log()?.affine(2.0, 0.0)?)?;
+    Ok((t * -0.5)?.sum(D::Minus1)?)
+}
+
+/// log p(x|z) for the decoder output `out` (logits, means, or means and raw scales), summed
+/// over pixels.
 pub fn observation_log_likelihood(lik: Likelihood, x: &Tensor, out: &Tensor) -> Result<Tensor> {
     match lik {
         Likelihood::Bernoulli => bernoulli_log_likelihood(x, out),
         Likelihood::Gaussian { std } => gaussian_log_likelihood(x, out, std),
+        Likelihood::GaussianLearned { min_std } => gaussian_learned_log_likelihood(x, out, min_std),
     }
 }
 
@@ -161,7 +175,7 @@ fn log_weights(
     let z = reparameterize(mu, logvar, &eps)?;
     let out = vae.decoder().decode(&z.reshape((k * n, d))?)?;
     let xr = x.unsqueeze(0)?.broadcast_as((k, n, dim))?;
-    let out = out.reshape((k, n, dim))?;
+    let out = out.reshape((k, n, ()))?;
     let lpx = observation_log_likelihood(vae.config().likelihood, &xr, &out)?;
     let lpz = log_standard_normal(&z)?;
     let lq = log_q_from_eps(logvar, &eps)?;

@@ -32,6 +32,21 @@ pub enum Likelihood {
     /// Independent Gaussian pixels N(mean, std^2) with a fixed `std`; the decoder outputs
     /// the mean.
     Gaussian { std: f64 },
+    /// Independent Gaussian pixels N(mu(z), diag sigma^2(z)) with a learned standard
+    /// deviation per pixel: the decoder outputs the means, then raw scores `s` with
+    /// `sigma = min_std + softplus(s)` (the floor keeps the density bounded on pixels that
+    /// never vary, such as the digits' background). MLP decoders only.
+    GaussianLearned { min_std: f64 },
+}
+
+impl Likelihood {
+    /// Decoder outputs per data value: 2 for the learned variance (mean and scale), else 1.
+    pub fn outputs_per_value(&self) -> usize {
+        match self {
+            Likelihood::GaussianLearned { .. } => 2,
+            _ => 1,
+        }
+    }
 }
 
 /// Encoder and decoder body.
@@ -198,6 +213,22 @@ impl VaeConfig {
                     "likelihood.std",
                     std,
                     "must be positive and finite",
+                ));
+            }
+        }
+        if let Likelihood::GaussianLearned { min_std } = self.likelihood {
+            if !(min_std > 0.0 && min_std.is_finite()) {
+                return Err(Error::config(
+                    "likelihood.min_std",
+                    min_std,
+                    "must be positive and finite",
+                ));
+            }
+            if matches!(self.architecture, Architecture::Conv { .. }) {
+                return Err(Error::config(
+                    "likelihood",
+                    "gaussian_learned",
+                    "the learned variance needs the MLP decoder",
                 ));
             }
         }

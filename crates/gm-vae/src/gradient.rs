@@ -96,7 +96,7 @@ fn gradients_chunk(
     let xr = x.unsqueeze(0)?.broadcast_as((c * s, n, dim))?;
     let lik = decoder.config().likelihood;
     let f =
-        observation_log_likelihood(lik, &xr, &out.reshape((c * s, n, dim))?)?.reshape((c, s, n))?;
+        observation_log_likelihood(lik, &xr, &out.reshape((c * s, n, ()))?)?.reshape((c, s, n))?;
     let (dmu, dlv) = match est {
         GradientEstimator::Reparameterization => {
             let grads = f.sum_all()?.backward()?;

@@ -194,7 +194,8 @@ impl Decoder {
         // Created after the transposed convolutions, as they always were: the seeded initial
         // weights of the 28x28 layout stay the same.
         let hidden = mlp(&dims, &vb, "fc")?;
-        let out_dim = body.map_or(cfg.data_dim(), |b| b.flat());
+        let per_value = cfg.likelihood.outputs_per_value();
+        let out_dim = body.map_or(cfg.data_dim() * per_value, |b| b.flat());
         let out = linear(last, out_dim, vb.pp("out"))?;
         Ok(Self {
             cfg: cfg.clone(),
@@ -205,7 +206,8 @@ impl Decoder {
         })
     }
 
-    /// Decoder outputs (logits for Bernoulli, means for Gaussian), flat `(n, D)`.
+    /// Decoder outputs (logits for Bernoulli, means for Gaussian; means then raw scales for
+    /// the learned variance, `(n, 2 D)`), flat `(n, D)`.
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
         let h = run_mlp(&self.hidden, self.cfg.activation, z.clone())?;
         let mut y = self.out.forward(&h)?;
@@ -232,6 +234,24 @@ impl Decoder {
         Ok(match self.cfg.likelihood {
             Likelihood::Bernoulli => candle_nn::ops::sigmoid(&y)?,
             Likelihood::Gaussian { .. } => y,
+            Likelihood::GaussianLearned { .. } => y.narrow(1, 0, self.cfg.data_dim())?,
+        })
+    }
+
+    /// The standard deviations of p(x|z), flat `(n, D)`: the fixed `std` or the learned one;
+    /// `None` for Bernoulli pixels.
+    pub fn std(&self, z: &Tensor) -> Result<Option<Tensor>> {
+        Ok(match self.cfg.likelihood {
+            Likelihood::Bernoulli => None,
+            Likelihood::Gaussian { std } => Some(
+                Tensor::ones((z.dim(0)?, self.cfg.data_dim()), z.dtype(), z.device())?
+                    .affine(std, 0.0)?,
+            ),
+            Likelihood::GaussianLearned { min_std } => {
+                let d = self.cfg.data_dim();
+                let raw = self.decode(z)?.narrow(1, d, d)?;
+                Some((crate::bound::softplus(&raw)? + min_std)?)
+            }
         })
     }
 

@@ -191,6 +191,10 @@ impl Trainer for VaeTrainer {
     }
 
     fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {
+        // Vectors have no picture.
+        if self.vae.config().data_shape.len() != 3 {
+            return Ok(None);
+        }
         let s = self
             .vae
             .sample(64, rng, &self.device)

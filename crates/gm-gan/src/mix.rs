@@ -361,6 +361,38 @@ mod tests {
     use super::*;
     use gm_core::data::Mixture2d;
 
+    /// With fixed component losses `c`, the weights' objective `sum_i w_i c_i - lambda H(w)`
+    /// has its minimum on the simplex at `w = softmax(-c / lambda)` (the Gibbs distribution):
+    /// gradient descent on the logits through the trainer's own weights and entropy reaches it.
+    #[test]
+    fn entropy_regularised_weights_reach_the_gibbs_distribution() {
+        let dev = Device::Cpu;
+        let c = [0.3f64, 1.0, -0.2];
+        let lambda = 0.5;
+        let costs = Tensor::new(&c, &dev).unwrap();
+        let logits = candle_core::Var::new(&[0.0f64, 0.0, 0.0], &dev).unwrap();
+        for _ in 0..3000 {
+            let (w, neg_h) = weights_and_neg_entropy(logits.as_tensor()).unwrap();
+            let obj = ((&w * &costs).unwrap().sum_all().unwrap()
+                + neg_h.affine(lambda, 0.0).unwrap())
+            .unwrap();
+            let g = obj.backward().unwrap();
+            let step = g
+                .get(logits.as_tensor())
+                .unwrap()
+                .affine(-0.5, 0.0)
+                .unwrap();
+            logits.set(&(logits.as_tensor() + step).unwrap()).unwrap();
+        }
+        let (w, _) = weights_and_neg_entropy(logits.as_tensor()).unwrap();
+        let w = w.to_vec1::<f64>().unwrap();
+        let z: f64 = c.iter().map(|ci| (-ci / lambda).exp()).sum();
+        for (wi, ci) in w.iter().zip(c) {
+            let want = (-ci / lambda).exp() / z;
+            assert!((wi - want).abs() < 1e-6, "{w:?} vs {want} for cost {ci}");
+        }
+    }
+
     #[test]
     fn components_must_be_in_range() {
         for k in [0, MAX_COMPONENTS + 1] {

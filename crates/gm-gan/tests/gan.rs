@@ -1023,3 +1023,42 @@ fn spectral_norm_estimates_every_layers_largest_singular_value() {
         }
     }
 }
+
+/// The feature-matching generator loss is `|| E f(x) - E f(G(z)) ||^2` over the critic's last
+/// hidden layer, computed here on the host from the critic's features.
+#[test]
+fn feature_matching_loss_is_the_squared_distance_of_mean_features() {
+    let dev = Device::Cpu;
+    let cfg = GanTrainConfig {
+        tricks: Tricks {
+            feature_matching: true,
+            ..Default::default()
+        },
+        ..small_config(Objective::default())
+    };
+    let mut t = GanTrainer::new(cfg, 0, &dev).unwrap();
+    let (x, _) = Mixture2d::ring8().sample(32, &mut GmRng::new(1));
+    let x = Tensor::from_vec(x, (32, 2), &dev).unwrap();
+    let real = t.network_batch(&x).unwrap();
+    let z = GmRng::new(2).normal((32, 4), 0.0, 1.0, &dev).unwrap();
+    let d = t.discriminator().unwrap();
+    let fake = t.online_generator().forward_t(&z, true).unwrap();
+    let mean_features = |x: &Tensor| -> Vec<f64> {
+        let f = d
+            .features_and_output(x)
+            .unwrap()
+            .0
+            .to_vec2::<f32>()
+            .unwrap();
+        let n = f.len() as f64;
+        (0..f[0].len())
+            .map(|j| f.iter().map(|r| r[j] as f64).sum::<f64>() / n)
+            .collect()
+    };
+    let (a, b) = (mean_features(&real), mean_features(&fake));
+    assert_eq!(a.len(), 32, "the last hidden layer's width");
+    let want: f64 = a.iter().zip(&b).map(|(p, q)| (p - q).powi(2)).sum();
+    let got = t.generator_step(&real, &z, &mut GmRng::new(3)).unwrap();
+    assert!(want > 1e-4, "{want}");
+    assert!((got - want).abs() < 1e-5 * want.max(1.0), "{got} vs {want}");
+}

@@ -35,6 +35,7 @@ pub mod frechet;
 pub mod inception;
 pub mod kernel_distance;
 pub mod linalg;
+pub mod memorisation;
 pub mod mmd;
 pub mod modes;
 pub mod neighbours;
@@ -61,6 +62,7 @@ pub use frechet::{
 };
 pub use inception::{InceptionConfig, InceptionV3, FID_INPUT_SIZE};
 pub use kernel_distance::{kernel_distance, mmd2_unbiased, KernelDistance};
+pub use memorisation::{nearest_training_images, save_nearest_neighbours};
 pub use mmd::{gaussian_mmd, gaussian_mmd2_unbiased, median_bandwidth, GaussianMmd};
 pub use modes::{mode_coverage, ModeCoverage, MODE_SAMPLES};
 pub use neighbours::{one_nn_accuracy, precision_recall, OneNnAccuracy, PrecisionRecall};

@@ -215,7 +215,9 @@ fn run() -> Result<()> {
         let eval_s = t.elapsed().as_secs_f64();
         write_eval(&dir, &report)?;
         // Latent-space pictures: 8 spherical walks of 10 steps, and mean(A) - mean(B) +
-        // mean(C) over three random groups of 6 latents.
+        // mean(C): on digits over groups with a meaning (thick and thin digits of one class,
+        // thin digits of another), else over three random groups of 6 latents. Then 8
+        // samples beside their 5 nearest training images.
         let g = trainer.generator();
         let mut rng = gm_core::GmRng::new(seed + 100);
         save_interpolation_grid(
@@ -227,9 +229,15 @@ fn run() -> Result<()> {
             &device,
             dir.join("interpolation.png"),
         )?;
-        let groups: Vec<_> = (0..3)
-            .map(|_| gm_core::Generator::sample_latent(g, 6, &mut rng, &device))
-            .collect::<gm_core::Result<_>>()?;
+        let groups: Vec<_> = if digits {
+            let (groups, line) = ink_groups(g, 6, &mut rng, &device)?;
+            println!("{name}: {line}");
+            groups
+        } else {
+            (0..3)
+                .map(|_| gm_core::Generator::sample_latent(g, 6, &mut rng, &device))
+                .collect::<gm_core::Result<_>>()?
+        };
         save_arithmetic_grid(
             g,
             &groups[0],
@@ -239,6 +247,14 @@ fn run() -> Result<()> {
             &mut rng,
             dir.join("arithmetic.png"),
         )?;
+        let shown = gm_core::Generator::sample(g, 8, &mut rng, &device)?;
+        let train = data.train.head(data.train.len(), &device)?.x;
+        let nn = gm_eval::save_nearest_neighbours(&shown, &train, 5, dir.join("nearest.png"))?;
+        let closest = nn.iter().map(|r| r[0].1).fold(f64::INFINITY, f64::min);
+        println!(
+            "{name}: nearest.png: 8 samples beside their 5 nearest training images (closest \
+             squared pixel distance {closest:.1})"
+        );
         println!(
             "{name}: {} steps in {wall:.1} s ({:.3} s/step), evaluated {samples} samples in {eval_s:.1} s; run folder {}",
             summary.steps,
@@ -288,4 +304,61 @@ fn run() -> Result<()> {
     );
     println!("real test digits score FD 0 and classifier score ~9.5 (gm-eval eval_baselines)");
     Ok(())
+}
+
+/// Latent groups with a meaning, for `mean(A) - mean(B) + mean(C)` (Radford et al. section
+/// 6.3, with the MNIST classifier and the ink of a digit as the properties): from 2,000
+/// latents, A holds the `n` thickest digits (most mean ink) of the most frequent class, B the
+/// `n` thinnest of that class, C the `n` thinnest of the second most frequent class. The
+/// arithmetic should draw thick digits of C's class; the line reports how its `n` variants
+/// (the same `N(0, 0.25^2)` perturbations as the picture's) read and how much ink they carry.
+fn ink_groups(
+    g: &gm_gan::GanGenerator,
+    n: usize,
+    rng: &mut gm_core::GmRng,
+    device: &candle_core::Device,
+) -> Result<(Vec<candle_core::Tensor>, String)> {
+    use gm_core::Generator;
+    let z = g.sample_latent(2_000, rng, device)?;
+    let x = g.generate(&z)?;
+    let classifier = gm_core::classifier::MnistClassifier::pretrained(device)?;
+    let labels = classifier.predict(&x)?;
+    let ink = |x: &candle_core::Tensor| -> Result<Vec<f64>> {
+        Ok(x.flatten_from(1)?
+            .mean(1)?
+            .to_vec1::<f32>()?
+            .into_iter()
+            .map(f64::from)
+            .collect())
+    };
+    let inks = ink(&x)?;
+    let mut order: Vec<u32> = (0..10).collect();
+    let count = |c: u32| labels.iter().filter(|&&l| l == c).count();
+    order.sort_by_key(|&c| std::cmp::Reverse(count(c)));
+    let (a, c) = (order[0], order[1]);
+    let of = |k: u32| labels.iter().map(|&l| l == k).collect::<Vec<bool>>();
+    let (thick_a, thin_a) = gm_gan::latent::split_by_property(&z, &of(a), &inks, n)?;
+    let (_, thin_c) = gm_gan::latent::split_by_property(&z, &of(c), &inks, n)?;
+    // The picture's variants: the same draws as save_arithmetic_grid's, from a copy of `rng`.
+    let r = gm_gan::latent::latent_arithmetic(&thick_a, &thin_a, &thin_c)?;
+    let noise = rng.clone().normal((n, r.dim(1)?), 0.0, 0.25, device)?;
+    let out = g.generate(&noise.broadcast_add(&r)?)?;
+    let read = classifier.predict(&out)?;
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let class_ink = |k: u32| {
+        let v: Vec<f64> = (0..inks.len())
+            .filter(|&i| labels[i] == k)
+            .map(|i| inks[i])
+            .collect();
+        mean(&v)
+    };
+    let line = format!(
+        "arithmetic.png: thick {a} - thin {a} + thin {c}: {}/{n} variants read as {c}, mean ink \
+         {:.3} (thin {c}s {:.3}, all {c}s {:.3})",
+        read.iter().filter(|&&l| l == c).count(),
+        mean(&ink(&out)?),
+        mean(&ink(&g.generate(&thin_c)?)?),
+        class_ink(c),
+    );
+    Ok((vec![thick_a, thin_a, thin_c], line))
 }

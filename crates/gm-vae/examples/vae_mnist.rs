@@ -195,6 +195,10 @@ fn run() -> Result<()> {
         out.join("samples.png"),
     )?;
     save_reconstructions(vae, &x, out.join("reconstructions.png"))?;
+    // Memorisation: 8 samples beside their 5 nearest training images.
+    let shown = vae.sample(8, &mut GmRng::new(3), &device)?;
+    let train = data.train.head(data.train.len(), &device)?.x;
+    gm_eval::save_nearest_neighbours(&shown, &train, 5, out.join("nearest.png"))?;
     save_interpolations(
         vae,
         &x.narrow(0, 0, 8)?,

@@ -30,6 +30,7 @@ pub mod spectral;
 pub mod theory;
 pub mod trainer;
 pub mod tricks;
+pub mod two_sample;
 pub mod unrolled;
 
 pub use augment::{diff_augment, Augment};

@@ -6,6 +6,9 @@
 //! - alternating steps (`y` uses the new `x`) conserve `x^2 - eta x y + y^2`: the iterates
 //!   stay on an ellipse around the saddle, and their running average approaches it at rate
 //!   `O(1 / (eta T))`;
+//! - a discriminator fitted on two samples by the omega/rho cost approaches `omega(g / f)`
+//!   ([`crate::two_sample`]), and "D = omega(1) everywhere" is a two-sample test whose level
+//!   is checked beside the MMD permutation test's (their power is in the rows' text);
 //! - the gradient of the WGAN-GP penalty with respect to the critic's weights (a second-order
 //!   derivative) equals central finite differences.
 //!
@@ -214,6 +217,55 @@ pub fn theory_rows() -> Vec<TheoryRow> {
         }
         Err(e) => push_err(&mut rows, "alternating bilinear game", e),
     }
+    for (cost, tol) in [
+        (gm_divergence::DiscriminatorCost::Ratio, 0.15),
+        (gm_divergence::DiscriminatorCost::CrossEntropy, 0.08),
+    ] {
+        match crate::two_sample::omega_grid_error(&cost, 5) {
+            Ok(err) => rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "omega/rho from data, cost {}: D fitted on 2,000 + 2,000 points of N(0, 1) and N(1, 1.5^2) = omega(g/f) on [-1, 1.5] (max error / (1 + |D*|))",
+                    cost.name()
+                ),
+                err,
+                0.0,
+                tol,
+            )),
+            Err(e) => push_err(&mut rows, "fitted omega/rho discriminator", e),
+        }
+    }
+    let fit = crate::two_sample::CostFit {
+        hidden: vec![16],
+        steps: 200,
+        ..Default::default()
+    };
+    let c = gm_divergence::DiscriminatorCost::CrossEntropy;
+    let (reps, n) = (40, 100);
+    match (
+        crate::two_sample::rejection_rates(&c, 0.0, n, reps, &fit, 1),
+        crate::two_sample::rejection_rates(&c, 0.75, n, reps, &fit, 2),
+    ) {
+        (Ok(level), Ok(power)) => {
+            // Two binomial standard errors of a 0.05 rate over `reps` pairs.
+            let tol = 2.0 * (0.05f64 * 0.95 / reps as f64).sqrt();
+            for (name, l, p) in [
+                ("two-sample test 'D = omega(1) everywhere' (cost C, D fitted on half of each sample, J on the other half)", level.0, power.0),
+                ("MMD permutation test (Gaussian kernel, median bandwidth, 200 permutations)", level.1, power.1),
+            ] {
+                rows.push(TheoryRow::new(
+                    AREA,
+                    format!(
+                        "{name}, {n} + {n} points, {reps} pairs: rejection rate under f = g at level 0.05 (power against a 0.75 shift: {p:.2})"
+                    ),
+                    l,
+                    0.05,
+                    tol,
+                ));
+            }
+        }
+        (Err(e), _) | (_, Err(e)) => push_err(&mut rows, "omega two-sample test", e),
+    }
     match gradient_penalty_fd_check(3) {
         Ok((err, biggest)) => rows.push(TheoryRow::new(
             AREA,
@@ -236,7 +288,7 @@ mod tests {
     #[test]
     fn every_theory_row_passes() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 4);
+        assert_eq!(rows.len(), 8);
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }

@@ -9,6 +9,8 @@
 //! - a discriminator fitted on two samples by the omega/rho cost approaches `omega(g / f)`
 //!   ([`crate::two_sample`]), and "D = omega(1) everywhere" is a two-sample test whose level
 //!   is checked beside the MMD permutation test's (their power is in the rows' text);
+//! - Arora et al.'s neural-net distance between a finite sample and its distribution falls
+//!   like `1/sqrt(m)` for a bounded critic class ([`neural_net_generalization`]);
 //! - the gradient of the WGAN-GP penalty with respect to the critic's weights (a second-order
 //!   derivative) equals central finite differences.
 //!
@@ -266,6 +268,23 @@ pub fn theory_rows() -> Vec<TheoryRow> {
         }
         (Err(e), _) | (_, Err(e)) => push_err(&mut rows, "omega two-sample test", e),
     }
+    match neural_net_generalization(8, &[16, 1024], 4096, 11) {
+        Ok(d) => {
+            // d_F(P_m, P'_M) ~ C sqrt(1/m + 1/M) for a bounded class.
+            let want = ((1.0f64 / 16.0 + 1.0 / 4096.0) / (1.0 / 1024.0 + 1.0 / 4096.0)).sqrt();
+            rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "Arora et al.: neural-net distance (16 ReLU units, weights in [-0.1, 0.1]) between an m-sample of N(0, I/2) in R^8 and a fresh 4,096-sample falls like sqrt(1/m + 1/M): d(16) / d(1024) ({:.4} / {:.4}), while W1 between samples stays large (gm-divergence's rows)",
+                    d[0], d[1]
+                ),
+                d[0] / d[1],
+                want,
+                0.5 * want,
+            ));
+        }
+        Err(e) => push_err(&mut rows, "neural-net distance", e),
+    }
     match gradient_penalty_fd_check(3) {
         Ok((err, biggest)) => rows.push(TheoryRow::new(
             AREA,
@@ -281,6 +300,27 @@ pub fn theory_rows() -> Vec<TheoryRow> {
     rows
 }
 
+/// The neural-net distance between an m-sample of N(0, I/2) in R^`dim` and a fresh
+/// `reference`-sample, for each m of `sizes`.
+pub fn neural_net_generalization(
+    dim: usize,
+    sizes: &[usize],
+    reference: usize,
+    seed: u64,
+) -> Result<Vec<f64>> {
+    let dev = Device::Cpu;
+    let mut rng = GmRng::new(seed);
+    let std = 0.5f64.sqrt();
+    let y = rng.normal((reference, dim), 0.0, std, &dev)?;
+    sizes
+        .iter()
+        .map(|&m| {
+            let x = rng.normal((m, dim), 0.0, std, &dev)?;
+            crate::two_sample::neural_net_distance(&x, &y, 16, 0.1, 300, seed)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,7 +328,7 @@ mod tests {
     #[test]
     fn every_theory_row_passes() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 8);
+        assert_eq!(rows.len(), 9);
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }

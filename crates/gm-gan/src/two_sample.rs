@@ -208,3 +208,54 @@ pub fn omega_grid_error(cost: &DiscriminatorCost, seed: u64) -> Result<f64> {
         })
         .fold(0.0, f64::max))
 }
+
+/// The neural-net distance of Arora et al. (2017), `d_F(mu, nu) = sup_{D in F} E_mu D - E_nu
+/// D`, between the samples `x` and `y` for the class `F` of one-hidden-layer ReLU critics of
+/// `hidden` units with every weight in `[-clip, clip]` (a bounded class, as their
+/// generalization theorem needs): the supremum is approached by Adam with the weights clipped
+/// after each step, and the value is the final critic's mean difference on the samples.
+pub fn neural_net_distance(
+    x: &Tensor,
+    y: &Tensor,
+    hidden: usize,
+    clip: f64,
+    steps: usize,
+    seed: u64,
+) -> Result<f64> {
+    let model = GanConfig {
+        latent_dim: 1,
+        data_shape: vec![x.dim(1)?],
+        generator: Architecture::Mlp {
+            hidden: vec![1],
+            activation: Activation::Relu,
+        },
+        discriminator: Architecture::Mlp {
+            hidden: vec![hidden],
+            activation: Activation::Relu,
+        },
+        output: OutputActivation::Identity,
+        mlp_init: MlpInit::Default,
+    };
+    let store = ParamStore::new(seed);
+    let d = Discriminator::new(&model, store.var_builder(x.device()))?;
+    let mut adam = Adam::new(
+        &store,
+        AdamConfig {
+            lr: 1e-2,
+            ..AdamConfig::default()
+        },
+    )?;
+    let gap = |d: &Discriminator| -> Result<Tensor> {
+        Ok((d.forward(x)?.mean_all()? - d.forward(y)?.mean_all()?)?)
+    };
+    for (_, var) in store.vars() {
+        var.set(&var.as_tensor().clamp(-clip, clip)?)?;
+    }
+    for _ in 0..steps {
+        adam.backward_step(&gap(&d)?.neg()?)?;
+        for (_, var) in store.vars() {
+            var.set(&var.as_tensor().clamp(-clip, clip)?)?;
+        }
+    }
+    Ok(gap(&d)?.to_scalar::<f32>()? as f64)
+}

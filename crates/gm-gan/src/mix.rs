@@ -94,6 +94,80 @@ fn weights_and_neg_entropy(logits: &Tensor) -> Result<(Tensor, Tensor)> {
     Ok((p, neg_h))
 }
 
+/// The equilibrium argument behind MIX+GAN on a finite zero-sum game: the row player
+/// (generator) mixes its pure strategies with weights `w = softmax(a)` and minimises
+/// `w^T A u - lambda H(w)`, the column player (critic) mixes with `u = softmax(b)` and
+/// maximises `w^T A u + lambda H(u)`; both take alternating gradient steps of size `lr` on
+/// their logits, through the same softmax and entropy as [`MixGanTrainer`]. Returns the
+/// final weights `(w, u)`. With a game such as rock-paper-scissors, which has no pure
+/// equilibrium, the mixtures reach the mixed one.
+pub fn mixed_matrix_game(
+    payoff: &[Vec<f64>],
+    lambda: f64,
+    lr: f64,
+    steps: usize,
+) -> Result<(Vec<f64>, Vec<f64>)> {
+    let dev = Device::Cpu;
+    let rows = payoff.len();
+    let cols = payoff.first().map_or(0, |r| r.len());
+    if rows == 0 || cols == 0 || payoff.iter().any(|r| r.len() != cols) {
+        return Err(Error::config(
+            "payoff",
+            format!("{rows} rows"),
+            "a non-empty rectangular matrix",
+        ));
+    }
+    let flat: Vec<f64> = payoff.iter().flatten().copied().collect();
+    let a_mat = Tensor::from_vec(flat, (rows, cols), &dev)?;
+    // Off-centre starts, so that the dynamics have something to do.
+    let start = |k: usize| -> Vec<f64> { (0..k).map(|i| 0.7 * i as f64).collect() };
+    let a = candle_core::Var::from_tensor(&Tensor::from_vec(start(rows), rows, &dev)?)?;
+    let b = candle_core::Var::from_tensor(&Tensor::from_vec(start(cols), cols, &dev)?)?;
+    let value = |a: &Tensor, b: &Tensor| -> Result<(Tensor, Tensor, Tensor)> {
+        let (w, neg_hw) = weights_and_neg_entropy(a)?;
+        let (u, neg_hu) = weights_and_neg_entropy(b)?;
+        let v = w
+            .unsqueeze(0)?
+            .matmul(&a_mat)?
+            .matmul(&u.unsqueeze(1)?)?
+            .reshape(())?;
+        Ok((v, neg_hw, neg_hu))
+    };
+    for _ in 0..steps {
+        // Row player: minimise v + lambda sum w log w.
+        let (v, neg_hw, _) = value(a.as_tensor(), &b.as_tensor().detach())?;
+        let g = (v + neg_hw.affine(lambda, 0.0)?)?.backward()?;
+        if let Some(g) = g.get(a.as_tensor()) {
+            a.set(&(a.as_tensor() - g.affine(lr, 0.0)?)?)?;
+        }
+        // Column player: maximise v - lambda sum u log u (loss -v + lambda sum u log u).
+        let (v, _, neg_hu) = value(&a.as_tensor().detach(), b.as_tensor())?;
+        let g = (v.neg()? + neg_hu.affine(lambda, 0.0)?)?.backward()?;
+        if let Some(g) = g.get(b.as_tensor()) {
+            b.set(&(b.as_tensor() - g.affine(lr, 0.0)?)?)?;
+        }
+    }
+    let w = weights_and_neg_entropy(a.as_tensor())?.0.to_vec1::<f64>()?;
+    let u = weights_and_neg_entropy(b.as_tensor())?.0.to_vec1::<f64>()?;
+    Ok((w, u))
+}
+
+/// The pure strategy pairs `(i, j)` of a zero-sum game (row minimises, column maximises)
+/// from which neither player gains by deviating alone: the pure equilibria.
+pub fn pure_equilibria(payoff: &[Vec<f64>]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for (i, row) in payoff.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            let row_best = payoff.iter().all(|r| r[j] >= v);
+            let col_best = row.iter().all(|&x| x <= v);
+            if row_best && col_best {
+                out.push((i, j));
+            }
+        }
+    }
+    out
+}
+
 /// A mixture of generators: `x = G_i(z)` with `i ~ softmax(a)`.
 #[derive(Debug, Clone)]
 pub struct MixGenerator {

@@ -9,6 +9,8 @@
 //! - a discriminator fitted on two samples by the omega/rho cost approaches `omega(g / f)`
 //!   ([`crate::two_sample`]), and "D = omega(1) everywhere" is a two-sample test whose level
 //!   is checked beside the MMD permutation test's (their power is in the rows' text);
+//! - Arora et al.'s equilibrium argument: rock-paper-scissors has no pure equilibrium, and
+//!   mixtures weighted as MIX+GAN weights its components reach the mixed one;
 //! - Arora et al.'s neural-net distance between a finite sample and its distribution falls
 //!   like `1/sqrt(m)` for a bounded critic class ([`neural_net_generalization`]);
 //! - the gradient of the WGAN-GP penalty with respect to the critic's weights (a second-order
@@ -285,6 +287,33 @@ pub fn theory_rows() -> Vec<TheoryRow> {
         }
         Err(e) => push_err(&mut rows, "neural-net distance", e),
     }
+    // Rock-paper-scissors for the row player (who minimises): no pure equilibrium, the
+    // uniform mixture is the mixed one.
+    let rps = vec![
+        vec![0.0, 1.0, -1.0],
+        vec![-1.0, 0.0, 1.0],
+        vec![1.0, -1.0, 0.0],
+    ];
+    let pure = crate::mix::pure_equilibria(&rps).len();
+    match crate::mix::mixed_matrix_game(&rps, 0.1, 0.2, 2000) {
+        Ok((w, u)) => {
+            let gap = w
+                .iter()
+                .chain(&u)
+                .map(|p| (p - 1.0 / 3.0).abs())
+                .fold(0.0, f64::max);
+            rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "Arora et al.'s equilibrium argument (MIX+GAN): rock-paper-scissors has {pure} pure equilibria of 9 pairs; mixtures with MIX+GAN's softmax weights and entropy (lambda 0.1, alternating steps) reach the mixed one (max |weight - 1/3|)"
+                ),
+                gap,
+                0.0,
+                1e-3,
+            ));
+        }
+        Err(e) => push_err(&mut rows, "mixed matrix game", e),
+    }
     match gradient_penalty_fd_check(3) {
         Ok((err, biggest)) => rows.push(TheoryRow::new(
             AREA,
@@ -328,10 +357,24 @@ mod tests {
     #[test]
     fn every_theory_row_passes() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 9);
+        assert_eq!(rows.len(), 10);
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }
+    }
+
+    #[test]
+    fn a_game_with_a_saddle_point_has_its_pure_equilibrium() {
+        // Row minimises: row 0 is better against both columns; column 1 is the column
+        // player's best reply to it.
+        let g = vec![vec![1.0, 2.0], vec![3.0, 4.0]];
+        assert_eq!(crate::mix::pure_equilibria(&g), vec![(0, 1)]);
+        let rps = vec![
+            vec![0.0, 1.0, -1.0],
+            vec![-1.0, 0.0, 1.0],
+            vec![1.0, -1.0, 0.0],
+        ];
+        assert!(crate::mix::pure_equilibria(&rps).is_empty());
     }
 
     #[test]

@@ -307,13 +307,21 @@ impl DiscriminatorCost {
     }
 
     /// Maps raw network outputs into the domain: the logistic sigmoid for C and the mean
-    /// square, softplus for A, the identity for B and custom costs.
+    /// square, softplus for A, the identity for B; for a custom cost on `(lo, hi)`,
+    /// `lo + (hi - lo) sigmoid(v)` when both ends are finite, `lo + softplus(v)` or
+    /// `hi - softplus(-v)` when one is, the identity otherwise.
     pub fn activation_tensor(&self, v: &Tensor) -> Result<Tensor> {
+        let sigmoid =
+            |v: &Tensor| -> Result<Tensor> { Ok(softplus_tensor(&v.neg()?)?.neg()?.exp()?) };
         match self {
-            DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => {
-                Ok(softplus_tensor(&v.neg()?)?.neg()?.exp()?)
-            }
+            DiscriminatorCost::MeanSquare | DiscriminatorCost::CrossEntropy => sigmoid(v),
             DiscriminatorCost::Ratio => Ok(softplus_tensor(v)?),
+            DiscriminatorCost::Custom(c) => match (c.lower.is_finite(), c.upper.is_finite()) {
+                (true, true) => Ok(sigmoid(v)?.affine(c.upper - c.lower, c.lower)?),
+                (true, false) => Ok((softplus_tensor(v)? + c.lower)?),
+                (false, true) => Ok(softplus_tensor(&v.neg()?)?.affine(-1.0, c.upper)?),
+                (false, false) => Ok(v.clone()),
+            },
             _ => Ok(v.clone()),
         }
     }

@@ -40,7 +40,7 @@ pub use nets::{
     Activation, Architecture, Discriminator, GanConfig, GanGenerator, MlpInit, OutputActivation,
 };
 pub use objective::{
-    bce_with_logits, enable_second_order, gradient_norm_penalty, gradient_penalty,
+    bce_with_logits, enable_second_order, CustomCost, gradient_norm_penalty, gradient_penalty,
     second_order_available, GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
 };
 pub use theory::theory_rows;

@@ -68,6 +68,34 @@ impl OmegaCost {
     }
 }
 
+/// A user-defined omega/rho cost ([`DiscriminatorCost::custom`]) as a GAN objective. Its
+/// functions live in code: a config records its name, and reading such a config back is an
+/// error that says so.
+#[derive(Debug, Clone)]
+pub struct CustomCost(pub DiscriminatorCost);
+
+impl PartialEq for CustomCost {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name() == other.0.name()
+    }
+}
+
+impl Serialize for CustomCost {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for CustomCost {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Err(serde::de::Error::custom(format!(
+            "the custom omega/rho cost `{name}` is defined in code and cannot be read from a \
+             config: build it with DiscriminatorCost::custom"
+        )))
+    }
+}
+
 /// The generator loss of the original GAN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -92,6 +120,10 @@ pub enum Objective {
     },
     OmegaRho {
         cost: OmegaCost,
+    },
+    /// Any omega/rho cost, a user-defined one included.
+    OmegaRhoCustom {
+        cost: CustomCost,
     },
     /// WGAN with the critic's weights clipped to `[-clip, clip]` after each update.
     Wgan {
@@ -149,6 +181,7 @@ impl Objective {
                 Err(_) => "f-gan (invalid)".into(),
             },
             Objective::OmegaRho { cost } => format!("omega-rho {cost:?}"),
+            Objective::OmegaRhoCustom { cost } => format!("omega-rho {}", cost.0.name()),
             Objective::Wgan { .. } => "wgan".into(),
             Objective::WganGp { .. } => "wgan-gp".into(),
             Objective::Hinge => "hinge".into(),
@@ -214,6 +247,7 @@ impl Objective {
             }
             Objective::FGan { divergence, .. } => fgan_critic_loss(*divergence, v_real, v_fake)?,
             Objective::OmegaRho { cost } => cost.cost().cost_from_logits(v_real, v_fake)?.neg()?,
+            Objective::OmegaRhoCustom { cost } => cost.0.cost_from_logits(v_real, v_fake)?.neg()?,
             Objective::Wgan { .. } | Objective::WganGp { .. } => {
                 (v_fake.mean_all()? - v_real.mean_all()?)?
             }
@@ -315,6 +349,9 @@ impl Objective {
             Objective::OmegaRho { cost } => {
                 let c = cost.cost();
                 c.generator_loss(&c.activation_tensor(v_fake)?)?
+            }
+            Objective::OmegaRhoCustom { cost } => {
+                cost.0.generator_loss(&cost.0.activation_tensor(v_fake)?)?
             }
             Objective::Wgan { .. } | Objective::WganGp { .. } | Objective::Hinge => {
                 v_fake.mean_all()?.neg()?
@@ -519,6 +556,30 @@ mod tests {
             let json = serde_json::to_value(&o).unwrap();
             assert_eq!(serde_json::from_value::<Objective>(json).unwrap(), o);
         }
+    }
+
+    /// A user-defined cost trains like a built-in: the cross-entropy pair rebuilt from
+    /// (omega, rho) gives C's losses up to the constant phi and psi are defined up to.
+    #[test]
+    fn a_custom_cost_is_an_objective_and_names_itself_in_configs() {
+        let custom =
+            DiscriminatorCost::custom("C rebuilt", |r| r / (1.0 + r), |t| 1.0 / t).unwrap();
+        let o = Objective::OmegaRhoCustom {
+            cost: CustomCost(custom),
+        };
+        let c = Objective::OmegaRho { cost: OmegaCost::C };
+        let (r, f) = ([0.5f32, -1.0, 2.0], [0.25f32, -0.5, 1.0]);
+        let (co, go) = values(&o, &r, &f);
+        let (cc, gc) = values(&c, &r, &f);
+        // phi and psi of the custom cost vanish at omega(1) = 1/2: C's are log(1/2) there.
+        let half = 0.5f64.ln();
+        // The critic's loss is -J: -(J_C - 2 log(1/2)).
+        assert!((co - (cc + 2.0 * half)).abs() < 1e-4, "{co} vs {cc}");
+        assert!((go - (gc - half)).abs() < 1e-4, "{go} vs {gc}");
+        let json = serde_json::to_value(&o).unwrap();
+        assert_eq!(json["cost"], "C rebuilt");
+        let e = serde_json::from_value::<Objective>(json).unwrap_err();
+        assert!(e.to_string().contains("defined in code"), "{e}");
     }
 
     #[test]

@@ -375,6 +375,17 @@ fn every_objective() -> Vec<Objective> {
         Objective::OmegaRho {
             cost: OmegaCost::MeanSquare,
         },
+        // A user-defined cost: omega = atan(log r) on (-pi/2, pi/2), rho = 1 + t^2.
+        Objective::OmegaRhoCustom {
+            cost: gm_gan::CustomCost(
+                gm_divergence::DiscriminatorCost::custom(
+                    "atan",
+                    |r: f64| r.ln().atan(),
+                    |t| 1.0 + t * t,
+                )
+                .unwrap(),
+            ),
+        },
         Objective::OmegaRho { cost: OmegaCost::B },
         Objective::OmegaRho { cost: OmegaCost::C },
         // Clip above every initial weight, so that the step is a plain descent step.

@@ -1,11 +1,13 @@
 //! Draws samples from a trained generator: a run folder, an exported model folder, or a
 //! Hugging Face Hub repository `user/name` (downloaded through hf-hub's cache; this needs
 //! the `remote` feature, which `cargo xtask sample` turns on). The same `--seed` gives the
-//! same latents and the same images; `--latent FILE` gives the latents instead.
+//! same latents and the same images; `--latent FILE` gives the latents instead. A
+//! class-conditional run (`cargo xtask run cgan`) draws uniform classes, or class `k` alone
+//! with `--class k` (the same seed keeps the same `z` across classes).
 //!
 //! ```text
 //! cargo xtask sample runs/gan/1 [--n 64] [--seed 0] [--out grid.png | --out DIR]
-//!                    [--latent z.safetensors] [--device auto|cpu|cuda[:N]|metal[:N]]
+//!                    [--latent z.safetensors] [--class K] [--device auto|cpu|cuda[:N]|metal[:N]]
 //! ```
 //!
 //! Without `--out`, or with `--out DIR`, a new run folder (`runs/sample/<n>` by default)
@@ -40,6 +42,10 @@ struct Cli {
     /// (or only one tensor) of shape (n, latent_dim)
     #[arg(long, value_name = "FILE", conflicts_with = "seed")]
     latent: Option<PathBuf>,
+    /// Draw every sample of class K (class-conditional models, e.g. a cgan run) [default:
+    /// uniform classes]
+    #[arg(long, value_name = "K", conflicts_with = "latent")]
+    class: Option<usize>,
     #[command(flatten)]
     device: gm::cli::DeviceArgs,
 }
@@ -65,12 +71,14 @@ fn run() -> Result<()> {
         n: cli.n.map(|n| n as usize),
         seed: cli.seed,
         latent_file: cli.latent.clone(),
+        class: cli.class,
         args: recorded_args(),
     };
     let s = gm::models::sample(&dir, &opts, &out, &dev)?;
-    let from = match &cli.latent {
-        Some(f) => format!("latents of {}", f.display()),
-        None => format!("seed {}", cli.seed),
+    let from = match (&cli.latent, cli.class) {
+        (Some(f), _) => format!("latents of {}", f.display()),
+        (None, Some(k)) => format!("class {k}, seed {}", cli.seed),
+        (None, None) => format!("seed {}", cli.seed),
     };
     println!(
         "{} samples of shape {:?} from {} ({}, {from}, device {})",

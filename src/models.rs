@@ -5,7 +5,9 @@
 //! model name decides how, through the library constructors of gm-vae and gm-gan (see
 //! [`SavedGenerator`]). [`sample`] draws `x = G(z)` from such a folder, with
 //! `z ~ Generator::sample_latent` seeded by [`GmRng::new`] or read from a file, and writes
-//! an image grid, one image per sample and the tensors (`cargo xtask sample`).
+//! an image grid, one image per sample and the tensors (`cargo xtask sample`). A
+//! class-conditional generator (`cgan/*`) draws uniform classes, or one class with
+//! [`SampleOptions::class`] (`cargo xtask sample RUN --class k`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,6 +17,7 @@ use candle_core::{Device, Tensor};
 use gm_core::run::{self, RunMode};
 use gm_core::{Generator, GmRng, TrainState, Trainer};
 use gm_gan::bigan::{BiganConfig, BiganTrainer};
+use gm_gan::conditional::{ConditionalGenerator, MODEL_PREFIX as CGAN_PREFIX};
 use gm_gan::progressive::{ProgressiveConfig, ProgressiveGenerator};
 use gm_gan::{GanGenerator, GanTrainConfig, LoadedGenerator, MixGanConfig, MixGanTrainer};
 use gm_vae::LoadedVae;
@@ -37,7 +40,8 @@ pub const UNSUPPORTED: [(&str, &str); 3] = [
 
 /// The generators [`SavedGenerator::from_parts`] rebuilds, by `gm.model`.
 pub const SUPPORTED: &str =
-    "vae, gan/*, gan-generator, mix-gan/*, bigan, progressive/<r>x<r>, flow, made, pixelcnn";
+    "vae, gan/*, gan-generator, mix-gan/*, bigan, cgan/*, progressive/<r>x<r>, flow, made, \
+     pixelcnn";
 
 /// A generator rebuilt from a model folder.
 pub struct LoadedModel {
@@ -67,6 +71,8 @@ pub enum SavedGenerator {
     MixGan(gm_gan::MixGenerator),
     /// `bigan`: the generator of a BiGAN run (its encoder is not used).
     Bigan(GanGenerator),
+    /// `cgan/<conditioning>`: the class-conditional generator of a conditional GAN run.
+    Conditional(ConditionalGenerator),
     /// `progressive/<r>x<r>`: a progressive GAN after its stage at side `r`.
     Progressive(ProgressiveStage),
     /// `flow`: a multi-scale normalizing flow (its inverse maps latents to images).
@@ -106,6 +112,9 @@ impl SavedGenerator {
             "bigan" => {
                 Self::Bigan(bigan_generator(config, &tensors, file, device).with_context(at)?)
             }
+            m if m.starts_with(CGAN_PREFIX) => Self::Conditional(
+                ConditionalGenerator::from_run(config, &tensors, device).with_context(at)?,
+            ),
             m if m.starts_with("progressive/") => Self::Progressive(
                 ProgressiveStage::from_run(m, config, &tensors, file, device).with_context(at)?,
             ),
@@ -145,6 +154,7 @@ impl SavedGenerator {
             Self::Gan(g) => &g.generator,
             Self::MixGan(g) => g,
             Self::Bigan(g) => g,
+            Self::Conditional(g) => g,
             Self::Progressive(g) => g,
             Self::Flow(m) => &m.flow,
             Self::Made(m) => m.as_ref(),
@@ -159,6 +169,7 @@ impl SavedGenerator {
             Self::Gan(g) => Box::new(g.generator),
             Self::MixGan(g) => Box::new(g),
             Self::Bigan(g) => Box::new(g),
+            Self::Conditional(g) => Box::new(g),
             Self::Progressive(g) => Box::new(g),
             Self::Flow(m) => Box::new(m.flow),
             Self::Made(m) => m,
@@ -386,6 +397,10 @@ pub struct SampleOptions {
     pub seed: u64,
     /// A safetensors file with a tensor `latents` (or only one tensor) `(n, latent_dim)`.
     pub latent_file: Option<PathBuf>,
+    /// Every sample of this class (class-conditional generators only; not with
+    /// `latent_file`, whose latents carry their classes). `None`: the generator's prior
+    /// (uniform classes for a conditional one).
+    pub class: Option<usize>,
     /// The command line recorded in the output folder's `run.json`.
     pub args: Vec<String>,
 }
@@ -502,6 +517,22 @@ pub fn sample(
 ) -> Result<Sampled> {
     let LoadedModel { model, generator } = load_generator(dir, device)?;
     let g = generator.as_ref();
+    if let Some(k) = opts.class {
+        match g.num_classes() {
+            None => bail!(
+                "--class {k}: model `{model}` in {} is not class-conditional (a cgan run is)",
+                dir.display()
+            ),
+            Some(classes) if k >= classes => bail!(
+                "--class {k}: model `{model}` has classes 0..{}",
+                classes - 1
+            ),
+            Some(_) if opts.latent_file.is_some() => {
+                bail!("--class {k}: the latents of --latent carry their own classes")
+            }
+            Some(_) => {}
+        }
+    }
     let latents = match &opts.latent_file {
         Some(file) => read_latents(file, opts.n, g.latent_dim(), device)?,
         None => {
@@ -509,7 +540,11 @@ pub fn sample(
             if n == 0 {
                 bail!("--n 0: draw at least one sample");
             }
-            g.sample_latent(n, &mut GmRng::new(opts.seed), device)?
+            let mut rng = GmRng::new(opts.seed);
+            match opts.class {
+                Some(k) => g.sample_latent_of_class(n, k, &mut rng, device)?,
+                None => g.sample_latent(n, &mut rng, device)?,
+            }
         }
     };
     let picture = picture_of(&g.output_shape());
@@ -624,8 +659,161 @@ fn write_folder(
         Some(f) => meta.insert("gm.latents".into(), f.display().to_string()),
         None => meta.insert("gm.seed".into(), opts.seed.to_string()),
     };
+    if let Some(k) = opts.class {
+        meta.insert("gm.class".into(), k.to_string());
+    }
     let f = dir.join("samples.safetensors");
     gm_core::io::save_safetensors(&f, &tensors, &meta)?;
     files.push(f);
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gm_core::data::Dataset;
+    use gm_core::{fit, FitConfig};
+    use gm_gan::{
+        Activation, Architecture, CganConfig, CganTrainer, Conditioning, GanConfig, LabelEmbedding,
+    };
+
+    /// A finished conditional GAN run (tiny MLP networks, 4x4 items of 3 classes) in `dir`.
+    fn train_cgan(dir: &Path) -> CganTrainer {
+        let dev = Device::Cpu;
+        let mlp = Architecture::Mlp {
+            hidden: vec![8],
+            activation: Activation::LeakyRelu,
+        };
+        let cfg = CganConfig {
+            model: GanConfig {
+                latent_dim: 2,
+                data_shape: vec![1, 4, 4],
+                generator: mlp.clone(),
+                discriminator: mlp,
+                ..GanConfig::mlp_mnist()
+            },
+            n_classes: 3,
+            label_embedding: LabelEmbedding::Learned { dim: 2 },
+            conditioning: Conditioning::Acgan,
+            ..CganConfig::default()
+        };
+        let x = GmRng::new(0).uniform_vec(12 * 16, 0.0, 1.0);
+        let y = (0..12).map(|i| i % 3).collect();
+        let data = Dataset::new("tiny", vec![1, 4, 4], x, Some(y)).unwrap();
+        let fc = FitConfig {
+            epochs: 1,
+            batch_size: 4,
+            progress: false,
+            ..FitConfig::default()
+        };
+        let mut t = CganTrainer::new(cfg, 0, &dev).unwrap();
+        fit(&mut t, &data, &fc, dir, &dev).unwrap();
+        t
+    }
+
+    #[test]
+    fn a_conditional_run_samples_one_class_or_uniform_classes() {
+        let dev = Device::Cpu;
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("run");
+        let t = train_cgan(&run);
+        let loaded = load_generator(&run, &dev).unwrap();
+        assert_eq!(loaded.model, "cgan/acgan");
+        assert_eq!(loaded.generator.num_classes(), Some(3));
+
+        let opts = SampleOptions {
+            n: Some(5),
+            seed: 7,
+            class: Some(2),
+            ..Default::default()
+        };
+        let s = sample(
+            &run,
+            &opts,
+            &SampleOutput::Folder(tmp.path().join("c2")),
+            &dev,
+        )
+        .unwrap();
+        // Latents [z, one-hot(2)]: the trained generator's items of class 2 for that z.
+        let z = s.latents.narrow(1, 0, 2).unwrap();
+        let code = s.latents.narrow(1, 2, 3).unwrap().to_vec2::<f32>().unwrap();
+        assert!(code.iter().all(|row| row == &[0.0, 0.0, 1.0]));
+        let want = t
+            .generator()
+            .generate_class(&z, &Tensor::new(&[2u32; 5], &dev).unwrap())
+            .unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(flat(&s.samples), flat(&want));
+        let (_, meta) =
+            gm_core::io::load_safetensors(tmp.path().join("c2/samples.safetensors"), &dev).unwrap();
+        assert_eq!(meta["gm.class"], "2");
+
+        // Without a class: the same z, classes drawn uniformly.
+        let uniform = SampleOptions {
+            class: None,
+            ..opts.clone()
+        };
+        let u = sample(
+            &run,
+            &uniform,
+            &SampleOutput::Png(tmp.path().join("u.png")),
+            &dev,
+        )
+        .unwrap();
+        assert_eq!(flat(&u.latents.narrow(1, 0, 2).unwrap()), flat(&z));
+
+        // A class the model lacks is refused, and nothing is written.
+        let bad = SampleOptions {
+            class: Some(3),
+            ..opts
+        };
+        let e = sample(
+            &run,
+            &bad,
+            &SampleOutput::Png(tmp.path().join("b.png")),
+            &dev,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--class 3") && e.contains("0..2"), "{e}");
+        assert!(!tmp.path().join("b.png").exists());
+    }
+
+    #[test]
+    fn an_unconditional_run_refuses_a_class() {
+        let dev = Device::Cpu;
+        let tmp = tempfile::tempdir().unwrap();
+        let run = tmp.path().join("gan");
+        let cfg = GanTrainConfig {
+            model: GanConfig {
+                latent_dim: 2,
+                data_shape: vec![1, 4, 4],
+                generator: Architecture::Mlp {
+                    hidden: vec![8],
+                    activation: Activation::Relu,
+                },
+                ..GanConfig::mlp_mnist()
+            },
+            ..GanTrainConfig::default()
+        };
+        let x = GmRng::new(0).uniform_vec(8 * 16, 0.0, 1.0);
+        let data = Dataset::new("tiny", vec![1, 4, 4], x, None).unwrap();
+        let fc = FitConfig {
+            batch_size: 4,
+            progress: false,
+            ..FitConfig::default()
+        };
+        let mut t = gm_gan::GanTrainer::new(cfg, 0, &dev).unwrap();
+        fit(&mut t, &data, &fc, &run, &dev).unwrap();
+        let opts = SampleOptions {
+            class: Some(0),
+            ..Default::default()
+        };
+        let out = tmp.path().join("c.png");
+        let e = sample(&run, &opts, &SampleOutput::Png(out.clone()), &dev)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not class-conditional"), "{e}");
+        assert!(!out.exists());
+    }
 }

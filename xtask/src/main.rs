@@ -119,6 +119,12 @@ const EXAMPLES: &[Target] = &[
         &["cyclegan"],
         "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
     ),
+    gan_model(
+        "cgan",
+        &["cgan"],
+        "class-conditional GAN: projection discriminator or ACGAN (--conditioning acgan); \
+         class accuracy",
+    ),
     target(
         "vae",
         "gm-vae",

@@ -29,6 +29,28 @@ pub trait Generator {
         let z = self.sample_latent(n, rng, device)?;
         self.generate(&z)
     }
+
+    /// The number of classes of a class-conditional generator, whose latents carry the
+    /// class ([`Generator::sample_latent`] then draws the classes uniformly); `None` for an
+    /// unconditional one.
+    fn num_classes(&self) -> Option<usize> {
+        None
+    }
+
+    /// Draws `n` latents of class `class` (see [`Generator::num_classes`]). Unconditional
+    /// generators refuse.
+    fn sample_latent_of_class(
+        &self,
+        n: usize,
+        class: usize,
+        rng: &mut GmRng,
+        device: &Device,
+    ) -> Result<Tensor> {
+        let _ = (n, rng, device);
+        Err(crate::Error::Msg(format!(
+            "class {class} requested of a generator that is not class-conditional"
+        )))
+    }
 }
 
 #[cfg(test)]
@@ -47,6 +69,15 @@ mod tests {
         fn generate(&self, z: &Tensor) -> Result<Tensor> {
             Ok(z.affine(2.0, 1.0)?)
         }
+    }
+
+    #[test]
+    fn an_unconditional_generator_has_no_classes() {
+        assert_eq!(Affine.num_classes(), None);
+        let e = Affine
+            .sample_latent_of_class(2, 1, &mut GmRng::new(0), &Device::Cpu)
+            .unwrap_err();
+        assert!(e.to_string().contains("not class-conditional"), "{e}");
     }
 
     #[test]

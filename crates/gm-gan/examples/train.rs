@@ -5,34 +5,39 @@
 //! ```text
 //! cargo xtask run <model> [flags]        # cargo xtask run <model> --help lists them
 //! models: gan wgan wgan-gp fgan unrolled mixgan mmd kernel lapgan progressive bigan cyclegan
+//!         cgan
 //! ```
 //!
 //! The image models train on the embedded digits and are scored with gm-eval's MNIST metrics
 //! (or on `--data PATH`, your own images, scored against their held-out part);
 //! `unrolled` and `mixgan` train on a 2-D mixture (`--mixture ring8|grid25`) and are scored by mode
 //! coverage. `lapgan`, `progressive`, `bigan` and `cyclegan` run their measurement of
-//! `cargo xtask reproduce zoo` alone, in a sub-folder of the run folder.
+//! `cargo xtask reproduce zoo` alone, in a sub-folder of the run folder. `cgan` trains a
+//! class-conditional GAN on the labelled digits (`--conditioning projection|acgan`) and
+//! reports, beside the MNIST metrics of uniform classes, the class accuracy: for each class
+//! `k`, the share of its samples the MNIST classifier labels `k`.
 
 mod common;
 mod experiments;
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{anyhow, bail, Result};
 use candle_core::Device;
 use clap::Parser;
 use experiments::{markdown_table, ZooData, ZooOptions};
 use gm_core::cli::RunArgs;
 use gm_core::data::{mnist_embedded, Dataset, Mixture2d};
-use gm_core::{fit, AdamConfig, Generator};
+use gm_core::{fit, AdamConfig, Generator, GmRng};
 use gm_divergence::Divergence;
 use gm_eval::{
     evaluate_generator, evaluate_generator_with_reference, metrics_table, write_eval, EvalConfig,
     MixtureTarget,
 };
 use gm_gan::{
-    Activation, Architecture, GanConfig, GanGeneratorLoss, GanTrainConfig, GanTrainer,
-    MixGanConfig, MixGanTrainer, MlpInit, Objective, Tricks, Unrolled, GMMN_MNIST_BANDWIDTHS,
+    Activation, Architecture, CganConfig, CganTrainer, Conditioning, GanConfig, GanGeneratorLoss,
+    GanTrainConfig, GanTrainer, LabelEmbedding, MixGanConfig, MixGanTrainer, MlpInit, Objective,
+    Tricks, Unrolled, GMMN_MNIST_BANDWIDTHS,
 };
 
 /// One model of the command, with the defaults of its reference run.
@@ -141,6 +146,16 @@ const MODELS: &[Model] = &[
         about: "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
         budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
     },
+    Model {
+        name: "cgan",
+        about: "class-conditional GAN on the labelled digits: projection discriminator \
+                (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017); class accuracy",
+        budget: &[
+            ("steps", Some("1000")),
+            ("batch-size", Some("64")),
+            ("lr", Some("2e-4")),
+        ],
+    },
 ];
 
 /// Trains one model of gm-gan with its paper's settings; the first word names the model.
@@ -164,6 +179,23 @@ struct Cli {
     /// Samples drawn for the evaluation of image models
     #[arg(long, default_value_t = 2000)]
     samples: usize,
+    /// Discriminator conditioning of cgan: projection (Miyato and Koyama 2018) or acgan
+    /// (Odena et al. 2017)
+    #[arg(long, default_value = "projection")]
+    conditioning: String,
+    /// Label embedding of cgan's generator: learned (10-d) or one-hot
+    #[arg(long, default_value = "learned")]
+    embedding: String,
+    /// Networks of cgan: dcgan or mlp
+    #[arg(long, default_value = "dcgan")]
+    arch: String,
+    /// ACGAN of cgan: the critic's class loss on real digits only (the paper's critic also
+    /// classifies generated ones)
+    #[arg(long)]
+    acgan_real_classes: bool,
+    /// Samples per class for cgan's class accuracy
+    #[arg(long, default_value_t = 200, value_parser = gm_core::cli::positive_usize)]
+    per_class: usize,
     /// The GAN toolkit of the image models: loss, generator average, R1/R2, DiffAugment
     #[command(flatten)]
     toolkit: common::ToolkitArgs,
@@ -202,6 +234,7 @@ fn run() -> Result<()> {
     match model.name {
         "lapgan" | "progressive" | "bigan" | "cyclegan" => zoo_model(model.name, &cli, &device),
         "unrolled" | "mixgan" => mixture_model(model.name, &cli, &device),
+        "cgan" => cgan_model(&cli, &device),
         _ => mnist_model(model.name, &cli, &device),
     }
 }
@@ -481,6 +514,152 @@ fn mixture_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
             summary.wall_seconds,
         )
     }
+}
+
+/// The class-conditional GAN on the labelled embedded digits: trained with gm-core's `fit`
+/// (grids with one row per class), scored with the MNIST metrics on uniform classes, and by
+/// class accuracy: the share of the samples of each class `k` that the shipped MNIST
+/// classifier labels `k`. The samples of class `k` are those of `cargo xtask sample RUN
+/// --class k --n <per-class> --seed <seed>`.
+fn cgan_model(cli: &Cli, device: &Device) -> Result<()> {
+    let args = &cli.run;
+    let lr = RunArgs::need(args.lr, "lr")?;
+    let steps = RunArgs::need(args.steps, "steps")?;
+    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    if cli.data.data.is_some() {
+        bail!("--data: cgan trains on the labelled embedded digits only");
+    }
+    let kit = &cli.toolkit;
+    if kit.ema.is_some() || kit.r1.is_some() || kit.r2.is_some() || kit.diff_augment.is_some() {
+        bail!(
+            "cgan takes --loss and --spectral-norm of the GAN toolkit, not --ema, --r1, --r2 \
+             or --diff-augment"
+        );
+    }
+    let objective = match kit.loss.as_deref() {
+        None | Some("gan") => Objective::default(),
+        Some("hinge") => Objective::Hinge,
+        Some("lsgan") => Objective::LeastSquares,
+        Some(other) => bail!("--loss {other}: cgan takes gan, hinge or lsgan"),
+    };
+    let conditioning = Conditioning::parse(&cli.conditioning).ok_or_else(|| {
+        anyhow!(
+            "--conditioning {}: use projection or acgan",
+            cli.conditioning
+        )
+    })?;
+    let label_embedding = match cli.embedding.as_str() {
+        "learned" => LabelEmbedding::Learned { dim: 10 },
+        "one-hot" => LabelEmbedding::OneHot,
+        other => bail!("--embedding {other}: use learned or one-hot"),
+    };
+    let model = match cli.arch.as_str() {
+        "dcgan" => GanConfig::dcgan_mnist(),
+        "mlp" => GanConfig::mlp_mnist(),
+        other => bail!("--arch {other}: use dcgan or mlp"),
+    };
+    let mnist = mnist_embedded()?;
+    let cfg = CganConfig {
+        model,
+        n_classes: 10,
+        label_embedding,
+        conditioning,
+        objective,
+        critic_classifies_generated: !cli.acgan_real_classes,
+        spectral_norm: kit.spectral_norm,
+        adam_g: adam(lr, 0.5, 0.999),
+        adam_d: adam(lr, 0.5, 0.999),
+        ..CganConfig::default()
+    };
+    let per_epoch = mnist.train.len() / batch_size;
+    // `--steps` is rounded up to whole epochs: a run ends at an epoch's end.
+    let epochs = steps.div_ceil(per_epoch.max(1));
+    let fc = args.fit_config(epochs, batch_size);
+    let out = args.run_dir("cgan")?;
+    let mut trainer = CganTrainer::new(cfg, args.seed, device)?;
+    if cli.acgan_real_classes && conditioning != Conditioning::Acgan {
+        bail!("--acgan-real-classes: only with --conditioning acgan");
+    }
+    println!(
+        "cgan ({}, {} loss): {} generator + {} discriminator parameters, {epochs} epochs of {} \
+         labelled digits, device {}, run folder {}",
+        conditioning.name(),
+        trainer.config().objective.name(),
+        trainer.generator_store().num_params(),
+        trainer.discriminator_store().num_params(),
+        mnist.train.len(),
+        gm_core::device::device_name(device),
+        out.display()
+    );
+    let summary = fit(&mut trainer, &mnist.train, &fc, &out, device)?;
+    if summary.stopped_early {
+        println!(
+            "stopped after step {}/{}; continue with --resume --out {}",
+            summary.steps,
+            summary.total_steps,
+            out.display()
+        );
+        return Ok(());
+    }
+    let eval_cfg = EvalConfig {
+        n_samples: cli.samples,
+        seed: args.seed,
+        kid_subset_size: 1_000.min(cli.samples),
+        ..EvalConfig::default()
+    };
+    report(
+        trainer.generator(),
+        &eval_cfg,
+        None,
+        &out,
+        device,
+        summary.wall_seconds,
+    )?;
+
+    let t = Instant::now();
+    let classifier = gm_core::classifier::MnistClassifier::pretrained(device)?;
+    let g = trainer.generator();
+    let mut accuracy = Vec::with_capacity(10);
+    for k in 0..10 {
+        let z = g.sample_latent_of_class(cli.per_class, k, &mut GmRng::new(args.seed), device)?;
+        let predicted = classifier.predict(&g.generate(&z)?)?;
+        let hits = predicted.iter().filter(|&&p| p as usize == k).count();
+        accuracy.push(hits as f64 / cli.per_class as f64);
+    }
+    let mean = accuracy.iter().sum::<f64>() / accuracy.len() as f64;
+    let json = serde_json::json!({
+        "classifier": "gm-core MnistClassifier (shipped weights, 98.1 % test accuracy)",
+        "samples_per_class": cli.per_class,
+        "seed": args.seed,
+        "accuracy": accuracy,
+        "mean": mean,
+    });
+    gm_core::io::write_atomic(
+        out.join("class_accuracy.json"),
+        serde_json::to_string_pretty(&json)?.as_bytes(),
+    )?;
+    let mut rows: Vec<(String, String)> = accuracy
+        .iter()
+        .enumerate()
+        .map(|(k, a)| (format!("class accuracy: {k}"), format!("{a:.3}")))
+        .collect();
+    rows.push(("class accuracy: mean".into(), format!("{mean:.3}")));
+    gm_core::viz::update_report(&out, "cgan", &rows)?;
+    println!(
+        "\nclass accuracy ({} samples per class, scored in {:.1} s): the share of class k's \
+         samples the MNIST classifier labels k\n\n| class | accuracy |\n|---|---|",
+        cli.per_class,
+        t.elapsed().as_secs_f64()
+    );
+    for (k, a) in accuracy.iter().enumerate() {
+        println!("| {k} | {a:.3} |");
+    }
+    println!(
+        "| mean | {mean:.3} |\n\ngrids/ hold one row per class; draw class 3 with `cargo xtask \
+         sample {} --class 3`",
+        out.display()
+    );
+    Ok(())
 }
 
 /// A model of the zoo, measured as in `cargo xtask reproduce zoo`, alone (on `--data` where

@@ -15,9 +15,13 @@
 //!   (Denton et al. 2015), [`progressive`] (Karras et al. 2018), [`bigan`] (Donahue et al.
 //!   2017), [`cyclegan`] (Zhu et al. 2017). Their measurement (`cargo xtask reproduce zoo`)
 //!   lives with the examples, so the library does not depend on gm-eval.
+//! - [`conditional`]: class-conditional generation, a generator `G(z, y)` with a label
+//!   embedding and the projection (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017)
+//!   discriminator, trained by [`CganTrainer`].
 
 pub mod augment;
 pub mod bigan;
+pub mod conditional;
 pub mod cyclegan;
 pub mod error;
 pub mod lapgan;
@@ -34,14 +38,19 @@ pub mod two_sample;
 pub mod unrolled;
 
 pub use augment::{diff_augment, Augment};
+pub use conditional::{
+    CganConfig, CganTrainer, ConditionalDiscriminator, ConditionalGenerator, Conditioning,
+    LabelEmbedding,
+};
 pub use error::{Error, Result};
 pub use mix::{MixGanConfig, MixGanTrainer, MixGenerator};
 pub use nets::{
     Activation, Architecture, Discriminator, GanConfig, GanGenerator, MlpInit, OutputActivation,
 };
 pub use objective::{
-    bce_with_logits, enable_second_order, CustomCost, gradient_norm_penalty, gradient_penalty,
-    second_order_available, GanGeneratorLoss, Objective, OmegaCost, GMMN_MNIST_BANDWIDTHS,
+    bce_with_logits, enable_second_order, gradient_norm_penalty, gradient_penalty,
+    second_order_available, CustomCost, GanGeneratorLoss, Objective, OmegaCost,
+    GMMN_MNIST_BANDWIDTHS,
 };
 pub use theory::theory_rows;
 pub use trainer::{

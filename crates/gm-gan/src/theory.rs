@@ -221,22 +221,37 @@ pub fn theory_rows() -> Vec<TheoryRow> {
         }
         Err(e) => push_err(&mut rows, "alternating bilinear game", e),
     }
-    for (cost, tol) in [
-        (gm_divergence::DiscriminatorCost::Ratio, 0.15),
-        (gm_divergence::DiscriminatorCost::CrossEntropy, 0.08),
-    ] {
-        match crate::two_sample::omega_grid_error(&cost, 5) {
-            Ok(err) => rows.push(TheoryRow::new(
-                AREA,
-                format!(
-                    "omega/rho from data, cost {}: D fitted on 2,000 + 2,000 points of N(0, 1) and N(1, 1.5^2) = omega(g/f) on [-1, 1.5] (max error / (1 + |D*|))",
-                    cost.name()
-                ),
-                err,
-                0.0,
-                tol,
-            )),
-            Err(e) => push_err(&mut rows, "fitted omega/rho discriminator", e),
+    {
+        use crate::two_sample::KnownPair;
+        use gm_divergence::DiscriminatorCost;
+        for (cost, pair, tol) in [
+            (DiscriminatorCost::Ratio, KnownPair::Gaussians1d, 0.15),
+            (
+                DiscriminatorCost::CrossEntropy,
+                KnownPair::Gaussians1d,
+                0.08,
+            ),
+            (
+                DiscriminatorCost::CrossEntropy,
+                KnownPair::Gaussians2d,
+                0.08,
+            ),
+            (DiscriminatorCost::CrossEntropy, KnownPair::Mixture1d, 0.08),
+        ] {
+            match crate::two_sample::omega_grid_error(&cost, pair, 5) {
+                Ok(err) => rows.push(TheoryRow::new(
+                    AREA,
+                    format!(
+                        "omega/rho from data, cost {}: D fitted on 2,000 + 2,000 points of {} = omega(g/f) on a grid (max error / (1 + |D*|))",
+                        cost.name(),
+                        pair.name()
+                    ),
+                    err,
+                    0.0,
+                    tol,
+                )),
+                Err(e) => push_err(&mut rows, "fitted omega/rho discriminator", e),
+            }
         }
     }
     let fit = crate::two_sample::CostFit {
@@ -357,7 +372,7 @@ mod tests {
     #[test]
     fn every_theory_row_passes() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 10);
+        assert_eq!(rows.len(), 12);
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }

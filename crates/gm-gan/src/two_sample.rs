@@ -181,29 +181,122 @@ pub fn rejection_rates(
     Ok((omega as f64 / reps as f64, mmd as f64 / reps as f64))
 }
 
-/// The largest error of a fitted discriminator against `omega(g / f)` on 21 points of
-/// `[-1, 1.5]`, for f = N(0, 1) and g = N(1, 1.5^2) (2,000 points each, 400 Adam steps),
-/// relative to `1 + |omega(g / f)|`.
-pub fn omega_grid_error(cost: &DiscriminatorCost, seed: u64) -> Result<f64> {
+/// A pair of densities with known ratio, for [`omega_grid_error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KnownPair {
+    /// f = N(0, 1), g = N(1, 1.5^2); grid: 21 points of [-1, 1.5].
+    Gaussians1d,
+    /// f = N(0, I), g = N((1, 0.5), diag(1.5^2, 1)) in the plane; grid: 7 x 7 points of
+    /// [-1, 1.5] x [-1, 1.5].
+    Gaussians2d,
+    /// f = N(0, 1.5^2), g = (N(-1, 0.7^2) + N(1, 0.7^2)) / 2; grid: 21 points of [-1.5, 1.5].
+    Mixture1d,
+}
+
+fn log_normal(t: f64, m: f64, s: f64) -> f64 {
+    -0.5 * ((t - m) / s).powi(2) - s.ln() - 0.5 * (2.0 * std::f64::consts::PI).ln()
+}
+
+impl KnownPair {
+    pub fn name(&self) -> &'static str {
+        match self {
+            KnownPair::Gaussians1d => "N(0, 1) vs N(1, 1.5^2)",
+            KnownPair::Gaussians2d => "N(0, I) vs N((1, 0.5), diag(1.5^2, 1)) in 2-D",
+            KnownPair::Mixture1d => "N(0, 1.5^2) vs a mixture of N(-1, 0.7^2) and N(1, 0.7^2)",
+        }
+    }
+
+    /// `n` points of f and `n` points of g.
+    fn samples(&self, n: usize, rng: &mut GmRng, dev: &Device) -> Result<(Tensor, Tensor)> {
+        Ok(match self {
+            KnownPair::Gaussians1d => (
+                rng.normal((n, 1), 0.0, 1.0, dev)?,
+                rng.normal((n, 1), 1.0, 1.5, dev)?,
+            ),
+            KnownPair::Gaussians2d => {
+                let x = rng.normal((n, 2), 0.0, 1.0, dev)?;
+                let e = rng.normal((n, 2), 0.0, 1.0, dev)?;
+                let scale = Tensor::new(&[[1.5f32, 1.0]], dev)?;
+                let shift = Tensor::new(&[[1.0f32, 0.5]], dev)?;
+                (x, e.broadcast_mul(&scale)?.broadcast_add(&shift)?)
+            }
+            KnownPair::Mixture1d => {
+                let x = rng.normal((n, 1), 0.0, 1.5, dev)?;
+                let e = rng.normal((n, 1), 0.0, 0.7, dev)?;
+                let side = rng
+                    .uniform((n, 1), 0.0, 1.0, dev)?
+                    .ge(0.5)?
+                    .to_dtype(candle_core::DType::F32)?
+                    .affine(2.0, -1.0)?;
+                (x, (e + side)?)
+            }
+        })
+    }
+
+    /// The grid and `log g - log f` on it.
+    fn grid(&self) -> (Vec<Vec<f32>>, Vec<f64>) {
+        let line = |lo: f32, hi: f32, k: usize| -> Vec<f32> {
+            (0..k)
+                .map(|i| lo + (hi - lo) * i as f32 / (k - 1) as f32)
+                .collect()
+        };
+        let pts: Vec<Vec<f32>> = match self {
+            KnownPair::Gaussians1d => line(-1.0, 1.5, 21).into_iter().map(|t| vec![t]).collect(),
+            KnownPair::Gaussians2d => {
+                let l = line(-1.0, 1.5, 7);
+                l.iter()
+                    .flat_map(|&a| l.iter().map(move |&b| vec![a, b]))
+                    .collect()
+            }
+            KnownPair::Mixture1d => line(-1.5, 1.5, 21).into_iter().map(|t| vec![t]).collect(),
+        };
+        let log_ratio = pts
+            .iter()
+            .map(|p| {
+                let t: Vec<f64> = p.iter().map(|&v| v as f64).collect();
+                match self {
+                    KnownPair::Gaussians1d => {
+                        log_normal(t[0], 1.0, 1.5) - log_normal(t[0], 0.0, 1.0)
+                    }
+                    KnownPair::Gaussians2d => {
+                        log_normal(t[0], 1.0, 1.5) + log_normal(t[1], 0.5, 1.0)
+                            - log_normal(t[0], 0.0, 1.0)
+                            - log_normal(t[1], 0.0, 1.0)
+                    }
+                    KnownPair::Mixture1d => {
+                        let g = 0.5
+                            * (log_normal(t[0], -1.0, 0.7).exp()
+                                + log_normal(t[0], 1.0, 0.7).exp());
+                        g.ln() - log_normal(t[0], 0.0, 1.5)
+                    }
+                }
+            })
+            .collect();
+        (pts, log_ratio)
+    }
+}
+
+/// The largest error of a discriminator fitted on 2,000 points of each density of `pair`
+/// (400 Adam steps) against `omega(g / f)` on the pair's grid, relative to `1 + |omega(g /
+/// f)|`.
+pub fn omega_grid_error(cost: &DiscriminatorCost, pair: KnownPair, seed: u64) -> Result<f64> {
     let dev = Device::Cpu;
     let mut rng = GmRng::new(seed);
-    let x = rng.normal((2000, 1), 0.0, 1.0, &dev)?;
-    let y = rng.normal((2000, 1), 1.0, 1.5, &dev)?;
+    let (x, y) = pair.samples(2000, &mut rng, &dev)?;
     let fit = CostFit {
         steps: 400,
         ..CostFit::default()
     };
     let d = fit_cost_discriminator(cost, &x, &y, &fit)?;
-    let grid: Vec<f32> = (0..=20).map(|i| -1.0 + 0.125 * i as f32).collect();
-    let pts = Tensor::from_vec(grid.clone(), (grid.len(), 1), &dev)?;
-    let got = discriminator_values(&d, cost, &pts)?;
-    let log_n = |t: f64, m: f64, s: f64| -0.5 * ((t - m) / s).powi(2) - s.ln();
-    Ok(grid
+    let (pts, log_ratio) = pair.grid();
+    let dim = pts[0].len();
+    let flat: Vec<f32> = pts.iter().flatten().copied().collect();
+    let got = discriminator_values(&d, cost, &Tensor::from_vec(flat, (pts.len(), dim), &dev)?)?;
+    Ok(got
         .iter()
-        .zip(&got)
-        .map(|(&t, &v)| {
-            let t = t as f64;
-            let want = cost.omega((log_n(t, 1.0, 1.5) - log_n(t, 0.0, 1.0)).exp());
+        .zip(&log_ratio)
+        .map(|(&v, &lr)| {
+            let want = cost.omega(lr.exp());
             (v - want).abs() / (1.0 + want.abs())
         })
         .fold(0.0, f64::max))

@@ -15,7 +15,9 @@
 //! ||x_hat - x*|| <= 6 min_z ||G(z) - x*|| + 3 ||eta|| + 2 delta (with gamma = 1/2).
 //! [`srec_ratios`] measures ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over random pairs for
 //! A with N(0, 1/m) entries; each ratio^2 is chi^2_m / m, so the ratios concentrate at 1
-//! with spread ~ 1 / sqrt(2m).
+//! with spread ~ 1 / sqrt(2m). [`bora_bound_ratio`] runs the estimator (Adam on z, hand-written
+//! gradient checked by finite differences) on signals in the range of G and compares the
+//! error with the bound.
 
 use gm_core::theory::TheoryRow;
 use gm_core::GmRng;
@@ -178,6 +180,118 @@ impl FixedGenerator {
     }
 }
 
+impl FixedGenerator {
+    /// `G(z)` and the gradient of `||A G(z) - b||^2` with respect to `z`, for `A` `(m, n)`
+    /// row-major (backpropagation through the two softplus layers written out).
+    fn measurement_gradient(&self, z: &[f64], a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let sigmoid = |t: f64| 1.0 / (1.0 + (-t).exp());
+        let pre1: Vec<f64> = (0..self.h)
+            .map(|i| (0..self.k).map(|j| self.w1[i * self.k + j] * z[j]).sum())
+            .collect();
+        let hid: Vec<f64> = pre1.iter().map(|&t| softplus(t)).collect();
+        let pre2: Vec<f64> = (0..self.n)
+            .map(|i| (0..self.h).map(|j| self.w2[i * self.h + j] * hid[j]).sum())
+            .collect();
+        let x: Vec<f64> = pre2.iter().map(|&t| softplus(t)).collect();
+        let m = b.len();
+        let r: Vec<f64> = (0..m)
+            .map(|i| (0..self.n).map(|j| a[i * self.n + j] * x[j]).sum::<f64>() - b[i])
+            .collect();
+        // d/dx = 2 A^T r, then through softplus (sigmoid), W2, softplus, W1.
+        let gx: Vec<f64> = (0..self.n)
+            .map(|j| 2.0 * (0..m).map(|i| a[i * self.n + j] * r[i]).sum::<f64>())
+            .collect();
+        let g2: Vec<f64> = gx.iter().zip(&pre2).map(|(g, &t)| g * sigmoid(t)).collect();
+        let gh: Vec<f64> = (0..self.h)
+            .map(|j| {
+                (0..self.n)
+                    .map(|i| self.w2[i * self.h + j] * g2[i])
+                    .sum::<f64>()
+            })
+            .collect();
+        let g1: Vec<f64> = gh.iter().zip(&pre1).map(|(g, &t)| g * sigmoid(t)).collect();
+        let gz = (0..self.k)
+            .map(|j| (0..self.h).map(|i| self.w1[i * self.k + j] * g1[i]).sum())
+            .collect();
+        (x, gz)
+    }
+}
+
+/// Bora et al.'s guarantee measured: for `signals` signals `x* = G(z*)` (so that
+/// `min_z ||G(z) - x*|| = 0`) and noise `eta` of norm `noise`, `z_hat` minimises
+/// `||A G(z) - b||^2` by Adam from 5 random starts (the best kept). Returns the largest
+/// `||G(z_hat) - x*|| / (3 ||eta|| + 2 eps)` over the signals, `eps` the optimisation error
+/// `max(0, ||A G(z_hat) - b|| - ||eta||)` (the theorem's bound is 1 when A is S-REC with
+/// gamma = 1/2 and delta = 0).
+pub fn bora_bound_ratio(
+    generator: &FixedGenerator,
+    m: usize,
+    signals: usize,
+    noise: f64,
+    seed: u64,
+) -> Result<f64> {
+    if m == 0 || signals == 0 {
+        return Err(Error::config(
+            "m, signals",
+            m.min(signals),
+            "must be at least 1",
+        ));
+    }
+    let n = generator.n;
+    let mut rng = GmRng::new(seed);
+    let sd = 1.0 / (m as f64).sqrt();
+    let a: Vec<f64> = rng
+        .normal_vec(m * n)
+        .into_iter()
+        .map(|v| v as f64 * sd)
+        .collect();
+    let mut worst: f64 = 0.0;
+    for _ in 0..signals {
+        let mut normal =
+            |len: usize| -> Vec<f64> { rng.normal_vec(len).into_iter().map(f64::from).collect() };
+        let x_star = generator.generate(&normal(generator.k));
+        let e = normal(m);
+        let e_norm = e.iter().map(|v| v * v).sum::<f64>().sqrt();
+        let eta: Vec<f64> = e.iter().map(|v| v * noise / e_norm).collect();
+        let b: Vec<f64> = (0..m)
+            .map(|i| (0..n).map(|j| a[i * n + j] * x_star[j]).sum::<f64>() + eta[i])
+            .collect();
+        let mut best = (f64::INFINITY, Vec::new());
+        for _ in 0..5 {
+            let mut z = normal(generator.k);
+            let (mut mo, mut ve) = (vec![0.0; z.len()], vec![0.0; z.len()]);
+            for t in 1..=600 {
+                let (_, g) = generator.measurement_gradient(&z, &a, &b);
+                for j in 0..z.len() {
+                    mo[j] = 0.9 * mo[j] + 0.1 * g[j];
+                    ve[j] = 0.999 * ve[j] + 0.001 * g[j] * g[j];
+                    let mh = mo[j] / (1.0 - 0.9f64.powi(t));
+                    let vh = ve[j] / (1.0 - 0.999f64.powi(t));
+                    z[j] -= 0.05 * mh / (vh.sqrt() + 1e-8);
+                }
+            }
+            let x = generator.generate(&z);
+            let res = (0..m)
+                .map(|i| ((0..n).map(|j| a[i * n + j] * x[j]).sum::<f64>() - b[i]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            if res < best.0 {
+                best = (res, x);
+            }
+        }
+        let err = best
+            .1
+            .iter()
+            .zip(&x_star)
+            .map(|(p, q)| (p - q).powi(2))
+            .sum::<f64>()
+            .sqrt();
+        let eps = (best.0 - noise).max(0.0);
+        worst = worst.max(err / (3.0 * noise + 2.0 * eps));
+    }
+    Ok(worst)
+}
+
 /// (min, mean, max) of ||A(G(z1) - G(z2))|| / ||G(z1) - G(z2)|| over `pairs` pairs of
 /// z ~ N(0, I_k), for one A (m x n) with N(0, 1/m) entries, all drawn from `seed`.
 pub fn srec_ratios(
@@ -315,12 +429,60 @@ pub fn theory_rows() -> Vec<TheoryRow> {
             )),
         }
     }
+    for m in [20, 80] {
+        match bora_bound_ratio(&generator, m, 10, 0.1, 20 + m as u64) {
+            Ok(r) => rows.push(TheoryRow::new(
+                AREA,
+                format!(
+                    "Bora et al.'s bound: ||G(z_hat) - x*|| <= 6 min_z ||G(z) - x*|| + 3 ||eta|| + 2 eps for x* = G(z*), ||eta|| = 0.1, m = {m} (largest error / bound over 10 signals, <= 1)"
+                ),
+                r,
+                0.5,
+                0.5,
+            )),
+            Err(e) => rows.push(TheoryRow::new(
+                AREA,
+                format!("Bora et al.'s bound at m = {m}: {e}"),
+                f64::NAN,
+                0.5,
+                0.5,
+            )),
+        }
+    }
     rows
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn measurement_gradient_matches_finite_differences() {
+        let g = FixedGenerator::new(3, 8, 12, 1);
+        let mut rng = GmRng::new(2);
+        let mut normal =
+            |len: usize| -> Vec<f64> { rng.normal_vec(len).into_iter().map(f64::from).collect() };
+        let (a, b, z) = (normal(5 * 12), normal(5), normal(3));
+        let loss = |z: &[f64]| -> f64 {
+            let x = g.generate(z);
+            (0..5)
+                .map(|i| ((0..12).map(|j| a[i * 12 + j] * x[j]).sum::<f64>() - b[i]).powi(2))
+                .sum()
+        };
+        let (_, grad) = g.measurement_gradient(&z, &a, &b);
+        let h = 1e-6;
+        for j in 0..3 {
+            let (mut up, mut down) = (z.clone(), z.clone());
+            up[j] += h;
+            down[j] -= h;
+            let fd = (loss(&up) - loss(&down)) / (2.0 * h);
+            assert!(
+                (fd - grad[j]).abs() < 1e-6 * (1.0 + fd.abs()),
+                "{j}: {fd} vs {}",
+                grad[j]
+            );
+        }
+    }
 
     #[test]
     fn jacobi_finds_known_eigenvalues() {
@@ -351,7 +513,7 @@ mod tests {
     #[test]
     fn theory_rows_pass() {
         let rows = theory_rows();
-        assert_eq!(rows.len(), 4 + SREC_MEASUREMENTS.len());
+        assert_eq!(rows.len(), 4 + SREC_MEASUREMENTS.len() + 2);
         for r in &rows {
             assert!(r.pass(), "{r:?}");
         }

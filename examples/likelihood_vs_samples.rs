@@ -10,13 +10,19 @@
 //!   test log-likelihood than the independent-pixel model.
 //!
 //! The likelihood model here is the independent-pixel Bernoulli fitted to the binarized
-//! training digits (closed form, no training loop). Every likelihood is in nats per image on
+//! training digits (closed form, no training loop). Trained models join the table with
+//! `--run DIR` (repeatable; any run folder of `run made`, `run pixelcnn`, `run vae`,
+//! `run flow`, `run dcgan`, `run gan`, ...), each scored by its own family's likelihood:
+//! exact NLL for MADE and PixelCNN, importance sampling with `k = 5000` draws from the encoder
+//! for a VAE (`k = 100` with `--quick`), exact bits per dimension of the dequantized 8-bit
+//! pixels for a flow (a density on another space: not comparable with the binary rows), and
+//! Parzen windows on the samples for a GAN (an estimate, not a bound). Every likelihood is in nats per image on
 //! the test digits binarized once as gm-vae's iwae example does (`binarize`, seed 12345);
 //! the sample metrics are gm-eval's (MNIST FD, classifier score, precision/recall) on the
 //! same number of samples for every row.
 //!
 //! ```text
-//! cargo xtask reproduce likelihood-vs-samples [--quick] [--seed 0] [--out DIR] [--cpu]
+//! cargo xtask reproduce likelihood-vs-samples [--run DIR]... [--quick] [--seed 0] [--out DIR]
 //! ```
 
 use anyhow::Result;
@@ -34,6 +40,9 @@ struct Cli {
     /// Smoke run: 500 samples per row (without it: 2,000)
     #[arg(long)]
     quick: bool,
+    /// A trained model's run folder to add as a row (repeatable)
+    #[arg(long = "run", value_name = "DIR")]
+    runs: Vec<std::path::PathBuf>,
     #[command(flatten)]
     run: RunArgs,
 }
@@ -90,6 +99,55 @@ fn report_row(model: &str, ll: f64, note: &str, r: &EvalReport) -> Result<Row> {
         precision: m.precision_recall.precision,
         recall: m.precision_recall.recall,
     })
+}
+
+/// The test log-likelihood of a trained model by its family's method, and its note.
+fn trained_likelihood(
+    saved: &gm::models::SavedGenerator,
+    x_test: &Tensor,
+    test: &gm_core::data::Dataset,
+    quick: bool,
+    seed: u64,
+    dev: &Device,
+) -> Result<Option<(f64, String)>> {
+    use gm::models::SavedGenerator as S;
+    Ok(Some(match saved {
+        S::Made(m) => (
+            -gm_autoregressive::mean_nll(m.as_ref(), x_test, 500)?,
+            "nats/image, exact".into(),
+        ),
+        S::PixelCnn(m) => (
+            -gm_autoregressive::mean_nll(m.as_ref(), x_test, 250)?,
+            "nats/image, exact".into(),
+        ),
+        S::Vae(v) => {
+            let k = if quick { 100 } else { 5000 };
+            let lp = gm_vae::bound::log_likelihood(
+                &v.vae,
+                x_test,
+                k,
+                1 << 19,
+                &mut GmRng::derive(seed, 7),
+            )?;
+            (
+                lp.iter().sum::<f64>() / lp.len() as f64,
+                format!("nats/image, importance sampling, k = {k}"),
+            )
+        }
+        S::Flow(f) => {
+            let n = if quick { 500 } else { test.len() };
+            let bpd = f.flow.bits_per_dim_of(test, n, 100, seed ^ 0x7e57, dev)?;
+            let d = test.item_shape.iter().product::<usize>() as f64;
+            (
+                -bpd * d * std::f64::consts::LN_2,
+                format!(
+                    "exact on dequantized 8-bit pixels ({bpd:.3} bits/dim; another space, not \
+                     comparable)"
+                ),
+            )
+        }
+        _ => return Ok(None),
+    }))
 }
 
 fn run() -> Result<()> {
@@ -160,7 +218,7 @@ fn run() -> Result<()> {
     let eval = |s: &Tensor| -> Result<EvalReport> {
         Ok(evaluate_samples(&s.reshape((n_samples, 1, 28, 28))?, &cfg)?)
     };
-    let rows = vec![
+    let mut rows = vec![
         report_row(
             "Independent-pixel Bernoulli",
             ll_model,
@@ -188,6 +246,42 @@ fn run() -> Result<()> {
             &eval(&s_mem)?,
         )?,
     ];
+
+    let mut parzen_cfg = cfg.clone();
+    parzen_cfg.parzen = true;
+    for dir in &cli.runs {
+        let gm::cli::RunModel {
+            model,
+            config,
+            tensors,
+        } = gm::cli::read_run_model(dir, &dev)?;
+        let file = dir.join(gm::models::MODEL_FILE);
+        let saved = gm::models::SavedGenerator::from_parts(&model, &config, tensors, &file, &dev)?;
+        let name = format!("{model} ({})", dir.display());
+        println!("{name}: scoring");
+        let samples = saved
+            .generator()
+            .sample(n_samples, &mut GmRng::derive(args.seed, 3), &dev)?
+            .reshape((n_samples, 1, 28, 28))?;
+        let row = match trained_likelihood(&saved, &x_test, &data.test, cli.quick, args.seed, &dev)?
+        {
+            Some((ll, note)) => report_row(&name, ll, &note, &eval(&samples)?)?,
+            None => {
+                let r = evaluate_samples(&samples, &parzen_cfg)?;
+                let p = r
+                    .mnist
+                    .as_ref()
+                    .and_then(|m| m.parzen.as_ref())
+                    .ok_or_else(|| anyhow::anyhow!("{name}: no Parzen estimate"))?;
+                let note = format!(
+                    "Parzen estimate on the samples (sigma {:.3}, +- {:.1}; not a likelihood)",
+                    p.sigma, p.stderr
+                );
+                report_row(&name, p.mean, &note, &r)?
+            }
+        };
+        rows.push(row);
+    }
 
     let mut md = format!(
         "Test log-likelihood vs sample metrics, embedded MNIST (2,000 test digits binarized \

@@ -333,19 +333,10 @@ impl Trainer for CganTrainer {
     /// `generator.*` (the body's names and `label_embedding.weight`) and `discriminator.*`
     /// (with `projection.weight` or `class_head.*`).
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
-        let mut w: BTreeMap<String, Tensor> = self
-            .g_store
-            .tensors()
-            .into_iter()
-            .map(|(k, v)| (format!("generator.{k}"), v))
-            .collect();
-        w.extend(
-            self.d_store
-                .tensors()
-                .into_iter()
-                .map(|(k, v)| (format!("discriminator.{k}"), v)),
-        );
-        Ok(w)
+        Ok(crate::trainer::run_weights(
+            &self.g_store,
+            Some(&self.d_store),
+        ))
     }
 
     /// A `n_classes x n_classes` grid: row `k` holds class `k`, column `j` the latent `z_j`.

@@ -224,19 +224,10 @@ impl Trainer for ProgressiveTrainer {
     /// The generator's weights as `generator.*` and the critic's as `discriminator.*` (all
     /// stages' layers, the unused ones at their initial values).
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
-        let mut w: BTreeMap<String, Tensor> = self
-            .g_store
-            .tensors()
-            .into_iter()
-            .map(|(k, v)| (format!("generator.{k}"), v))
-            .collect();
-        w.extend(
-            self.d_store
-                .tensors()
-                .into_iter()
-                .map(|(k, v)| (format!("discriminator.{k}"), v)),
-        );
-        Ok(w)
+        Ok(crate::trainer::run_weights(
+            &self.g_store,
+            Some(&self.d_store),
+        ))
     }
 
     fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {

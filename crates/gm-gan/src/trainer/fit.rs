@@ -7,7 +7,7 @@ use candle_core::Tensor;
 use gm_core::data::Batch;
 use gm_core::{GmRng, Metrics, TrainState, Trainer};
 
-use super::{scatter_image, strip_prefix, GanTrainer};
+use super::{run_weights, scatter_image, strip_prefix, GanTrainer};
 use crate::error::to_core;
 
 impl Trainer for GanTrainer {
@@ -85,21 +85,10 @@ impl Trainer for GanTrainer {
     /// The generator's weights as `generator.*` (the weight average when it is on) and the
     /// critic's as `discriminator.*`.
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
-        let mut w: BTreeMap<String, Tensor> = self
-            .sampling_store()
-            .tensors()
-            .into_iter()
-            .map(|(k, v)| (format!("generator.{k}"), v))
-            .collect();
-        if let Some(c) = &self.critic {
-            w.extend(
-                c.store
-                    .tensors()
-                    .into_iter()
-                    .map(|(k, v)| (format!("discriminator.{k}"), v)),
-            );
-        }
-        Ok(w)
+        Ok(run_weights(
+            self.sampling_store(),
+            self.critic.as_ref().map(|c| &c.store),
+        ))
     }
 
     fn grid_images(&mut self, rng: &mut GmRng) -> gm_core::Result<Option<(Tensor, bool)>> {

@@ -93,6 +93,26 @@ fn generator_from_own_weights(
     Ok(gen)
 }
 
+/// The weights a GAN run saves: the generator's as `generator.*` and, when there is one, the
+/// critic's as `discriminator.*`.
+pub(crate) fn run_weights(
+    generator: &ParamStore,
+    critic: Option<&ParamStore>,
+) -> BTreeMap<String, Tensor> {
+    let prefixed = |store: &ParamStore, prefix: &str| -> Vec<(String, Tensor)> {
+        store
+            .tensors()
+            .into_iter()
+            .map(|(k, v)| (format!("{prefix}.{k}"), v))
+            .collect()
+    };
+    let mut w: BTreeMap<String, Tensor> = prefixed(generator, "generator").into_iter().collect();
+    if let Some(c) = critic {
+        w.extend(prefixed(c, "discriminator"));
+    }
+    w
+}
+
 /// The tensors whose names start with `prefix`, renamed without it.
 pub(crate) fn strip_prefix(
     tensors: &BTreeMap<String, Tensor>,

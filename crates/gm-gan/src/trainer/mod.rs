@@ -26,8 +26,8 @@ mod fit;
 mod loaded;
 
 pub use config::GanTrainConfig;
-pub(crate) use loaded::strip_prefix;
 pub use loaded::{generator_from_weights, LoadedGenerator};
+pub(crate) use loaded::{run_weights, strip_prefix};
 /// The critic side of a trainer.
 struct Critic {
     net: Discriminator,

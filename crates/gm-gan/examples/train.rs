@@ -359,22 +359,10 @@ fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
         gm_core::device::device_name(device),
         out.display()
     );
-    let summary = fit(&mut trainer, &data.train, &fc, &out, device)?;
-    if summary.stopped_early {
-        println!(
-            "stopped after step {}/{}; continue with --resume --out {}",
-            summary.steps,
-            summary.total_steps,
-            out.display()
-        );
+    let Some(wall) = fit_to_end(&mut trainer, &data.train, &fc, &out, device)? else {
         return Ok(());
-    }
-    let eval_cfg = EvalConfig {
-        n_samples: cli.samples,
-        seed: args.seed,
-        kid_subset_size: 1_000.min(cli.samples),
-        ..EvalConfig::default()
     };
+    let eval_cfg = eval_config(cli.samples, args.seed);
     // The embedded digits keep the MNIST metrics; other data is scored against its
     // held-out images.
     let reference = if data.train.item_shape == [1, 28, 28] {
@@ -388,7 +376,7 @@ fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
         reference.as_ref(),
         &out,
         device,
-        summary.wall_seconds,
+        wall,
     )
 }
 
@@ -480,19 +468,10 @@ fn mixture_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
             ..gan
         };
         let mut trainer = GanTrainer::new(cfg, args.seed, device)?;
-        let summary = fit(&mut trainer, &data, &fc, &out, device)?;
-        if summary.stopped_early {
-            println!("stopped at step {}; continue with --resume", summary.steps);
+        let Some(wall) = fit_to_end(&mut trainer, &data, &fc, &out, device)? else {
             return Ok(());
-        }
-        report(
-            trainer.generator(),
-            &eval_cfg,
-            None,
-            &out,
-            device,
-            summary.wall_seconds,
-        )
+        };
+        report(trainer.generator(), &eval_cfg, None, &out, device, wall)
     } else {
         let cfg = MixGanConfig {
             base: gan,
@@ -500,19 +479,10 @@ fn mixture_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
             entropy_weight: 0.1,
         };
         let mut trainer = MixGanTrainer::new(cfg, args.seed, device)?;
-        let summary = fit(&mut trainer, &data, &fc, &out, device)?;
-        if summary.stopped_early {
-            println!("stopped at step {}; continue with --resume", summary.steps);
+        let Some(wall) = fit_to_end(&mut trainer, &data, &fc, &out, device)? else {
             return Ok(());
-        }
-        report(
-            trainer.generator(),
-            &eval_cfg,
-            None,
-            &out,
-            device,
-            summary.wall_seconds,
-        )
+        };
+        report(trainer.generator(), &eval_cfg, None, &out, device, wall)
     }
 }
 
@@ -591,30 +561,11 @@ fn cgan_model(cli: &Cli, device: &Device) -> Result<()> {
         gm_core::device::device_name(device),
         out.display()
     );
-    let summary = fit(&mut trainer, &mnist.train, &fc, &out, device)?;
-    if summary.stopped_early {
-        println!(
-            "stopped after step {}/{}; continue with --resume --out {}",
-            summary.steps,
-            summary.total_steps,
-            out.display()
-        );
+    let Some(wall) = fit_to_end(&mut trainer, &mnist.train, &fc, &out, device)? else {
         return Ok(());
-    }
-    let eval_cfg = EvalConfig {
-        n_samples: cli.samples,
-        seed: args.seed,
-        kid_subset_size: 1_000.min(cli.samples),
-        ..EvalConfig::default()
     };
-    report(
-        trainer.generator(),
-        &eval_cfg,
-        None,
-        &out,
-        device,
-        summary.wall_seconds,
-    )?;
+    let eval_cfg = eval_config(cli.samples, args.seed);
+    report(trainer.generator(), &eval_cfg, None, &out, device, wall)?;
 
     let t = Instant::now();
     let classifier = gm_core::classifier::MnistClassifier::pretrained(device)?;
@@ -683,4 +634,36 @@ fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     println!("{}", markdown_table(&rows));
     println!("run folder {}", out.join(name).display());
     Ok(())
+}
+
+/// `fit` to the end of its budget; `None` (after saying how to resume) when the run stopped
+/// early, else the wall seconds of training.
+fn fit_to_end<T: gm_core::Trainer>(
+    trainer: &mut T,
+    data: &Dataset,
+    fc: &gm_core::FitConfig,
+    out: &std::path::Path,
+    device: &Device,
+) -> Result<Option<f64>> {
+    let summary = fit(trainer, data, fc, out, device)?;
+    if summary.stopped_early {
+        println!(
+            "stopped after step {}/{}; continue with --resume --out {}",
+            summary.steps,
+            summary.total_steps,
+            out.display()
+        );
+        return Ok(None);
+    }
+    Ok(Some(summary.wall_seconds))
+}
+
+/// The evaluation of `samples` generated items with the run's seed.
+fn eval_config(samples: usize, seed: u64) -> EvalConfig {
+    EvalConfig {
+        n_samples: samples,
+        seed,
+        kid_subset_size: 1_000.min(samples),
+        ..EvalConfig::default()
+    }
 }

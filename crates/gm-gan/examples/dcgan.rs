@@ -8,11 +8,17 @@
 //! latent walks) and `arithmetic.png` (latent vector arithmetic).
 //!
 //! ```text
-//! cargo xtask run dcgan [--epochs 8] [--compare] [--samples 2000] [--seed 0] [--quick]
+//! cargo xtask run dcgan [--epochs 8] [--batch-size 16] [--compare] [--samples 2000] [--seed 0]
+//!     [--quick] [--g-channels 32] [--d-channels 32] [--lr-g 2e-4] [--lr-d 2e-4]
 //!     [--loss gan|hinge|lsgan|wgan-gp] [--ema 0.999] [--r1 GAMMA] [--r2 GAMMA]
 //!     [--diff-augment color,translation,cutout] [--spectral-norm]
 //!     [--out DIR] [--resume | --overwrite]        (--help lists every flag)
 //! ```
+//!
+//! The default batch of 16 gives 4,000 steps in 8 epochs: on two cores, seed 0, MNIST FD
+//! 57.8 and classifier score 5.70 after 113 s of training, against FD 75.2 and 5.18 after
+//! 91 s for Radford et al.'s batch of 64 (1,000 steps, `--batch-size 64`). A discriminator
+//! of 64 base channels (`--d-channels 64`) reaches FD 54.5 in about 1.65 times the time.
 //!
 //! `--data PATH` trains on your own images instead (a folder of PNG/JPEG files, class
 //! sub-folders allowed, IDX, `.safetensors` or `.npy`; `--image-size N --channels 1|3`): the
@@ -41,9 +47,9 @@ use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, GMMN_MNIST_BANDWI
 
 /// DCGAN on the embedded MNIST digits, scored with gm-eval's metrics.
 ///
-/// --epochs defaults to 8 (1 with --quick). --lr sets both Adam rates of the adversarial models
-/// and the generator's rate of the MMD and kernel generators (default: each model's own; 1e-3
-/// for the MMD and kernel generators).
+/// --epochs defaults to 8 (1 with --quick), --batch-size to 16 (4,000 DCGAN steps). --lr sets
+/// both Adam rates of the adversarial models and the generator's rate of the MMD and kernel
+/// generators (default: each model's own; 1e-3 for the MMD and kernel generators).
 #[derive(Parser)]
 struct Cli {
     /// Also train the MLP GAN, the GMMN (MMD) and the kernel generator (Cauchy-Schwarz), one
@@ -59,6 +65,18 @@ struct Cli {
     /// Smoke run: 1 epoch and 1000 samples unless given
     #[arg(long)]
     quick: bool,
+    /// DCGAN generator's base channels (feature maps at the finest hidden layer) [default: 32]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
+    g_channels: Option<usize>,
+    /// DCGAN discriminator's base channels [default: 32]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
+    d_channels: Option<usize>,
+    /// DCGAN generator's Adam rate (two time-scale updates) [default: --lr, else 2e-4]
+    #[arg(long, value_name = "LR")]
+    lr_g: Option<f64>,
+    /// DCGAN discriminator's Adam rate [default: --lr, else 2e-4]
+    #[arg(long, value_name = "LR")]
+    lr_d: Option<f64>,
     /// The GAN toolkit (DCGAN only): loss, generator average, R1/R2, DiffAugment
     #[command(flatten)]
     toolkit: common::ToolkitArgs,
@@ -78,7 +96,7 @@ fn main() -> std::process::ExitCode {
 fn run() -> Result<()> {
     let cli: Cli = gm_core::cli::parse(
         NAME,
-        &[("epochs", None), ("batch-size", Some("64")), ("lr", None)],
+        &[("epochs", None), ("batch-size", Some("16")), ("lr", None)],
     );
     let args = &cli.run;
     let compare = cli.compare;
@@ -104,7 +122,13 @@ fn run() -> Result<()> {
             data.train.name
         );
     }
-    let dcgan_model = GanConfig::dcgan(h, c)?;
+    let mut dcgan_model = GanConfig::dcgan(h, c)?;
+    if let Some(channels) = cli.g_channels {
+        dcgan_model.generator = gm_gan::Architecture::Dcgan { channels };
+    }
+    if let Some(channels) = cli.d_channels {
+        dcgan_model.discriminator = gm_gan::Architecture::Dcgan { channels };
+    }
     let mlp_model = GanConfig {
         data_shape: data.train.item_shape.clone(),
         ..GanConfig::mlp_mnist()
@@ -167,6 +191,11 @@ fn run() -> Result<()> {
         if let (Some(lr), true) = (args.lr, cfg.objective.is_adversarial()) {
             cfg.adam_g.lr = lr;
             cfg.adam_d.lr = lr;
+        }
+        if matches!(cfg.model.generator, gm_gan::Architecture::Dcgan { .. }) {
+            cfg.adam_g.lr = cli.lr_g.unwrap_or(cfg.adam_g.lr);
+            cfg.adam_d.lr = cli.lr_d.unwrap_or(cfg.adam_d.lr);
+            cfg.validate()?;
         }
         let slug: String = name
             .to_lowercase()

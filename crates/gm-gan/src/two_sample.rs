@@ -55,34 +55,48 @@ pub fn fit_cost_discriminator(
     fit: &CostFit,
 ) -> Result<Discriminator> {
     let dim = x.dim(1)?;
-    let model = GanConfig {
-        latent_dim: 1,
-        data_shape: vec![dim],
-        generator: Architecture::Mlp {
-            hidden: vec![1],
-            activation: Activation::Tanh,
-        },
-        discriminator: Architecture::Mlp {
-            hidden: fit.hidden.clone(),
-            activation: Activation::Tanh,
-        },
-        output: OutputActivation::Identity,
-        mlp_init: MlpInit::Default,
-    };
-    let store = ParamStore::new(fit.seed);
-    let d = Discriminator::new(&model, store.var_builder(x.device()))?;
-    let mut adam = Adam::new(
-        &store,
-        AdamConfig {
-            lr: fit.lr,
-            ..AdamConfig::default()
-        },
-    )?;
+    let (d, _, mut adam) = mlp_critic(dim, &fit.hidden, Activation::Tanh, fit.lr, fit.seed, x)?;
     for _ in 0..fit.steps {
         let j = cost.cost_from_logits(&d.forward(x)?, &d.forward(y)?)?;
         adam.backward_step(&j.neg()?)?;
     }
     Ok(d)
+}
+
+/// An MLP critic on `dim` inputs with the given hidden widths (weights from `seed`, on `x`'s
+/// device), its store and an Adam of rate `lr` over it.
+fn mlp_critic(
+    dim: usize,
+    hidden: &[usize],
+    activation: Activation,
+    lr: f64,
+    seed: u64,
+    x: &Tensor,
+) -> Result<(Discriminator, ParamStore, Adam)> {
+    let model = GanConfig {
+        latent_dim: 1,
+        data_shape: vec![dim],
+        generator: Architecture::Mlp {
+            hidden: vec![1],
+            activation,
+        },
+        discriminator: Architecture::Mlp {
+            hidden: hidden.to_vec(),
+            activation,
+        },
+        output: OutputActivation::Identity,
+        mlp_init: MlpInit::Default,
+    };
+    let store = ParamStore::new(seed);
+    let d = Discriminator::new(&model, store.var_builder(x.device()))?;
+    let adam = Adam::new(
+        &store,
+        AdamConfig {
+            lr,
+            ..AdamConfig::default()
+        },
+    )?;
+    Ok((d, store, adam))
 }
 
 /// `D(x)` in the cost's domain, one value per row of `x`.
@@ -315,29 +329,7 @@ pub fn neural_net_distance(
     steps: usize,
     seed: u64,
 ) -> Result<f64> {
-    let model = GanConfig {
-        latent_dim: 1,
-        data_shape: vec![x.dim(1)?],
-        generator: Architecture::Mlp {
-            hidden: vec![1],
-            activation: Activation::Relu,
-        },
-        discriminator: Architecture::Mlp {
-            hidden: vec![hidden],
-            activation: Activation::Relu,
-        },
-        output: OutputActivation::Identity,
-        mlp_init: MlpInit::Default,
-    };
-    let store = ParamStore::new(seed);
-    let d = Discriminator::new(&model, store.var_builder(x.device()))?;
-    let mut adam = Adam::new(
-        &store,
-        AdamConfig {
-            lr: 1e-2,
-            ..AdamConfig::default()
-        },
-    )?;
+    let (d, store, mut adam) = mlp_critic(x.dim(1)?, &[hidden], Activation::Relu, 1e-2, seed, x)?;
     let gap = |d: &Discriminator| -> Result<Tensor> {
         Ok((d.forward(x)?.mean_all()? - d.forward(y)?.mean_all()?)?)
     };

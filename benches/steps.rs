@@ -1,10 +1,10 @@
 //! Training-step benchmarks on the workloads of gm's performance goals: an MLP VAE step, a
 //! DCGAN step, a 2-D MLP GAN step, DCGAN generator inference, conv2d and conv_transpose2d
 //! forward and backward, and the sgemm peak; then the library's heavy calls: MMD^2 and sliced
-//! Wasserstein between 2,048 MNIST-sized points, a million normal draws by inversion, and the
-//! batched compressed-sensing estimator. Each prints one JSON line (median and minimum
-//! milliseconds per call), the format `cargo xtask bench` tabulates beside the PyTorch peer
-//! (`benches/peer/torch_steps.py`).
+//! Wasserstein between 2,048 MNIST-sized points, a million normal draws (by inversion, and the
+//! seeded training noise), and the batched compressed-sensing estimator. Each prints one JSON
+//! line (median and minimum milliseconds per call), the format `cargo xtask bench` tabulates
+//! beside the PyTorch peer (`benches/peer/torch_steps.py`).
 //!
 //! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm] [iters]`
 
@@ -413,32 +413,51 @@ fn naive_convt(iters: usize) -> Result<()> {
 }
 
 fn mlpgan(iters: usize) -> Result<()> {
+    mlpgan_impl(iters, true)
+}
+
+fn naive_mlpgan(iters: usize) -> Result<()> {
+    mlpgan_impl(iters, false)
+}
+
+/// One `GanTrainer` step (critic update, then generator update on fresh latents) of a
+/// 2-256-256-2 ReLU generator against a 2-256-256-1 LeakyReLU critic on the ring of 8,
+/// batch 512, Adam lr 1e-3: the written-out MLP step (`fused`) or candle's autograd.
+fn mlpgan_impl(iters: usize, fused: bool) -> Result<()> {
+    use gm_gan::{Activation, Architecture, GanConfig, GanTrainConfig, GanTrainer};
     let dev = Device::Cpu;
-    let mlp = |i: usize, o: usize, vb: VarBuilder| -> Result<[Linear; 3]> {
-        Ok([
-            linear(i, 256, vb.pp("l1"))?,
-            linear(256, 256, vb.pp("l2"))?,
-            linear(256, o, vb.pp("l3"))?,
-        ])
+    let mlp = |activation| Architecture::Mlp {
+        hidden: vec![256, 256],
+        activation,
     };
-    let (sg, sd) = (ParamStore::new(0), ParamStore::new(1));
-    let g = mlp(2, 2, sg.var_builder(&dev))?;
-    let d = mlp(2, 1, sd.var_builder(&dev))?;
-    let (mut og, mut od) = (adam(&sg), adam(&sd));
+    let cfg = GanTrainConfig {
+        model: GanConfig {
+            latent_dim: 2,
+            generator: mlp(Activation::Relu),
+            discriminator: mlp(Activation::LeakyRelu),
+            ..GanConfig::mlp_2d()
+        },
+        adam_g: AdamConfig::default(),
+        adam_d: AdamConfig::default(),
+        ..Default::default()
+    };
+    let mut t = GanTrainer::new(cfg, 0, &dev).map_err(to_candle_any)?;
+    t.set_fused(fused).map_err(to_candle_any)?;
     let mix = gm_core::data::Mixture2d::ring8();
     let mut rng = GmRng::new(5);
     let (pts, _) = mix.sample(512, &mut rng);
     let real = Tensor::from_vec(pts, (512, 2), &dev)?;
-    let gf = |z: &Tensor| g[2].forward(&g[1].forward(&g[0].forward(z)?.relu()?)?.relu()?);
-    let df = |x: &Tensor| {
-        let h = candle_nn::ops::leaky_relu(&d[0].forward(x)?, 0.2)?;
-        d[2].forward(&candle_nn::ops::leaky_relu(&d[1].forward(&h)?, 0.2)?)
+    let name = if fused {
+        "mlpgan2d_step_b512"
+    } else {
+        "naive_mlpgan2d_step_b512"
     };
     let r = bench(10, iters.max(100), || {
-        let z = rng.normal((512, 2), 0.0, 1.0, &dev).map_err(to_candle)?;
-        gan_step(&gf, &df, &mut og, &mut od, &real, &z)
+        t.train_step(&real, &mut rng)
+            .map(|_| ())
+            .map_err(to_candle_any)
     })?;
-    report("mlpgan2d_step_b512", r, None);
+    report(name, r, None);
     Ok(())
 }
 
@@ -497,6 +516,13 @@ fn normal(iters: usize) -> Result<()> {
             .map_err(to_candle_any)
     })?;
     report("normal_tensor_1M", r, None);
+    // The training noise of every trainer: `GmRng::normal`'s seeded ziggurat draws.
+    let r = bench(2, iters, || {
+        rng.normal(1_000_000, 0.0, 1.0, &Device::Cpu)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report("noise_tensor_1M", r, None);
     Ok(())
 }
 
@@ -569,7 +595,7 @@ fn main() -> Result<()> {
     let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
     type Workload = fn(usize) -> Result<()>;
-    let all: [(&str, Workload); 15] = [
+    let all: [(&str, Workload); 16] = [
         ("peak", peak),
         ("vae", vae),
         ("dcgan", dcgan),
@@ -579,6 +605,7 @@ fn main() -> Result<()> {
         ("conv", conv),
         ("naive_conv", naive_conv),
         ("mlpgan", mlpgan),
+        ("naive_mlpgan", naive_mlpgan),
         ("geninf", geninf),
         ("naive_geninf", naive_geninf),
         ("mmd", mmd),

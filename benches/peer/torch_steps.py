@@ -207,6 +207,7 @@ def w_sliced(iters):
 
 def w_normal(iters):
     emit("normal_tensor_1M", timed(2, iters, lambda: torch.randn(1_000_000)))
+    emit("noise_tensor_1M", timed(2, iters, lambda: torch.randn(1_000_000)))
 
 
 def w_csgm(iters):

@@ -12,7 +12,7 @@ const WORKLOADS: &[&str] = &[
     "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm",
 ];
 /// Workloads that also run with candle-nn's own convolutions, as the "before" rows.
-const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf"];
+const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan"];
 const VENV: &str = "venv-torch";
 
 /// Floating-point operations of one call, counted from the layer shapes (a backward pass is

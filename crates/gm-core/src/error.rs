@@ -70,6 +70,13 @@ pub enum Error {
     #[error("{0}")]
     Msg(String),
 
+    #[error("{what}: {got} values, expected {expected}")]
+    Size {
+        what: String,
+        got: usize,
+        expected: usize,
+    },
+
     /// An error of a model crate (gm-gan, gm-vae, gm-flow, ...) raised inside a trainer and
     /// carried through [`crate::fit`] as a value: match it with
     /// `Error::Model(e) if e.downcast_ref::<gm_gan::Error>().is_some()`.

@@ -146,22 +146,8 @@ impl Adam {
             };
             match mom {
                 Moments::Host { m, v } => {
-                    let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
                     let g = g.flatten_all()?.to_vec1::<f32>()?;
-                    let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
-                    let step = (c.lr / bc1) as f32;
-                    let inv_bc2 = (1.0 / bc2) as f32;
-                    let decay = (1.0 - c.lr * c.weight_decay) as f32;
-                    let eps = c.eps as f32;
-                    for i in 0..p.len() {
-                        let gi = g[i];
-                        let mi = b1 * m[i] + (1.0 - b1) * gi;
-                        let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
-                        m[i] = mi;
-                        v[i] = vi;
-                        p[i] = p[i] * decay - step * mi / ((vi * inv_bc2).sqrt() + eps);
-                    }
-                    var.set(&Tensor::from_vec(p, var.shape(), &Device::Cpu)?)?;
+                    host_update(&c, bc1, bc2, var, &g, m, v)?;
                 }
                 Moments::Device { m, v } => {
                     let nm = ((m.affine(c.beta1, 0.0)? + g.affine(1.0 - c.beta1, 0.0)?)?).detach();
@@ -178,6 +164,50 @@ impl Adam {
                     *v = nv;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Applies one update from gradients computed on the host (row-major, laid out as the
+    /// parameter), each given beside the parameter's tensor; the parameters not listed are
+    /// left unchanged. The same arithmetic as [`Adam::step`] on the CPU; an error for a
+    /// parameter kept on another device, a tensor that is not one of this optimizer's, or a
+    /// gradient of the wrong length.
+    pub fn step_host(&mut self, grads: &[(&Tensor, &[f32])]) -> Result<()> {
+        let index: Vec<usize> = grads
+            .iter()
+            .map(|(t, g)| {
+                let i = self
+                    .params
+                    .iter()
+                    .position(|(_, v)| v.as_tensor().id() == t.id())
+                    .ok_or_else(|| {
+                        Error::Msg("host gradient for a tensor Adam does not train".into())
+                    })?;
+                let (name, var) = &self.params[i];
+                if g.len() != var.elem_count() {
+                    return Err(Error::Size {
+                        what: format!("host gradient of `{name}`"),
+                        got: g.len(),
+                        expected: var.elem_count(),
+                    });
+                }
+                Ok(i)
+            })
+            .collect::<Result<_>>()?;
+        self.t += 1;
+        let c = self.cfg;
+        let bc1 = 1.0 - c.beta1.powi(self.t as i32);
+        let bc2 = 1.0 - c.beta2.powi(self.t as i32);
+        for (i, (_, g)) in index.into_iter().zip(grads) {
+            let (name, var) = &self.params[i];
+            let Moments::Host { m, v } = &mut self.moments[i] else {
+                return Err(Error::Msg(format!(
+                    "`{name}` lives on {:?}: host gradients update CPU parameters only",
+                    var.device()
+                )));
+            };
+            host_update(&c, bc1, bc2, var, g, m, v)?;
         }
         Ok(())
     }
@@ -240,6 +270,35 @@ impl Adam {
     }
 }
 
+/// One Adam update of a CPU parameter from its host gradient `g` and moments `m`, `v`, with
+/// the bias corrections `bc1 = 1 - beta1^t`, `bc2 = 1 - beta2^t`.
+fn host_update(
+    c: &AdamConfig,
+    bc1: f64,
+    bc2: f64,
+    var: &Var,
+    g: &[f32],
+    m: &mut [f32],
+    v: &mut [f32],
+) -> Result<()> {
+    let mut p = var.as_tensor().flatten_all()?.to_vec1::<f32>()?;
+    let (b1, b2) = (c.beta1 as f32, c.beta2 as f32);
+    let step = (c.lr / bc1) as f32;
+    let inv_bc2 = (1.0 / bc2) as f32;
+    let decay = (1.0 - c.lr * c.weight_decay) as f32;
+    let eps = c.eps as f32;
+    for i in 0..p.len() {
+        let gi = g[i];
+        let mi = b1 * m[i] + (1.0 - b1) * gi;
+        let vi = b2 * v[i] + (1.0 - b2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] * decay - step * mi / ((vi * inv_bc2).sqrt() + eps);
+    }
+    var.set(&Tensor::from_vec(p, var.shape(), &Device::Cpu)?)?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +344,57 @@ mod tests {
         assert!((v[0] as f64 - r0).abs() < 1e-5, "{v:?} vs {r0}");
         assert!((v[1] as f64 - r1).abs() < 1e-5, "{v:?} vs {r1}");
         assert!(r0.abs() < 1.0 && r1.abs() < 2.0);
+    }
+
+    /// Host gradients take the same arithmetic as a backward pass; a gradient of the wrong
+    /// length or for a tensor the optimizer does not hold is refused.
+    #[test]
+    fn host_gradients_update_as_backward_does() {
+        let run = |host: bool| {
+            let store = ParamStore::new(0);
+            let vb = store.var_builder(&Device::Cpu);
+            let init = candle_nn::init::Init::Const(0.5);
+            let p = vb.get_with_hints(3, "p", init).unwrap();
+            let q = vb.get_with_hints(2, "q", init).unwrap();
+            let mut opt = Adam::new(&store, AdamConfig::default()).unwrap();
+            for _ in 0..5 {
+                // loss = sum p^3 (q untouched): gradient 3 p^2.
+                if host {
+                    let g: Vec<f32> = p
+                        .to_vec1::<f32>()
+                        .unwrap()
+                        .iter()
+                        .map(|x| 3.0 * x * x)
+                        .collect();
+                    opt.step_host(&[(&p, &g)]).unwrap();
+                } else {
+                    opt.backward_step(&p.powf(3.0).unwrap().sum_all().unwrap())
+                        .unwrap();
+                }
+            }
+            let short = opt.step_host(&[(&p, &[1.0f32][..])]);
+            assert!(matches!(
+                short,
+                Err(Error::Size {
+                    got: 1,
+                    expected: 3,
+                    ..
+                })
+            ));
+            let stranger = Tensor::zeros(3, candle_core::DType::F32, &Device::Cpu).unwrap();
+            assert!(opt.step_host(&[(&stranger, &[0.0f32; 3][..])]).is_err());
+            (
+                p.to_vec1::<f32>().unwrap(),
+                q.to_vec1::<f32>().unwrap(),
+                opt.steps(),
+            )
+        };
+        let (a, b) = (run(true), run(false));
+        assert_eq!(a.1, vec![0.5, 0.5]);
+        assert_eq!(a.2, 5);
+        for (x, y) in a.0.iter().zip(&b.0) {
+            assert!((x - y).abs() <= 1e-6, "{:?} vs {:?}", a.0, b.0);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use candle_core::Tensor;
 use candle_nn::VarBuilder;
+use gm_core::ToHostF64;
 
 use super::dcgan::DcganDisc;
 use super::mlp::Mlp;
@@ -82,6 +83,14 @@ impl Discriminator {
         Ok(())
     }
 
+    /// An MLP critic's parameters `[w0, b0, ...]` and hidden activation.
+    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], super::Activation)> {
+        match &self.body {
+            DiscBody::Mlp(m) => Some((&m.params, m.activation())),
+            DiscBody::Dcgan(_) => None,
+        }
+    }
+
     /// Whether spectral normalization is on.
     pub fn has_spectral_norm(&self) -> bool {
         !self.spectral.is_empty()
@@ -103,7 +112,7 @@ impl Discriminator {
             .zip(&self.spectral)
             .map(|((_, w), u)| {
                 let s = crate::spectral::sigma(w, u.as_tensor())?;
-                Ok(s.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?)
+                Ok(s.to_host_f64()?.to_scalar::<f64>()?)
             })
             .collect()
     }

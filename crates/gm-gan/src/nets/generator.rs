@@ -57,6 +57,14 @@ impl GanGenerator {
         &self.cfg
     }
 
+    /// An MLP generator's parameters `[w0, b0, ...]` and hidden activation.
+    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], super::Activation)> {
+        match &self.body {
+            GenBody::Mlp(m) => Some((&m.params, m.activation())),
+            GenBody::Dcgan(_) => None,
+        }
+    }
+
     /// The network-space output `(n, data_shape...)`; `train` selects batch statistics (and
     /// updates the running ones) in DCGAN's batch norm.
     pub fn forward_t(&self, z: &Tensor, train: bool) -> Result<Tensor> {

@@ -95,6 +95,10 @@ impl Mlp {
         Ok(Self { params, activation })
     }
 
+    pub(super) fn activation(&self) -> Activation {
+        self.activation
+    }
+
     /// Hidden features (after the last hidden activation) and the output, with `p` in place
     /// of the stored parameters.
     pub(super) fn forward_with(

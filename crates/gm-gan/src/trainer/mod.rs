@@ -23,6 +23,7 @@ use crate::{Error, Result};
 
 mod config;
 mod fit;
+mod fused;
 mod loaded;
 
 pub use config::GanTrainConfig;
@@ -87,6 +88,8 @@ pub struct GanTrainer {
     g_hist: Option<HistoricalAverage>,
     ema: Option<Ema>,
     critic: Option<Critic>,
+    /// The written-out MLP step where the configuration allows it ([`fused`]).
+    fused: Option<fused::FusedMlp>,
     step: u64,
     last_g_loss: f64,
     device: Device,
@@ -143,6 +146,7 @@ impl GanTrainer {
         } else {
             None
         };
+        let fused = fused::FusedMlp::new(&cfg, &gen, critic.as_ref().map(|c| &c.net), device)?;
         Ok(Self {
             cfg,
             gen,
@@ -151,6 +155,7 @@ impl GanTrainer {
             g_hist,
             ema,
             critic,
+            fused,
             step: 0,
             last_g_loss: 0.0,
             device: device.clone(),
@@ -185,6 +190,28 @@ impl GanTrainer {
     /// Training steps taken.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+
+    /// Whether the updates take the written-out MLP path ([`GanTrainer::set_fused`]).
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+
+    /// Turns the written-out MLP step on (where the configuration allows it: both networks
+    /// MLPs on the CPU, a GAN, WGAN, hinge or least-squares objective, no trick that needs
+    /// autograd) or off (candle's autograd, the general path). On by default where allowed.
+    pub fn set_fused(&mut self, on: bool) -> Result<()> {
+        self.fused = if on {
+            fused::FusedMlp::new(
+                &self.cfg,
+                &self.gen,
+                self.critic.as_ref().map(|c| &c.net),
+                &self.device,
+            )?
+        } else {
+            None
+        };
+        Ok(())
     }
 
     fn latents(&self, n: usize, rng: &mut GmRng) -> Result<Tensor> {
@@ -321,6 +348,13 @@ impl GanTrainer {
     /// One critic update on `real` (network space) and `G(z)` (detached); the penalty mixing
     /// weights, then DiffAugment's draws, then the instance noise, come from `rng`.
     pub fn critic_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
+        if let Some(f) = &self.fused {
+            let target = self.cfg.tricks.real_target();
+            let c = self.critic.as_mut().ok_or_else(no_critic)?;
+            let m = f.critic_step(&self.cfg.objective, real, z, target, &mut c.opt)?;
+            self.clip_critic()?;
+            return Ok(m);
+        }
         let n = real.dim(0)?;
         let sigma = self.cfg.tricks.noise_std(self.step.max(1));
         let fake = self.gen.forward_t(z, true)?.detach();
@@ -339,23 +373,35 @@ impl GanTrainer {
         }
         let c = self.critic.as_mut().ok_or_else(no_critic)?;
         c.opt.backward_step(&loss)?;
-        if let Objective::Wgan { clip } = self.cfg.objective {
-            for (name, var) in c.store.vars() {
-                if !name.contains("running_") {
-                    var.set(&var.as_tensor().clamp(-clip, clip)?)?;
-                }
-            }
-        }
+        self.clip_critic()?;
+        let c = self.critic.as_mut().ok_or_else(no_critic)?;
         if let Some(h) = &mut c.hist {
             h.update(&c.store)?;
         }
         Ok(m)
     }
 
+    /// WGAN's clipping of the critic's weights to `[-clip, clip]` (other objectives: nothing).
+    fn clip_critic(&self) -> Result<()> {
+        if let (Objective::Wgan { clip }, Some(c)) = (&self.cfg.objective, &self.critic) {
+            for (name, var) in c.store.vars() {
+                if !name.contains("running_") {
+                    var.set(&var.as_tensor().clamp(-*clip, *clip)?)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// One generator update on `G(z)`; `real` (network space) feeds feature matching, the
     /// unrolled look-ahead and the kernel losses; instance noise is drawn from `rng`.
     /// Returns the loss before the update.
     pub fn generator_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<f64> {
+        if let Some(f) = &self.fused {
+            let value = f.generator_step(&self.cfg.objective, z, &mut self.g_opt)?;
+            self.after_generator_update()?;
+            return Ok(value);
+        }
         let fake = self.gen.forward_t(z, true)?;
         let loss = match &self.critic {
             None => self.cfg.objective.kernel_loss(real, &fake)?,
@@ -405,6 +451,11 @@ impl GanTrainer {
             None => loss,
         };
         self.g_opt.backward_step(&loss)?;
+        self.after_generator_update()
+    }
+
+    /// Historical averaging's and the weight average's bookkeeping after an update.
+    fn after_generator_update(&mut self) -> Result<()> {
         if let Some(h) = &mut self.g_hist {
             h.update(&self.g_store)?;
         }

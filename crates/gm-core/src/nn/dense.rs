@@ -1,0 +1,448 @@
+//! Fully connected stacks on host memory with the backward pass written out: `y = act(x W^T +
+//! b)` layer after layer, each product one call of the `gemm` crate (the kernel candle's CPU
+//! matmul calls) into a buffer the pass owns, each activation and its derivative one loop.
+//!
+//! candle's autograd creates a zeroed gradient buffer and an addition for every graph node;
+//! on the small matrices of an MLP training step that bookkeeping costs more than the
+//! products. A [`DenseStack`] keeps the layer outputs its backward pass needs (the
+//! derivative of every activation here is a function of its output) and accumulates the
+//! parameter gradients in place. It is the fast path of gm's MLP training steps; candle's
+//! autograd stays the general path and the reference the tests compare it with.
+
+use gemm::Parallelism;
+
+use crate::{Error, Result};
+
+/// The nonlinearity after a layer. Each derivative is read from the layer's output.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum DenseActivation {
+    Identity,
+    Relu,
+    /// `max(x, 0) + slope min(x, 0)`, `0 < slope`.
+    LeakyRelu(f32),
+    Tanh,
+}
+
+impl DenseActivation {
+    fn apply(self, x: &mut [f32]) {
+        match self {
+            DenseActivation::Identity => {}
+            DenseActivation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+            DenseActivation::LeakyRelu(a) => x
+                .iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { *v } else { a * *v }),
+            DenseActivation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+        }
+    }
+
+    /// `g <- g act'(x)`, with `y = act(x)`. ReLU's derivative at 0 is 0, as candle's.
+    fn backprop(self, y: &[f32], g: &mut [f32]) {
+        match self {
+            DenseActivation::Identity => {}
+            DenseActivation::Relu => g.iter_mut().zip(y).for_each(|(g, &y)| {
+                if y <= 0.0 {
+                    *g = 0.0
+                }
+            }),
+            DenseActivation::LeakyRelu(a) => g.iter_mut().zip(y).for_each(|(g, &y)| {
+                if y <= 0.0 {
+                    *g *= a
+                }
+            }),
+            DenseActivation::Tanh => g.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+        }
+    }
+}
+
+/// A matrix inside a slice: entry `(i, j)` at `i * rs + j * cs`.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    rows: usize,
+    cols: usize,
+    rs: usize,
+    cs: usize,
+}
+
+impl<'a> View<'a> {
+    fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs: cols,
+            cs: 1,
+        }
+    }
+
+    fn t(self) -> Self {
+        Self {
+            data: self.data,
+            rows: self.cols,
+            cols: self.rows,
+            rs: self.cs,
+            cs: self.rs,
+        }
+    }
+
+    /// Whether every entry lies inside `data`.
+    fn in_bounds(&self) -> bool {
+        self.rows == 0
+            || self.cols == 0
+            || (self.rows - 1) * self.rs + (self.cols - 1) * self.cs < self.data.len()
+    }
+}
+
+/// `dst <- [dst +] a b` for a row-major `dst` of `a.rows x b.cols`.
+fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
+    let (m, k, n) = (a.rows, a.cols, b.cols);
+    // The invariants the unchecked kernel relies on; every caller passes sizes it derived
+    // from one stack's widths, so a failure here is a bug in this module.
+    assert!(
+        b.rows == k && dst.len() == m * n && a.in_bounds() && b.in_bounds(),
+        "dense matmul: inconsistent sizes"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !accumulate {
+            dst.fill(0.0);
+        }
+        return;
+    }
+    let threads = candle_core::utils::get_num_threads();
+    let par = if threads > 1 && m * n * k >= 1 << 15 {
+        Parallelism::Rayon(threads)
+    } else {
+        Parallelism::None
+    };
+    // SAFETY: `dst` holds `m x n` entries with row stride `n`; `a` and `b` were checked to
+    // stay inside their slices for the `m x k` and `k x n` index ranges the kernel reads.
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            accumulate,
+            a.data.as_ptr(),
+            a.cs as isize,
+            a.rs as isize,
+            b.data.as_ptr(),
+            b.cs as isize,
+            b.rs as isize,
+            1.0,
+            1.0,
+            false,
+            false,
+            false,
+            par,
+        )
+    }
+}
+
+/// Fully connected layers of the given widths with one activation after each layer. The
+/// parameters are passed to every call as `[w0, b0, w1, b1, ...]`, `w_i` row-major
+/// `(widths[i + 1], widths[i])` (candle's `Linear` layout).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseStack {
+    widths: Vec<usize>,
+    activations: Vec<DenseActivation>,
+}
+
+/// What a forward pass keeps for its backward pass: the input and each layer's output.
+#[derive(Debug, Clone)]
+pub struct DenseTape {
+    rows: usize,
+    values: Vec<Vec<f32>>,
+}
+
+impl DenseTape {
+    /// The last layer's output, row-major `(rows, widths.last())`.
+    pub fn output(&self) -> &[f32] {
+        self.values.last().map_or(&[], |v| v.as_slice())
+    }
+
+    /// The rows of the batch.
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+}
+
+impl DenseStack {
+    /// `hidden` after every layer but the last, `output` after the last.
+    pub fn new(widths: &[usize], hidden: DenseActivation, output: DenseActivation) -> Result<Self> {
+        if widths.len() < 2 || widths.contains(&0) {
+            return Err(Error::Config {
+                field: "widths",
+                value: format!("{widths:?}"),
+                reason: "a dense stack needs two or more widths, none zero",
+            });
+        }
+        let layers = widths.len() - 1;
+        let mut activations = vec![hidden; layers];
+        activations[layers - 1] = output;
+        Ok(Self {
+            widths: widths.to_vec(),
+            activations,
+        })
+    }
+
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// The length of each parameter, `[out * in, out, ...]`.
+    pub fn param_lens(&self) -> Vec<usize> {
+        self.widths
+            .windows(2)
+            .flat_map(|w| [w[0] * w[1], w[1]])
+            .collect()
+    }
+
+    fn check_params(&self, params: &[&[f32]]) -> Result<()> {
+        self.check_lens("parameter", params.iter().map(|p| p.len()))
+    }
+
+    /// Whether `lens` are the parameters' lengths, in order.
+    fn check_lens(&self, what: &str, lens: impl ExactSizeIterator<Item = usize>) -> Result<()> {
+        let want = self.param_lens();
+        if lens.len() != want.len() {
+            return Err(self.size_error(format!("{what} buffers"), lens.len(), want.len()));
+        }
+        for (i, (got, expected)) in lens.zip(want).enumerate() {
+            if got != expected {
+                return Err(self.size_error(format!("{what} {i}"), got, expected));
+            }
+        }
+        Ok(())
+    }
+
+    fn size_error(&self, what: String, got: usize, expected: usize) -> Error {
+        Error::Size {
+            what: format!("dense stack {:?}: {what}", self.widths),
+            got,
+            expected,
+        }
+    }
+
+    /// The forward pass on `rows` items, `input` row-major `(rows, widths[0])`.
+    pub fn forward(&self, params: &[&[f32]], input: Vec<f32>, rows: usize) -> Result<DenseTape> {
+        self.check_params(params)?;
+        if input.len() != rows * self.widths[0] {
+            return Err(self.size_error("input".into(), input.len(), rows * self.widths[0]));
+        }
+        let mut values = Vec::with_capacity(self.widths.len());
+        values.push(input);
+        for (i, w) in self.widths.windows(2).enumerate() {
+            let (fan_in, out) = (w[0], w[1]);
+            let (weight, bias) = (params[2 * i], params[2 * i + 1]);
+            let mut y: Vec<f32> = Vec::with_capacity(rows * out);
+            for _ in 0..rows {
+                y.extend_from_slice(bias);
+            }
+            let x = View::new(&values[i], rows, fan_in);
+            matmul_into(&mut y, x, View::new(weight, out, fan_in).t(), true);
+            self.activations[i].apply(&mut y);
+            values.push(y);
+        }
+        Ok(DenseTape { rows, values })
+    }
+
+    /// The backward pass from `d_out`, the loss's gradient with respect to the output. The
+    /// parameter gradients are added into `grads` (laid out as the parameters) when given;
+    /// the input's gradient is returned when `input_grad`.
+    pub fn backward(
+        &self,
+        params: &[&[f32]],
+        tape: &DenseTape,
+        d_out: Vec<f32>,
+        mut grads: Option<&mut [Vec<f32>]>,
+        input_grad: bool,
+    ) -> Result<Option<Vec<f32>>> {
+        self.check_params(params)?;
+        let rows = tape.rows;
+        let layers = self.widths.len() - 1;
+        if tape.values.len() != layers + 1 {
+            return Err(self.size_error("tape".into(), tape.values.len(), layers + 1));
+        }
+        let want = rows * self.widths[layers];
+        if d_out.len() != want {
+            return Err(self.size_error("output gradient".into(), d_out.len(), want));
+        }
+        if let Some(g) = grads.as_deref() {
+            self.check_lens("gradient", g.iter().map(|g| g.len()))?;
+        }
+        let mut g = d_out;
+        for i in (0..layers).rev() {
+            let (fan_in, out) = (self.widths[i], self.widths[i + 1]);
+            self.activations[i].backprop(&tape.values[i + 1], &mut g);
+            let gv = View::new(&g, rows, out);
+            let x = View::new(&tape.values[i], rows, fan_in);
+            if let Some(grads) = grads.as_deref_mut() {
+                matmul_into(&mut grads[2 * i], gv.t(), x, true);
+                let db = &mut grads[2 * i + 1];
+                for row in g.chunks_exact(out) {
+                    db.iter_mut().zip(row).for_each(|(d, &v)| *d += v);
+                }
+            }
+            if i == 0 && !input_grad {
+                return Ok(None);
+            }
+            let mut dx = vec![0f32; rows * fan_in];
+            matmul_into(&mut dx, gv, View::new(params[2 * i], out, fan_in), false);
+            g = dx;
+        }
+        Ok(Some(g))
+    }
+
+    /// Zeroed buffers shaped as the parameters.
+    pub fn zero_grads(&self) -> Vec<Vec<f32>> {
+        self.param_lens()
+            .into_iter()
+            .map(|l| vec![0.0; l])
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candle_core::{Device, Tensor, Var};
+
+    /// The same stack through candle's autograd: output, parameter and input gradients of
+    /// `sum(out * w)`.
+    fn reference(
+        widths: &[usize],
+        acts: &[DenseActivation],
+        params: &[Vec<f32>],
+        x: &[f32],
+        rows: usize,
+        weight: &[f32],
+    ) -> (Vec<f32>, Vec<Vec<f32>>, Vec<f32>) {
+        let dev = Device::Cpu;
+        let vars: Vec<Var> = widths
+            .windows(2)
+            .enumerate()
+            .flat_map(|(i, w)| {
+                [
+                    Var::from_tensor(
+                        &Tensor::from_vec(params[2 * i].clone(), (w[1], w[0]), &dev).unwrap(),
+                    )
+                    .unwrap(),
+                    Var::from_tensor(
+                        &Tensor::from_vec(params[2 * i + 1].clone(), w[1], &dev).unwrap(),
+                    )
+                    .unwrap(),
+                ]
+            })
+            .collect();
+        let xv = Var::from_tensor(&Tensor::from_vec(x.to_vec(), (rows, widths[0]), &dev).unwrap())
+            .unwrap();
+        let mut h = xv.as_tensor().clone();
+        for (i, act) in acts.iter().enumerate() {
+            h = h
+                .matmul(&vars[2 * i].as_tensor().t().unwrap())
+                .unwrap()
+                .broadcast_add(vars[2 * i + 1].as_tensor())
+                .unwrap();
+            h = match act {
+                DenseActivation::Identity => h,
+                DenseActivation::Relu => h.relu().unwrap(),
+                DenseActivation::LeakyRelu(a) => candle_nn::ops::leaky_relu(&h, *a as f64).unwrap(),
+                DenseActivation::Tanh => h.tanh().unwrap(),
+            };
+        }
+        let wt = Tensor::from_vec(weight.to_vec(), h.shape(), &dev).unwrap();
+        let loss = (&h * wt).unwrap().sum_all().unwrap();
+        let grads = loss.backward().unwrap();
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        (
+            flat(&h),
+            vars.iter()
+                .map(|v| flat(grads.get(v.as_tensor()).unwrap()))
+                .collect(),
+            flat(grads.get(xv.as_tensor()).unwrap()),
+        )
+    }
+
+    fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(1f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!((x - y).abs() <= 1e-5 * scale, "{what}: {x} vs {y}");
+        }
+    }
+
+    #[test]
+    fn forward_and_gradients_match_candle_autograd() {
+        let mut rng = crate::GmRng::new(3);
+        for (widths, hidden, output) in [
+            (
+                vec![3, 17, 9, 2],
+                DenseActivation::Relu,
+                DenseActivation::Identity,
+            ),
+            (
+                vec![5, 33, 1],
+                DenseActivation::LeakyRelu(0.2),
+                DenseActivation::Identity,
+            ),
+            (
+                vec![4, 64, 64, 6],
+                DenseActivation::Tanh,
+                DenseActivation::Tanh,
+            ),
+        ] {
+            let stack = DenseStack::new(&widths, hidden, output).unwrap();
+            let params: Vec<Vec<f32>> = stack
+                .param_lens()
+                .into_iter()
+                .map(|l| rng.normal_vec(l).iter().map(|v| 0.4 * v).collect())
+                .collect();
+            let rows = 37;
+            let x = rng.normal_vec(rows * widths[0]);
+            let w = rng.normal_vec(rows * widths[widths.len() - 1]);
+            let layers = widths.len() - 1;
+            let mut acts = vec![hidden; layers];
+            acts[layers - 1] = output;
+            let (out, pgrads, xgrad) = reference(&widths, &acts, &params, &x, rows, &w);
+            let p: Vec<&[f32]> = params.iter().map(|v| v.as_slice()).collect();
+            let tape = stack.forward(&p, x.clone(), rows).unwrap();
+            assert_close(tape.output(), &out, "output");
+            // Gradients accumulate: two passes give twice the gradient.
+            let mut grads = stack.zero_grads();
+            stack
+                .backward(&p, &tape, w.clone(), Some(&mut grads), false)
+                .unwrap();
+            let dx = stack
+                .backward(&p, &tape, w.clone(), Some(&mut grads), true)
+                .unwrap()
+                .unwrap();
+            for (i, (g, r)) in grads.iter().zip(&pgrads).enumerate() {
+                let half: Vec<f32> = g.iter().map(|v| v / 2.0).collect();
+                assert_close(&half, r, &format!("{widths:?} parameter {i}"));
+            }
+            assert_close(&dx, &xgrad, "input gradient");
+        }
+    }
+
+    #[test]
+    fn mismatched_sizes_are_errors() {
+        let stack =
+            DenseStack::new(&[2, 3, 1], DenseActivation::Relu, DenseActivation::Identity).unwrap();
+        let params = stack.zero_grads();
+        let p: Vec<&[f32]> = params.iter().map(|v| v.as_slice()).collect();
+        assert!(stack.forward(&p, vec![0.0; 5], 3).is_err());
+        assert!(stack.forward(&p[..3], vec![0.0; 6], 3).is_err());
+        let tape = stack.forward(&p, vec![0.0; 6], 3).unwrap();
+        assert!(stack.backward(&p, &tape, vec![0.0; 2], None, true).is_err());
+        assert!(DenseStack::new(&[2], DenseActivation::Relu, DenseActivation::Identity).is_err());
+        assert!(
+            DenseStack::new(&[2, 0, 1], DenseActivation::Relu, DenseActivation::Identity).is_err()
+        );
+    }
+}

@@ -1,0 +1,477 @@
+//! The fused training step of MLP GANs on the CPU. When both networks are MLPs and the
+//! objective's gradient in the scores has a closed form (GAN, WGAN with clipping, hinge,
+//! least squares) and no trick needs autograd (gradient penalties, feature matching,
+//! unrolling, historical averaging, instance noise, DiffAugment, spectral normalization),
+//! each update is written out: the forward passes through [`DenseStack`]s keep what their
+//! backward passes need, the critic sees the real and generated batches as one batch of
+//! `2n` rows, the score gradients are the objective's closed forms, and Adam updates from the
+//! host gradients. The arithmetic is that of the autograd path (see the tests), which stays
+//! the general one; the random draws are the same, so a run may switch paths on resume.
+
+use candle_core::{DType, Device, Tensor};
+use gm_core::nn::{DenseActivation, DenseStack};
+use gm_core::{Adam, Metrics};
+
+use super::GanTrainConfig;
+use crate::nets::{Activation, Discriminator, GanGenerator, OutputActivation};
+use crate::objective::{GanGeneratorLoss, Objective};
+use crate::Result;
+
+/// The generator and the critic as dense stacks over their candle parameters.
+pub(super) struct FusedMlp {
+    g: DenseStack,
+    d: DenseStack,
+    g_params: Vec<Tensor>,
+    d_params: Vec<Tensor>,
+}
+
+fn dense(a: Activation) -> DenseActivation {
+    match a {
+        Activation::Relu => DenseActivation::Relu,
+        Activation::LeakyRelu => DenseActivation::LeakyRelu(0.2),
+        Activation::Tanh => DenseActivation::Tanh,
+    }
+}
+
+/// Whether the objective and the tricks of `cfg` allow the fused step.
+pub(super) fn eligible(cfg: &GanTrainConfig) -> bool {
+    let t = &cfg.tricks;
+    matches!(
+        cfg.objective,
+        Objective::Gan { .. } | Objective::Wgan { .. } | Objective::Hinge | Objective::LeastSquares
+    ) && cfg.unrolled.is_none()
+        && !t.feature_matching
+        && t.historical_averaging == 0.0
+        && t.instance_noise == 0.0
+        && t.r1 == 0.0
+        && t.r2 == 0.0
+        && t.diff_augment.is_empty()
+        && !t.spectral_norm
+}
+
+/// The widths of an MLP from its weights `[w0, b0, ...]`, `w_i` of shape `(out, in)`.
+fn widths(params: &[Tensor]) -> Result<Vec<usize>> {
+    let mut w = Vec::new();
+    for (i, p) in params.iter().step_by(2).enumerate() {
+        let (out, fan_in) = p.dims2()?;
+        if i == 0 {
+            w.push(fan_in);
+        }
+        w.push(out);
+    }
+    Ok(w)
+}
+
+fn host(params: &[Tensor]) -> Result<Vec<Vec<f32>>> {
+    params
+        .iter()
+        .map(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?))
+        .collect()
+}
+
+fn refs(v: &[Vec<f32>]) -> Vec<&[f32]> {
+    v.iter().map(|x| x.as_slice()).collect()
+}
+
+fn softplus(x: f64) -> f64 {
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// The mean of `f(v)` and the gradient of that mean, `f'(v) / n`.
+fn mean_and_grad(v: &[f32], f: impl Fn(f64) -> (f64, f64)) -> (f64, Vec<f32>) {
+    let n = v.len() as f64;
+    let mut total = 0.0;
+    let grad = v
+        .iter()
+        .map(|&x| {
+            let (value, slope) = f(x as f64);
+            total += value;
+            (slope / n) as f32
+        })
+        .collect();
+    (total / n, grad)
+}
+
+/// A per-item loss term and its derivative in the score.
+type ScoreTerm = Box<dyn Fn(f64) -> (f64, f64)>;
+
+/// The critic's loss and its gradients in the real and generated scores (the closed forms of
+/// [`Objective::critic_score_gradient`]); `None` for an objective without one.
+fn critic_scores(
+    objective: &Objective,
+    v_real: &[f32],
+    v_fake: &[f32],
+    target: f64,
+) -> Option<(f64, Vec<f32>, Vec<f32>)> {
+    let (real, fake): (ScoreTerm, ScoreTerm) = match objective {
+        Objective::Gan { .. } => (
+            Box::new(move |v| (softplus(v) - target * v, sigmoid(v) - target)),
+            Box::new(|v| (softplus(v), sigmoid(v))),
+        ),
+        Objective::Wgan { .. } => (Box::new(|v| (-v, -1.0)), Box::new(|v| (v, 1.0))),
+        Objective::Hinge => (
+            Box::new(|v| ((1.0 - v).max(0.0), if v < 1.0 { -1.0 } else { 0.0 })),
+            Box::new(|v| ((1.0 + v).max(0.0), if v > -1.0 { 1.0 } else { 0.0 })),
+        ),
+        Objective::LeastSquares => (
+            Box::new(|v| (0.5 * (v - 1.0) * (v - 1.0), v - 1.0)),
+            Box::new(|v| (0.5 * v * v, v)),
+        ),
+        _ => return None,
+    };
+    let (lr, gr) = mean_and_grad(v_real, real);
+    let (lf, gf) = mean_and_grad(v_fake, fake);
+    Some((lr + lf, gr, gf))
+}
+
+/// The generator's loss and its gradient in the scores of the generated items.
+fn generator_scores(objective: &Objective, v_fake: &[f32]) -> Option<(f64, Vec<f32>)> {
+    Some(match objective {
+        Objective::Gan {
+            generator_loss: GanGeneratorLoss::Minimax,
+        } => mean_and_grad(v_fake, |v| (-softplus(v), -sigmoid(v))),
+        Objective::Gan {
+            generator_loss: GanGeneratorLoss::NonSaturating,
+        } => mean_and_grad(v_fake, |v| (softplus(v) - v, sigmoid(v) - 1.0)),
+        Objective::Wgan { .. } | Objective::Hinge => mean_and_grad(v_fake, |v| (-v, -1.0)),
+        Objective::LeastSquares => {
+            mean_and_grad(v_fake, |v| (0.5 * (v - 1.0) * (v - 1.0), v - 1.0))
+        }
+        _ => return None,
+    })
+}
+
+fn unsupported(objective: &Objective) -> crate::Error {
+    crate::Error::config(
+        "objective",
+        objective.name(),
+        "the fused MLP step needs a closed-form score gradient",
+    )
+}
+
+impl FusedMlp {
+    /// The fused step of `cfg`'s networks, or `None` where the configuration, the networks,
+    /// the device or the precision need the autograd path.
+    pub(super) fn new(
+        cfg: &GanTrainConfig,
+        gen: &GanGenerator,
+        disc: Option<&Discriminator>,
+        device: &Device,
+    ) -> Result<Option<Self>> {
+        if !device.is_cpu() || !eligible(cfg) {
+            return Ok(None);
+        }
+        let (Some((gp, ga)), Some((dp, da))) = (gen.mlp_parts(), disc.and_then(|d| d.mlp_parts()))
+        else {
+            return Ok(None);
+        };
+        if gp.iter().chain(dp).any(|p| p.dtype() != DType::F32) {
+            return Ok(None);
+        }
+        let out = match cfg.model.output {
+            OutputActivation::Identity => DenseActivation::Identity,
+            OutputActivation::Tanh => DenseActivation::Tanh,
+        };
+        Ok(Some(Self {
+            g: DenseStack::new(&widths(gp)?, dense(ga), out)?,
+            d: DenseStack::new(&widths(dp)?, dense(da), DenseActivation::Identity)?,
+            g_params: gp.to_vec(),
+            d_params: dp.to_vec(),
+        }))
+    }
+
+    fn update(opt: &mut Adam, params: &[Tensor], grads: &[Vec<f32>]) -> Result<()> {
+        let pairs: Vec<(&Tensor, &[f32])> = params
+            .iter()
+            .zip(grads)
+            .map(|(p, g)| (p, g.as_slice()))
+            .collect();
+        Ok(opt.step_host(&pairs)?)
+    }
+
+    /// The critic's metrics (its loss and, for WGAN, the gap between the mean scores) on
+    /// `real` (network space) and `G(z)`, and the loss's gradients in its parameters.
+    fn critic_grads(
+        &self,
+        objective: &Objective,
+        real: &Tensor,
+        z: &Tensor,
+        target: f64,
+    ) -> Result<(Metrics, Vec<Vec<f32>>)> {
+        let n = real.dim(0)?;
+        let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
+        let (gp, dp) = (refs(&gp), refs(&dp));
+        let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
+        let mut batch = real.flatten_all()?.to_vec1::<f32>()?;
+        batch.extend_from_slice(fake.output());
+        let tape = self.d.forward(&dp, batch, 2 * n)?;
+        let (v_real, v_fake) = tape.output().split_at(n);
+        let (loss, mut d_out, d_fake) = critic_scores(objective, v_real, v_fake, target)
+            .ok_or_else(|| unsupported(objective))?;
+        let mut m = vec![("d_loss".to_string(), loss as f32 as f64)];
+        if let Objective::Wgan { .. } = objective {
+            let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+            m.push(("critic_gap".into(), mean(v_real) - mean(v_fake)));
+        }
+        d_out.extend_from_slice(&d_fake);
+        let mut grads = self.d.zero_grads();
+        self.d
+            .backward(&dp, &tape, d_out, Some(&mut grads), false)?;
+        Ok((m, grads))
+    }
+
+    /// One critic update on `real` (network space) and `G(z)`; returns the metrics before it.
+    pub(super) fn critic_step(
+        &self,
+        objective: &Objective,
+        real: &Tensor,
+        z: &Tensor,
+        target: f64,
+        opt: &mut Adam,
+    ) -> Result<Metrics> {
+        let (m, grads) = self.critic_grads(objective, real, z, target)?;
+        Self::update(opt, &self.d_params, &grads)?;
+        Ok(m)
+    }
+
+    /// The generator's loss on `G(z)` and its gradients in the generator's parameters.
+    fn generator_grads(&self, objective: &Objective, z: &Tensor) -> Result<(f64, Vec<Vec<f32>>)> {
+        let n = z.dim(0)?;
+        let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
+        let (gp, dp) = (refs(&gp), refs(&dp));
+        let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
+        let tape = self.d.forward(&dp, fake.output().to_vec(), n)?;
+        let (loss, d_score) =
+            generator_scores(objective, tape.output()).ok_or_else(|| unsupported(objective))?;
+        // Asked for, the input's gradient is always there (an empty one is a size error).
+        let d_fake = self
+            .d
+            .backward(&dp, &tape, d_score, None, true)?
+            .unwrap_or_default();
+        let mut grads = self.g.zero_grads();
+        self.g
+            .backward(&gp, &fake, d_fake, Some(&mut grads), false)?;
+        Ok((loss as f32 as f64, grads))
+    }
+
+    /// One generator update on `G(z)`; returns the generator's loss before it.
+    pub(super) fn generator_step(
+        &self,
+        objective: &Objective,
+        z: &Tensor,
+        opt: &mut Adam,
+    ) -> Result<f64> {
+        let (loss, grads) = self.generator_grads(objective, z)?;
+        Self::update(opt, &self.g_params, &grads)?;
+        Ok(loss)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nets::{Architecture, GanConfig, MlpInit};
+    use crate::trainer::GanTrainer;
+    use crate::tricks::Tricks;
+    use gm_core::GmRng;
+
+    fn config(objective: Objective, smoothing: f64, images: bool) -> GanTrainConfig {
+        let (g_act, d_act, output, data_shape) = if images {
+            (
+                Activation::Tanh,
+                Activation::Relu,
+                OutputActivation::Tanh,
+                vec![1, 4, 4],
+            )
+        } else {
+            (
+                Activation::Relu,
+                Activation::LeakyRelu,
+                OutputActivation::Identity,
+                vec![2],
+            )
+        };
+        GanTrainConfig {
+            model: GanConfig {
+                latent_dim: 5,
+                data_shape,
+                generator: Architecture::Mlp {
+                    hidden: vec![24, 16],
+                    activation: g_act,
+                },
+                discriminator: Architecture::Mlp {
+                    hidden: vec![32, 8],
+                    activation: d_act,
+                },
+                output,
+                mlp_init: MlpInit::Default,
+            },
+            objective,
+            tricks: Tricks {
+                label_smoothing: smoothing,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn objectives() -> Vec<(Objective, f64)> {
+        vec![
+            (
+                Objective::Gan {
+                    generator_loss: GanGeneratorLoss::NonSaturating,
+                },
+                0.1,
+            ),
+            (
+                Objective::Gan {
+                    generator_loss: GanGeneratorLoss::Minimax,
+                },
+                0.0,
+            ),
+            (Objective::Wgan { clip: 0.5 }, 0.0),
+            (Objective::Hinge, 0.0),
+            (Objective::LeastSquares, 0.0),
+        ]
+    }
+
+    fn flat(t: &Tensor) -> Vec<f32> {
+        t.flatten_all().unwrap().to_vec1::<f32>().unwrap()
+    }
+
+    /// `|a - b| <= 1e-5 max(|b|_inf, 1 / 19)` entry by entry: a gradient is a mean of 19
+    /// per-item terms, so one term's size bounds the rounding of one that cancels to zero
+    /// (WGAN's output bias).
+    fn assert_close(a: &[f32], b: &[f32], what: &str) {
+        assert_eq!(a.len(), b.len(), "{what}");
+        let scale = b.iter().fold(1.0 / 19.0f32, |m, v| m.max(v.abs()));
+        for (x, y) in a.iter().zip(b) {
+            assert!(
+                (x - y).abs() <= 1e-5 * scale,
+                "{what}: {x} vs {y} (scale {scale})"
+            );
+        }
+    }
+
+    /// The written-out losses and gradients against candle's autograd on the same networks,
+    /// batch and latents, for every objective the fused step takes, on vectors and on images
+    /// (tanh output).
+    #[test]
+    fn fused_gradients_match_autograd() {
+        let dev = Device::Cpu;
+        for images in [false, true] {
+            for (objective, smoothing) in objectives() {
+                let cfg = config(objective.clone(), smoothing, images);
+                let t = GanTrainer::new(cfg.clone(), 11, &dev).unwrap();
+                let f = t.fused.as_ref().expect("eligible configuration");
+                let mut rng = GmRng::new(4);
+                let mut shape = vec![19];
+                shape.extend_from_slice(&cfg.model.data_shape);
+                let real = rng.normal(shape, 0.0, 0.7, &dev).unwrap().tanh().unwrap();
+                let z = rng.normal((19, 5), 0.0, 1.0, &dev).unwrap();
+                let target = cfg.tricks.real_target();
+                let name = format!("{} images={images}", objective.name());
+
+                let (m, grads) = f.critic_grads(&objective, &real, &z, target).unwrap();
+                let c = t.critic.as_ref().unwrap();
+                let fake = t.gen.forward_t(&z, true).unwrap().detach();
+                let v_real = c.net.forward(&real).unwrap();
+                let v_fake = c.net.forward(&fake).unwrap();
+                let loss = objective.critic_loss(&v_real, &v_fake, target).unwrap();
+                let want = loss.to_scalar::<f32>().unwrap() as f64;
+                assert!(
+                    (m[0].1 - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{name}: d_loss"
+                );
+                let reference = loss.backward().unwrap();
+                for (i, (g, p)) in grads.iter().zip(&f.d_params).enumerate() {
+                    let r = flat(reference.get(p).unwrap());
+                    assert_close(g, &r, &format!("{name}: critic parameter {i}"));
+                }
+
+                let (loss_g, grads) = f.generator_grads(&objective, &z).unwrap();
+                let fake = t.gen.forward_t(&z, true).unwrap();
+                let l = objective
+                    .generator_loss(&c.net.forward(&fake).unwrap())
+                    .unwrap();
+                let want = l.to_scalar::<f32>().unwrap() as f64;
+                assert!(
+                    (loss_g - want).abs() <= 1e-5 * want.abs().max(1.0),
+                    "{name}: g_loss"
+                );
+                let reference = l.backward().unwrap();
+                for (i, (g, p)) in grads.iter().zip(&f.g_params).enumerate() {
+                    let r = flat(reference.get(p).unwrap());
+                    assert_close(g, &r, &format!("{name}: generator parameter {i}"));
+                }
+            }
+        }
+    }
+
+    /// Twenty training steps on each path follow the same trajectory (losses within 1e-3);
+    /// the path is chosen only where it applies.
+    #[test]
+    fn fused_training_follows_the_autograd_run_and_applies_only_where_allowed() {
+        let dev = Device::Cpu;
+        let (x, _) = gm_core::data::Mixture2d::ring8().sample(64, &mut GmRng::new(1));
+        let x = Tensor::from_vec(x, (64, 2), &dev).unwrap();
+        for (objective, smoothing) in objectives() {
+            let cfg = config(objective.clone(), smoothing, false);
+            let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
+            let mut plain = GanTrainer::new(cfg, 2, &dev).unwrap();
+            plain.set_fused(false).unwrap();
+            assert!(fused.is_fused() && !plain.is_fused());
+            let (mut r1, mut r2) = (GmRng::new(9), GmRng::new(9));
+            for step in 0..20 {
+                let a = fused.train_step(&x, &mut r1).unwrap();
+                let b = plain.train_step(&x, &mut r2).unwrap();
+                for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
+                    assert_eq!(ka, kb);
+                    assert!(
+                        (va - vb).abs() <= 1e-3 * vb.abs().max(1.0),
+                        "{}: step {step} {ka}: {va} vs {vb}",
+                        objective.name()
+                    );
+                }
+            }
+            assert_eq!(r1.state(), r2.state(), "the same draws on both paths");
+        }
+        let not_fused = [
+            GanTrainConfig {
+                objective: Objective::WganGp { penalty: 10.0 },
+                ..config(Objective::default(), 0.0, false)
+            },
+            GanTrainConfig {
+                tricks: Tricks {
+                    spectral_norm: true,
+                    ..Default::default()
+                },
+                ..config(Objective::default(), 0.0, false)
+            },
+            GanTrainConfig {
+                tricks: Tricks {
+                    instance_noise: 0.1,
+                    ..Default::default()
+                },
+                ..config(Objective::default(), 0.0, false)
+            },
+            GanTrainConfig::dcgan_mnist(),
+        ];
+        for cfg in not_fused {
+            if cfg.needs_second_order() {
+                crate::objective::enable_second_order("test").unwrap();
+            }
+            let t = GanTrainer::new(cfg.clone(), 0, &dev).unwrap();
+            assert!(!t.is_fused(), "{cfg:?}");
+        }
+    }
+}

@@ -10,8 +10,9 @@
 //! the second form being the numerically stable binary cross-entropy with logits (no
 //! overflow of e^{-l} for large |l|, no log of 0).
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{Tensor, D};
 use gm_core::GmRng;
+use gm_core::ToHostF64;
 
 use crate::Result;
 
@@ -64,7 +65,7 @@ pub fn mean_nll<M: ExactLikelihood + ?Sized>(model: &M, x: &Tensor, batch: usize
     while start < n {
         let len = batch.min(n - start);
         let lp = model.log_prob(&x.narrow(0, start, len)?)?;
-        total += lp.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+        total += lp.to_host_f64()?.sum_all()?.to_scalar::<f64>()?;
         start += len;
     }
     Ok(-total / n.max(1) as f64)

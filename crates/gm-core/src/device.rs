@@ -106,6 +106,22 @@ pub fn device_name(device: &Device) -> &'static str {
     }
 }
 
+/// Casts to f64 on the CPU. Metal has no f64 (candle 0.11 refuses the cast on the device), and
+/// gm's f64 work (evaluation statistics, quadratures, Lasso, spectral estimates) is read back
+/// to the host anyway: every f64 cast in gm goes through this. A CPU tensor is not copied
+/// (`to_device` onto its own device is a clone of the handle), and gradients flow through
+/// both steps.
+pub trait ToHostF64 {
+    fn to_host_f64(&self) -> candle_core::Result<candle_core::Tensor>;
+}
+
+impl ToHostF64 for candle_core::Tensor {
+    fn to_host_f64(&self) -> candle_core::Result<candle_core::Tensor> {
+        self.to_device(&Device::Cpu)?
+            .to_dtype(candle_core::DType::F64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,5 +153,17 @@ mod tests {
         if !candle_core::utils::cuda_is_available() && !candle_core::utils::metal_is_available() {
             assert!(select_device(false).unwrap().is_cpu());
         }
+    }
+
+    #[test]
+    fn host_f64_casts_on_the_cpu_and_keeps_gradients() {
+        use super::ToHostF64;
+        let x = candle_core::Var::new(&[1f32, -2.0, 3.0], &Device::Cpu).unwrap();
+        let y = x.as_tensor().to_host_f64().unwrap();
+        assert_eq!(y.dtype(), candle_core::DType::F64);
+        assert!(y.device().is_cpu());
+        let g = y.sqr().unwrap().sum_all().unwrap().backward().unwrap();
+        let g = g.get(x.as_tensor()).unwrap().to_vec1::<f32>().unwrap();
+        assert_eq!(g, vec![2.0, -4.0, 6.0]);
     }
 }

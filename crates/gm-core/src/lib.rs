@@ -32,7 +32,7 @@ pub mod theory;
 pub mod train;
 pub mod viz;
 
-pub use device::select_device;
+pub use device::{select_device, ToHostF64};
 pub use error::{Error, Result};
 pub use generator::Generator;
 pub use optim::{Adam, AdamConfig};

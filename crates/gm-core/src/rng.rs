@@ -104,11 +104,19 @@ impl GmRng {
         device: &Device,
     ) -> Result<Tensor> {
         let shape = shape.into();
-        let v: Vec<f32> = self
-            .normal_vec(shape.elem_count())
-            .into_iter()
-            .map(|x| (mean + std * x as f64) as f32)
-            .collect();
+        let n = shape.elem_count();
+        // One pass and one buffer; the values are those of `mean + std * normal_vec(n)`
+        // (exactly the draws themselves for the standard normal).
+        let v: Vec<f32> = if mean == 0.0 && std == 1.0 {
+            self.normal_vec(n)
+        } else {
+            (0..n)
+                .map(|_| {
+                    let x: f32 = StandardNormal.sample(&mut self.inner);
+                    (mean + std * x as f64) as f32
+                })
+                .collect()
+        };
         Ok(Tensor::from_vec(v, shape, device)?)
     }
 

@@ -17,6 +17,7 @@
 //! Nowozin et al. Table 1: `f(u) = u log u - (u + 1) log(u + 1)`, `f(1) = -log 4`, so that
 //! `D_GAN = 2 JS - log 4`, the value of the original GAN game at the optimal discriminator.
 
+use gm_core::ToHostF64;
 use std::f64::consts::LN_2;
 use std::fmt;
 
@@ -601,15 +602,20 @@ impl Divergence {
             Divergence::NeymanChiSquared => v.affine(-0.5, 0.0)?.exp()?.affine(-2.0, 2.0)?,
             Divergence::SquaredHellinger => v.exp()?.affine(1.0, -1.0)?,
             Divergence::Jeffrey => {
-                let flat = v.flatten_all()?.to_dtype(candle_core::DType::F64)?;
+                let flat = v.flatten_all()?.to_host_f64()?;
                 let ts = flat.to_vec1::<f64>()?;
                 let us: Vec<f64> = ts
                     .iter()
                     .map(|&t| 1.0 / lambert_w_of_exp(1.0 - t))
                     .collect();
                 let fu: Vec<f64> = us.iter().map(|&u| self.generator(u)).collect();
-                let u = Tensor::from_vec(us, v.shape(), v.device())?.to_dtype(v.dtype())?;
-                let fu = Tensor::from_vec(fu, v.shape(), v.device())?.to_dtype(v.dtype())?;
+                // Built in f64 on the host, cast, then moved: Metal holds no f64.
+                let to_v = |x: Vec<f64>| -> Result<Tensor> {
+                    Ok(Tensor::from_vec(x, v.shape(), &candle_core::Device::Cpu)?
+                        .to_dtype(v.dtype())?
+                        .to_device(v.device())?)
+                };
+                let (u, fu) = (to_v(us)?, to_v(fu)?);
                 ((v * u)? - fu)?
             }
             Divergence::JensenShannon => softplus_tensor(v)?.affine(0.5, -0.5 * LN_2)?,

@@ -12,8 +12,9 @@
 //! permutation test. Pairwise squared distances come from one matmul,
 //! `||x||^2 + ||y||^2 - 2 x y^T`, so every statistic is a differentiable tensor.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{Tensor, D};
 use gm_core::GmRng;
+use gm_core::ToHostF64;
 
 use crate::{Error, Result};
 
@@ -152,7 +153,7 @@ pub fn median_heuristic(x: &Tensor) -> Result<f64> {
     let m = n.min(1024);
     let xs = x.narrow(0, 0, m)?;
     let d2 = pairwise_sq_distances(&xs, &xs)?
-        .to_dtype(DType::F64)?
+        .to_host_f64()?
         .to_vec2::<f64>()?;
     let mut dist: Vec<f64> = Vec::with_capacity(m * (m - 1) / 2);
     for (i, row) in d2.iter().enumerate() {
@@ -326,7 +327,7 @@ pub fn permutation_test(
     let total = n + m;
     let k = kernel
         .gram(&z, &z)?
-        .to_dtype(DType::F64)?
+        .to_host_f64()?
         .flatten_all()?
         .to_vec1::<f64>()?;
     let identity: Vec<usize> = (0..total).collect();
@@ -348,6 +349,7 @@ pub fn permutation_test(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::Device;
 
     #[test]

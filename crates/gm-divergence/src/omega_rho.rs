@@ -34,6 +34,7 @@
 //! (omega, rho) gets phi and psi by numerical integration from `t0 = omega(1)`, where both
 //! are set to 0 (phi and psi are defined up to additive constants).
 
+use gm_core::ToHostF64;
 use std::fmt;
 use std::sync::Arc;
 
@@ -350,10 +351,7 @@ impl DiscriminatorCost {
     /// first order, `h(d0) + h'(d0) (d - d0)` with `d0 = d` detached, so the value is exact
     /// and so is the gradient.
     fn custom_tensor(&self, d: &Tensor, phi: bool) -> Result<Tensor> {
-        let vals = d
-            .flatten_all()?
-            .to_dtype(candle_core::DType::F64)?
-            .to_vec1::<f64>()?;
+        let vals = d.flatten_all()?.to_host_f64()?.to_vec1::<f64>()?;
         let mut h = Vec::with_capacity(vals.len());
         let mut dh = Vec::with_capacity(vals.len());
         for &t in &vals {
@@ -366,7 +364,9 @@ impl DiscriminatorCost {
             }
         }
         let to_t = |v: Vec<f64>| -> Result<Tensor> {
-            Ok(Tensor::from_vec(v, d.shape(), d.device())?.to_dtype(d.dtype())?)
+            Ok(Tensor::from_vec(v, d.shape(), &candle_core::Device::Cpu)?
+                .to_dtype(d.dtype())?
+                .to_device(d.device())?)
         };
         let h = to_t(h)?;
         let dh = to_t(dh)?;

@@ -6,8 +6,9 @@
 //! domain (Cuturi 2013; Peyre & Cuturi 2019, section 4.4), and exact assignment between equal
 //! size point clouds by the Hungarian method (Kuhn 1955) with potentials, O(n^3).
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use gm_core::GmRng;
+use gm_core::ToHostF64;
 
 use crate::{Error, Result};
 
@@ -177,13 +178,9 @@ pub fn sliced_wasserstein_value(
             right: dy,
         });
     }
-    let dirs = directions.to_dtype(DType::F64)?;
-    let px = dirs
-        .matmul(&x.to_dtype(DType::F64)?.t()?)?
-        .to_vec2::<f64>()?;
-    let py = dirs
-        .matmul(&y.to_dtype(DType::F64)?.t()?)?
-        .to_vec2::<f64>()?;
+    let dirs = directions.to_host_f64()?;
+    let px = dirs.matmul(&x.to_host_f64()?.t()?)?.to_vec2::<f64>()?;
+    let py = dirs.matmul(&y.to_host_f64()?.t()?)?.to_vec2::<f64>()?;
     let mut acc = 0.0;
     let mut best: f64 = 0.0;
     for (a, b) in px.iter().zip(&py) {
@@ -200,7 +197,7 @@ pub fn sliced_wasserstein_value(
 
 fn to_rows(x: &Tensor, what: &str) -> Result<Vec<Vec<f64>>> {
     dims_2d(x, what)?;
-    Ok(x.to_dtype(DType::F64)?.to_vec2::<f64>()?)
+    Ok(x.to_host_f64()?.to_vec2::<f64>()?)
 }
 
 /// The cost matrix `||x_i - y_j||^p` (row-major, `n x m`), in f64.

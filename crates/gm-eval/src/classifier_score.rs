@@ -9,7 +9,8 @@
 //! uninformative predictions. Also here: the predicted-label histogram (mode coverage over
 //! the 10 digit classes).
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
+use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -30,10 +31,7 @@ pub(crate) fn softmax_rows(logits: &Tensor) -> Result<(usize, usize, Vec<f64>)> 
         expected: "(n, classes)",
         found: logits.dims().to_vec(),
     })?;
-    let mut p = logits
-        .to_dtype(DType::F64)?
-        .flatten_all()?
-        .to_vec1::<f64>()?;
+    let mut p = logits.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?;
     for row in p.chunks_mut(k.max(1)) {
         let mx = row.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         if !mx.is_finite() {
@@ -188,6 +186,7 @@ pub(crate) fn kl_to_uniform(counts: &[usize]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::Device;
 
     #[test]

@@ -3,7 +3,8 @@
 //! the `n x m` matrix is never held whole. Shared by the Parzen window and the
 //! nearest-neighbour metrics.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{Tensor, D};
+use gm_core::ToHostF64;
 
 use crate::{Error, Result};
 
@@ -25,7 +26,7 @@ impl Points {
                 found: dims.to_vec(),
             });
         }
-        let x = x.flatten_from(1)?.to_dtype(DType::F64)?.contiguous()?;
+        let x = x.flatten_from(1)?.to_host_f64()?.contiguous()?;
         let norms = x.sqr()?.sum(D::Minus1)?.to_vec1::<f64>()?;
         if norms.iter().any(|v| !v.is_finite()) {
             return Err(Error::InvalidInput {

@@ -9,6 +9,7 @@
 //! MNIST classifier, are compared with a reference set of real images by
 //! [`crate::any_data`] (the test digits for 1x28x28 samples given without one).
 
+use gm_core::ToHostF64;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -281,7 +282,7 @@ impl MnistEvaluator {
 }
 
 pub(crate) fn check_finite(x: &Tensor) -> Result<()> {
-    let s = x.to_dtype(DType::F64)?.sum_all()?.to_scalar::<f64>()?;
+    let s = x.to_host_f64()?.sum_all()?.to_scalar::<f64>()?;
     if !s.is_finite() {
         return Err(Error::InvalidInput {
             what: "samples",

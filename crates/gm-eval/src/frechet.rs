@@ -7,7 +7,8 @@
 //! the squared 2-Wasserstein distance between N(m1, S1) and N(m2, S2). The matrix square root
 //! term is computed in f64 as `tr sqrt(sqrt(S1) S2 sqrt(S1))` (see [`crate::linalg`]).
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
+use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
 use crate::linalg::{mean_and_covariance, symmetrize, trace, trace_sqrt_product, trace_sqrt_psd};
@@ -135,7 +136,7 @@ pub fn frechet_distance_dual(x: &Tensor, y: &Tensor) -> Result<f64> {
         });
     }
     let centred = |t: &Tensor, rows: usize| -> Result<(Tensor, Vec<f64>)> {
-        let t = t.to_dtype(DType::F64)?;
+        let t = t.to_host_f64()?;
         let mean = t.mean_keepdim(0)?;
         let c = (t.broadcast_sub(&mean)? / ((rows - 1) as f64).sqrt())?;
         Ok((c, mean.flatten_all()?.to_vec1::<f64>()?))

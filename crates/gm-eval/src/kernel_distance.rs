@@ -8,8 +8,9 @@
 //! subsets of `m` items drawn without replacement from each set (100 subsets of 1,000 in
 //! the paper). Unbiased, so it can be slightly negative when the two sets agree.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{Tensor, D};
 use gm_core::GmRng;
+use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -55,7 +56,7 @@ pub fn mmd2_unbiased(x: &Tensor, y: &Tensor) -> Result<f64> {
             found: m,
         });
     }
-    let (x, y) = (x.to_dtype(DType::F64)?, y.to_dtype(DType::F64)?);
+    let (x, y) = (x.to_host_f64()?, y.to_host_f64()?);
     let df = d as f64;
     let mf = m as f64;
     let kxx = (kernel_sums(&x, &x, df)? - diag_sum(&x, df)?) / (mf * (mf - 1.0));
@@ -97,7 +98,7 @@ pub fn kernel_distance(
             found: m,
         });
     }
-    let (x, y) = (x.to_dtype(DType::F64)?, y.to_dtype(DType::F64)?);
+    let (x, y) = (x.to_host_f64()?, y.to_host_f64()?);
     let mut rng = GmRng::new(seed);
     let mut pick = |t: &Tensor, n: usize| -> Result<Tensor> {
         let idx: Vec<u32> = rng.permutation(n)[..m].iter().map(|&i| i as u32).collect();
@@ -129,6 +130,7 @@ pub fn kernel_distance(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::Device;
 
     #[test]

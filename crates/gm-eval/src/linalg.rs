@@ -11,7 +11,8 @@
 //! Matrices are row-major `Vec<f64>` of `n * n` values.
 #![allow(clippy::needless_range_loop)]
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
+use gm_core::ToHostF64;
 
 use crate::{Error, Result};
 
@@ -33,7 +34,7 @@ pub fn mean_and_covariance(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
             found: n,
         });
     }
-    let x = x.to_dtype(DType::F64)?;
+    let x = x.to_host_f64()?;
     let mean = x.mean_keepdim(0)?;
     let xc = x.broadcast_sub(&mean)?;
     let cov = (xc.t()?.matmul(&xc)? / (n as f64 - 1.0))?;

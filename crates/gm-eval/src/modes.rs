@@ -9,8 +9,9 @@
 //! 0 for a balanced generator, `log K` for one that has collapsed to one mode. The papers
 //! draw 2,500 samples.
 
-use candle_core::{DType, Tensor};
+use candle_core::Tensor;
 use gm_core::data::Mixture2d;
+use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
 use crate::classifier_score::kl_to_uniform;
@@ -50,10 +51,7 @@ pub fn mode_coverage(samples: &Tensor, mixture: &Mixture2d) -> Result<ModeCovera
             reason: "has no components".into(),
         });
     }
-    let v = samples
-        .to_dtype(DType::F64)?
-        .flatten_all()?
-        .to_vec1::<f64>()?;
+    let v = samples.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?;
     if v.iter().any(|x| !x.is_finite()) {
         return Err(Error::InvalidInput {
             what: "2-D samples",
@@ -92,6 +90,7 @@ pub fn mode_coverage(samples: &Tensor, mixture: &Mixture2d) -> Result<ModeCovera
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candle_core::DType;
     use candle_core::Device;
     use gm_core::GmRng;
 

@@ -11,8 +11,9 @@
 //! in size. gm-divergence has the same distance, differentiable; gm-eval keeps its own
 //! numeric copy because evaluation crates depend on gm-core only.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use gm_core::GmRng;
+use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -109,8 +110,8 @@ fn sorted_projections(
         });
     }
     let proj = directions
-        .to_dtype(DType::F64)?
-        .matmul(&x.to_dtype(DType::F64)?.t()?)?
+        .to_host_f64()?
+        .matmul(&x.to_host_f64()?.t()?)?
         .to_vec2::<f64>()?;
     let mut out = Vec::with_capacity(proj.len());
     for mut row in proj {

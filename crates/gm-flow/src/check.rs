@@ -2,7 +2,8 @@
 //! log-determinant of that Jacobian, to compare with the layer's own `log |det|`. Also the
 //! finite-difference Jacobian, for maps outside the autograd graph.
 
-use candle_core::{DType, Tensor, Var};
+use candle_core::{Tensor, Var};
+use gm_core::ToHostF64;
 
 use crate::{linalg, Error, Result};
 
@@ -19,7 +20,7 @@ pub fn jacobian(
     for i in 0..m {
         let grads = y.get(i)?.backward()?;
         let row = match grads.get(var.as_tensor()) {
-            Some(g) => g.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?,
+            Some(g) => g.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?,
             None => vec![0.0; n],
         };
         jac.extend(row);
@@ -34,14 +35,11 @@ pub fn jacobian_fd(
     x: &Tensor,
     h: f64,
 ) -> Result<(Vec<f64>, usize, usize)> {
-    let x0 = x.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?;
+    let x0 = x.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?;
     let n = x0.len();
     let eval = |v: &[f64]| -> Result<Vec<f64>> {
         let t = Tensor::from_vec(v.to_vec(), x.shape(), x.device())?.to_dtype(x.dtype())?;
-        Ok(f(&t)?
-            .to_dtype(DType::F64)?
-            .flatten_all()?
-            .to_vec1::<f64>()?)
+        Ok(f(&t)?.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?)
     };
     let m = eval(&x0)?.len();
     let mut jac = vec![0.0; m * n];
@@ -76,6 +74,7 @@ mod tests {
     use crate::layers::{checkerboard_coupling, ScaleFn};
     use crate::test_util::randomize;
     use crate::Flow;
+    use candle_core::DType;
     use candle_core::Device;
     use gm_core::{GmRng, ParamStore};
 
@@ -96,7 +95,7 @@ mod tests {
         let x = GmRng::new(3)
             .normal((1, 1, 3, 3), 0.0, 1.0, &dev)
             .unwrap()
-            .to_dtype(DType::F64)
+            .to_host_f64()
             .unwrap();
         let f = |v: &Tensor| Ok(layer.forward(v)?.0);
         let (a, m, n) = jacobian(f, &x).unwrap();

@@ -15,7 +15,8 @@
 //! and Glow (Kingma and Dhariwal 2018) train in: the log-likelihood of data needs only
 //! forward passes.
 
-use candle_core::{DType, Tensor, D};
+use candle_core::{Tensor, D};
+use gm_core::ToHostF64;
 
 use crate::Result;
 
@@ -136,7 +137,7 @@ pub fn log_sigmoid(x: &Tensor) -> Result<Tensor> {
 
 /// The values of a tensor as f64, row-major.
 pub(crate) fn to_f64_vec(t: &Tensor) -> Result<Vec<f64>> {
-    Ok(t.to_dtype(DType::F64)?.flatten_all()?.to_vec1::<f64>()?)
+    Ok(t.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?)
 }
 
 #[cfg(test)]

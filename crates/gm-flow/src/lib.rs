@@ -32,6 +32,7 @@ pub use multiscale::{FlowTrainConfig, FlowTrainer, ImageFlow, ImageFlowConfig, L
 #[cfg(test)]
 pub(crate) mod test_util {
     use candle_core::Tensor;
+    use gm_core::ToHostF64;
     use gm_core::{GmRng, ParamStore};
 
     use crate::check::{jacobian, log_abs_det_of};
@@ -51,7 +52,7 @@ pub(crate) mod test_util {
     }
 
     fn max_abs(t: &Tensor) -> f64 {
-        t.to_dtype(candle_core::DType::F64)
+        t.to_host_f64()
             .unwrap()
             .abs()
             .unwrap()
@@ -83,11 +84,7 @@ pub(crate) mod test_util {
         let jac = jacobian(|v| Ok(flow.forward(v)?.0), x).unwrap();
         let want = log_abs_det_of(&jac).unwrap();
         let (_, ld) = flow.forward(x).unwrap();
-        let got = ld
-            .to_dtype(candle_core::DType::F64)
-            .unwrap()
-            .to_vec1::<f64>()
-            .unwrap()[0];
+        let got = ld.to_host_f64().unwrap().to_vec1::<f64>().unwrap()[0];
         assert!(
             (got - want).abs() <= tol * want.abs().max(1.0),
             "log-det {got} vs Jacobian {want}"

@@ -70,10 +70,11 @@ pub fn iterate(w: &Tensor, u: &Var) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candle_core::{DType, Device};
+    use candle_core::Device;
+    use gm_core::ToHostF64;
 
     fn scalar(t: &Tensor) -> f64 {
-        t.to_dtype(DType::F64).unwrap().to_scalar::<f64>().unwrap()
+        t.to_host_f64().unwrap().to_scalar::<f64>().unwrap()
     }
 
     /// `diag(3, 1)` rotated on both sides: singular values 3 and 1, so the iteration converges

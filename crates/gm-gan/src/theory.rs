@@ -21,6 +21,7 @@
 use candle_core::{DType, Device, Tensor, Var};
 use candle_nn::VarBuilder;
 use gm_core::theory::TheoryRow;
+use gm_core::ToHostF64;
 use gm_core::{GmRng, ParamStore};
 
 use crate::nets::{Activation, Architecture, Discriminator, GanConfig, MlpInit, OutputActivation};
@@ -123,9 +124,9 @@ fn gradient_penalty_fd_inner(seed: u64) -> Result<(f64, f64)> {
     let vb = VarBuilder::from_backend(Box::new(store.clone()), DType::F64, dev.clone());
     let d = Discriminator::new(&cfg, vb)?;
     let mut rng = GmRng::new(seed + 1);
-    let real = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
-    let fake = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
-    let eps = rng.uniform((8, 1), 0.0, 1.0, &dev)?.to_dtype(DType::F64)?;
+    let real = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_host_f64()?;
+    let fake = rng.normal((8, 2), 0.0, 1.0, &dev)?.to_host_f64()?;
+    let eps = rng.uniform((8, 1), 0.0, 1.0, &dev)?.to_host_f64()?;
     let loss = || gradient_penalty(|x| d.forward(x), &real, &fake, &eps);
     let grads = loss()?.backward()?;
     let h = 1e-5;

@@ -14,6 +14,7 @@
 //! `alpha` up to the normal approximation.
 
 use candle_core::{Device, Tensor};
+use gm_core::ToHostF64;
 use gm_core::{Adam, AdamConfig, GmRng, ParamStore};
 use gm_divergence::DiscriminatorCost;
 
@@ -106,9 +107,7 @@ pub fn discriminator_values(
     x: &Tensor,
 ) -> Result<Vec<f64>> {
     let v = cost.activation_tensor(&d.forward(x)?)?;
-    Ok(v.flatten_all()?
-        .to_dtype(candle_core::DType::F64)?
-        .to_vec1::<f64>()?)
+    Ok(v.flatten_all()?.to_host_f64()?.to_vec1::<f64>()?)
 }
 
 /// The outcome of [`omega_two_sample_test`].

@@ -16,6 +16,7 @@
 //! coefficients c with x = C^T c instead. Estimates are clipped to [0, 1].
 
 use candle_core::Tensor;
+use gm_core::ToHostF64;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -298,10 +299,7 @@ pub fn lasso_batch<O: MeasurementOperator + ?Sized>(
         }
     };
     let problem = LassoProblem::new(&a, m, d)?;
-    let bv: Vec<f64> = b
-        .to_dtype(candle_core::DType::F64)?
-        .flatten_all()?
-        .to_vec1::<f64>()?;
+    let bv: Vec<f64> = b.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?;
     let solutions = bv
         .par_chunks(m)
         .map(|bi| problem.solve(bi, cfg))

@@ -12,7 +12,12 @@
 //!
 //! and because the two ops are each other's adjoints, each one's backward pass is the other:
 //! candle's autograd differentiates the matrix products, these ops differentiate the rest.
-//! The CPU path runs for contiguous f32 tensors; other devices and dtypes use candle's ops.
+//! The CPU path runs for f32 tensors. On Metal the patches are gathered with `index_select`
+//! and scattered back with `index_add` (the same two maps in candle's portable ops, each
+//! the other's gradient), because candle 0.11's Metal conv2d multiplies a non-contiguous
+//! kernel as if it were contiguous, and its conv2d backward passes one (the kernel gradient
+//! is a convolution by the transposed output gradient): every weight gradient would be
+//! wrong. Other devices and dtypes use candle's convolutions.
 
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
@@ -201,6 +206,9 @@ pub fn conv2d_op(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Te
             w.dims()
         );
     }
+    if x.device().is_metal() {
+        return conv2d_gather(x, w, stride, pad);
+    }
     if !fast_path(x, w) {
         return x.conv2d(w, pad, stride, 1, 1);
     }
@@ -243,6 +251,9 @@ pub fn conv_transpose2d_op(
             w.dims()
         );
     }
+    if x.device().is_metal() {
+        return conv_transpose2d_gather(x, w, stride, pad, output_padding);
+    }
     if !fast_path(x, w) {
         return x.conv_transpose2d(w, pad, output_padding, stride, 1);
     }
@@ -272,6 +283,96 @@ pub fn conv_transpose2d_op(
         .reshape((c_in, n * small_h * small_w))?;
     let cols = wt.matmul(&xs)?.contiguous()?;
     cols.apply_op1(Col2Im(g, n))
+}
+
+/// The flat index, in a `(c, side_h, side_w)` image, of every patch entry: rows
+/// `(channel, ki, kj)`, columns `(oi, oj)` over the `h x w` patch grid.
+fn patch_index(
+    c: usize,
+    side_w: usize,
+    side_hw: usize,
+    k: usize,
+    stride: usize,
+    h: usize,
+    w: usize,
+) -> Vec<u32> {
+    let mut idx = Vec::with_capacity(c * k * k * h * w);
+    for ch in 0..c {
+        for ki in 0..k {
+            for kj in 0..k {
+                for oi in 0..h {
+                    for oj in 0..w {
+                        let at = ch * side_hw + (oi * stride + ki) * side_w + oj * stride + kj;
+                        idx.push(at as u32);
+                    }
+                }
+            }
+        }
+    }
+    idx
+}
+
+/// conv2d by gathering the patches of the zero-padded input (`index_select`) and one
+/// batched product with the contiguous kernel: only ops whose gradients are gathers,
+/// scatters and products, on any device. Shapes as [`conv2d_op`], which checks them.
+fn conv2d_gather(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
+    let (n, c, big_h, big_w) = x.dims4()?;
+    let (c_out, _, k, _) = w.dims4()?;
+    let (ph, pw) = (big_h + 2 * pad, big_w + 2 * pad);
+    if ph < k || pw < k {
+        candle_core::bail!("conv2d: kernel {k} larger than padded input {:?}", x.dims());
+    }
+    let (h, wd) = ((ph - k) / stride + 1, (pw - k) / stride + 1);
+    let xp = x
+        .pad_with_zeros(2, pad, pad)?
+        .pad_with_zeros(3, pad, pad)?
+        .reshape((n, c * ph * pw))?;
+    let idx = patch_index(c, pw, ph * pw, k, stride, h, wd);
+    let idx = Tensor::from_vec(idx, c * k * k * h * wd, x.device())?;
+    let cols = xp.index_select(&idx, 1)?.reshape((n, c * k * k, h * wd))?;
+    let w2 = w.contiguous()?.reshape((c_out, c * k * k))?;
+    w2.broadcast_matmul(&cols)?.reshape((n, c_out, h, wd))
+}
+
+/// conv_transpose2d as one batched product with the contiguous kernel and a scatter-add of
+/// the patches onto the uncropped output (`index_add`), then the padding cropped. Shapes as
+/// [`conv_transpose2d_op`], which checks them.
+fn conv_transpose2d_gather(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    pad: usize,
+    output_padding: usize,
+) -> Result<Tensor> {
+    let (n, c_in, h, wd) = x.dims4()?;
+    let (_, c_out, k, _) = w.dims4()?;
+    let (bh, bw) = (
+        (h - 1) * stride + k + output_padding,
+        (wd - 1) * stride + k + output_padding,
+    );
+    if bh < 2 * pad + 1 || bw < 2 * pad + 1 {
+        candle_core::bail!(
+            "conv_transpose2d: padding {pad} too large for {:?}",
+            x.dims()
+        );
+    }
+    let wt = w
+        .contiguous()?
+        .reshape((c_in, c_out * k * k))?
+        .t()?
+        .contiguous()?;
+    let cols = wt
+        .broadcast_matmul(&x.reshape((n, c_in, h * wd))?)?
+        .reshape((n, c_out * k * k * h * wd))?;
+    let idx = patch_index(c_out, bw, bh * bw, k, stride, h, wd);
+    let idx = Tensor::from_vec(idx, c_out * k * k * h * wd, x.device())?;
+    let canvas = Tensor::zeros((n, c_out * bh * bw), x.dtype(), x.device())?;
+    canvas
+        .index_add(&idx, &cols, 1)?
+        .reshape((n, c_out, bh, bw))?
+        .narrow(2, pad, bh - 2 * pad)?
+        .narrow(3, pad, bw - 2 * pad)?
+        .contiguous()
 }
 
 /// Options of [`conv2d`] and [`conv_transpose2d`].
@@ -500,6 +601,46 @@ mod tests {
                 &|x, w| x.conv_transpose2d(w, p, op, s, 1),
                 100 + i as u64,
             );
+        }
+    }
+
+    /// The portable path (Metal's) against candle's convolutions, fed a non-contiguous
+    /// kernel (the same values, transposed twice) as candle's conv backward feeds one.
+    #[test]
+    fn gathered_convolutions_match_candle_with_a_strided_kernel() {
+        let strided = |w: &Tensor| {
+            w.transpose(0, 1)
+                .unwrap()
+                .contiguous()
+                .unwrap()
+                .transpose(0, 1)
+                .unwrap()
+        };
+        for (i, (xs, co, k, s, p)) in [((3, 2, 14, 14), 5, 4, 2, 1), ((2, 4, 11, 9), 3, 3, 2, 0)]
+            .into_iter()
+            .enumerate()
+        {
+            let ours = |x: &Tensor, w: &Tensor| {
+                let w = strided(w);
+                assert!(!w.is_contiguous());
+                conv2d_gather(x, &w, s, p)
+            };
+            check(
+                xs,
+                (co, xs.1, k, k),
+                &ours,
+                &|x, w| x.conv2d(w, p, s, 1, 1),
+                200 + i as u64,
+            );
+        }
+        for (i, (xs, co, k, s, p, op)) in
+            [((3, 4, 7, 7), 2, 4, 2, 1, 0), ((2, 3, 5, 3), 4, 3, 2, 1, 1)]
+                .into_iter()
+                .enumerate()
+        {
+            let ours = |x: &Tensor, w: &Tensor| conv_transpose2d_gather(x, &strided(w), s, p, op);
+            let reference = |x: &Tensor, w: &Tensor| x.conv_transpose2d(w, p, op, s, 1);
+            check(xs, (xs.1, co, k, k), &ours, &reference, 300 + i as u64);
         }
     }
 

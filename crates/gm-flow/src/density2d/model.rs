@@ -3,8 +3,9 @@
 //! planar or radial layers (Rezende and Mohamed 2015). Each starts with an ActNorm, so the
 //! data's scale is taken out by its data-dependent initialisation.
 
-use candle_core::{DType, Device, Tensor};
+use candle_core::{Device, Tensor};
 use candle_nn::VarBuilder;
+use gm_core::ToHostF64;
 use gm_core::{Adam, AdamConfig, GmRng, ParamStore};
 use serde::{Deserialize, Serialize};
 
@@ -142,7 +143,7 @@ impl Flow2d {
                 .flat_map(|p| [p[0] as f32, p[1] as f32])
                 .collect();
             let x = Tensor::from_vec(flat, (chunk.len(), 2), device)?;
-            let lp = log_prob(self, &x)?.detach().to_dtype(DType::F64)?;
+            let lp = log_prob(self, &x)?.detach().to_host_f64()?;
             out.extend(lp.to_vec1::<f64>()?);
         }
         Ok(out)
@@ -233,7 +234,7 @@ pub fn fit_2d(
         let x = batch(cfg.batch_size, rng)?;
         let nll = log_prob(flow, &x)?.mean_all()?.neg()?;
         opt.backward_step(&nll)?;
-        losses.push(nll.to_dtype(DType::F64)?.to_scalar::<f64>()?);
+        losses.push(nll.to_host_f64()?.to_scalar::<f64>()?);
     }
     Ok(losses)
 }

@@ -3,6 +3,7 @@
 //! (`z ~ N(0, I_D)` through the inverse, to gm's image range `[0, 1]`). [`LoadedFlow`] is a
 //! flow rebuilt from a saved `model.safetensors` (model name [`MODEL`]).
 
+use gm_core::ToHostF64;
 use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
@@ -182,10 +183,7 @@ impl ImageFlow {
             let idx: Vec<usize> = (lo..(lo + batch).min(n)).collect();
             let x = data.batch(&idx, device)?.x;
             let nll = self.discrete_nll(&x, &mut rng)?.detach();
-            total += nll
-                .sum_all()?
-                .to_dtype(candle_core::DType::F64)?
-                .to_scalar::<f64>()?;
+            total += nll.sum_all()?.to_host_f64()?.to_scalar::<f64>()?;
         }
         Ok(bits_per_dim(-total / n as f64, self.data_dim()))
     }
@@ -367,7 +365,7 @@ mod tests {
             // amplify f32 rounding (2^-24 = 6e-8) a few hundred times.
             assert_round_trip(
                 &in_f64(small(levels), &store),
-                &y.to_dtype(candle_core::DType::F64).unwrap(),
+                &y.to_host_f64().unwrap(),
                 1e-10,
             );
             assert_round_trip(&flow, &y, 1e-4);
@@ -385,7 +383,7 @@ mod tests {
             let y = pixels((1, 1, 4, 4), 8);
             // f32 against its autograd Jacobian, and the same weights in f64 to 1e-9.
             assert_log_det_matches(&flow, &y, 1e-4);
-            let y64 = y.to_dtype(candle_core::DType::F64).unwrap();
+            let y64 = y.to_host_f64().unwrap();
             assert_log_det_matches(&in_f64(small(levels), &store), &y64, 1e-9);
         }
     }

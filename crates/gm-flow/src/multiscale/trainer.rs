@@ -6,6 +6,7 @@
 //! Metrics: `nll` (nats per image) and `bits_per_dim`; at the end of each epoch
 //! `test_bits_per_dim` on held-out images with fixed dequantization noise.
 
+use gm_core::ToHostF64;
 use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
@@ -154,7 +155,7 @@ impl FlowTrainer {
         let d = self.flow.data_dim();
         let nll = self.flow.discrete_nll(x, rng)?.mean_all()?;
         self.opt.backward_step(&(&nll / d as f64)?)?;
-        let nll = nll.to_dtype(candle_core::DType::F64)?.to_scalar::<f64>()?;
+        let nll = nll.to_host_f64()?.to_scalar::<f64>()?;
         Ok(vec![
             ("nll".to_string(), nll),
             ("bits_per_dim".to_string(), bits_per_dim(-nll, d)),

@@ -17,6 +17,7 @@
 pub mod bound;
 pub mod config;
 pub mod error;
+mod fused;
 pub mod gmm;
 pub mod gradient;
 pub mod linear_gaussian;

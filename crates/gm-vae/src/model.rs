@@ -154,6 +154,36 @@ impl Encoder {
     }
 }
 
+/// A linear layer's weight and bias.
+fn linear_params(l: &Linear) -> Result<[Tensor; 2]> {
+    let b = l
+        .bias()
+        .ok_or_else(|| Error::config("linear", "no bias", "bias expected"))?;
+    Ok([l.weight().clone(), b.clone()])
+}
+
+/// An MLP encoder's hidden parameters `[w0, b0, ...]`, then mu's and logvar's `[w, b]`.
+pub(crate) type DenseEncoder = (Vec<Tensor>, [Tensor; 2], [Tensor; 2]);
+
+impl Encoder {
+    /// An MLP encoder's hidden parameters `[w0, b0, ...]` and its two heads (mu, logvar),
+    /// each `[w, b]`; `None` for the convolutional body.
+    pub(crate) fn dense_parts(&self) -> Result<Option<DenseEncoder>> {
+        if self.body.is_some() {
+            return Ok(None);
+        }
+        let mut hidden = Vec::new();
+        for l in &self.hidden {
+            hidden.extend(linear_params(l)?);
+        }
+        Ok(Some((
+            hidden,
+            linear_params(&self.mu)?,
+            linear_params(&self.logvar)?,
+        )))
+    }
+}
+
 /// p(x|z): the body, then a linear (or transposed-convolution) output of logits or means.
 #[derive(Debug, Clone)]
 pub struct Decoder {
@@ -257,6 +287,19 @@ impl Decoder {
 
     pub fn config(&self) -> &VaeConfig {
         &self.cfg
+    }
+
+    /// An MLP decoder's parameters `[w0, b0, ..., w_out, b_out]`; `None` for the
+    /// convolutional body.
+    pub(crate) fn dense_parts(&self) -> Result<Option<Vec<Tensor>>> {
+        if self.body.is_some() {
+            return Ok(None);
+        }
+        let mut p = Vec::new();
+        for l in self.hidden.iter().chain(std::iter::once(&self.out)) {
+            p.extend(linear_params(l)?);
+        }
+        Ok(Some(p))
     }
 }
 

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::bound::{bits_per_dim, elbo_terms, iwae_bound, KlEstimator};
 use crate::config::{Likelihood, VaeConfig};
+use crate::fused::FusedVae;
 use crate::model::{binarize, Vae};
 use crate::{Error, Result};
 
@@ -77,6 +78,8 @@ pub struct VaeTrainer {
     store: ParamStore,
     opt: Adam,
     test: Option<Tensor>,
+    /// The written-out MLP step where the configuration allows it ([`crate::fused`]).
+    fused: Option<FusedVae>,
     device: Device,
 }
 
@@ -104,12 +107,14 @@ impl VaeTrainer {
             }
             _ => None,
         };
+        let fused = FusedVae::new(&vae, cfg.objective, device)?;
         Ok(Self {
             cfg,
             vae,
             store,
             opt,
             test,
+            fused,
             device: device.clone(),
         })
     }
@@ -125,6 +130,23 @@ impl VaeTrainer {
     }
 
     /// One optimisation step on `x`; returns (objective, elbo, kl), batch means in nats.
+    /// Whether the updates take the written-out MLP step ([`VaeTrainer::set_fused`]).
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
+    }
+
+    /// Turns the written-out step on (where allowed: an MLP VAE with Bernoulli pixels and
+    /// the analytic KL, on the CPU in f32) or off (candle's autograd, the general path). On
+    /// by default where allowed.
+    pub fn set_fused(&mut self, on: bool) -> Result<()> {
+        self.fused = if on {
+            FusedVae::new(&self.vae, self.cfg.objective, &self.device)?
+        } else {
+            None
+        };
+        Ok(())
+    }
+
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let x = if self.cfg.binarize {
             binarize(x, rng)?
@@ -133,6 +155,15 @@ impl VaeTrainer {
         };
         let dim = self.cfg.model.data_dim();
         let mut m = Vec::new();
+        // Only built for the analytic-KL ELBO (see `set_fused`).
+        if let Some(f) = &self.fused {
+            let g = f.elbo_grads(&self.vae.flatten_input(&x)?, rng)?;
+            f.update(&mut self.opt, &g)?;
+            m.push(("elbo".to_string(), g.elbo));
+            m.push(("bits_per_dim".to_string(), bits_per_dim(g.elbo, dim)));
+            m.push(("kl".to_string(), g.kl));
+            return Ok(m);
+        }
         match self.cfg.objective {
             Objective::Elbo { kl } => {
                 let t = elbo_terms(&self.vae, &x, kl, rng)?;

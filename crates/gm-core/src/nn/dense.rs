@@ -21,6 +21,8 @@ pub enum DenseActivation {
     /// `max(x, 0) + slope min(x, 0)`, `0 < slope`.
     LeakyRelu(f32),
     Tanh,
+    /// `log(1 + e^x)`, whose derivative `sigmoid(x) = 1 - e^-y` is read from the output.
+    Softplus,
 }
 
 impl DenseActivation {
@@ -32,6 +34,9 @@ impl DenseActivation {
                 .iter_mut()
                 .for_each(|v| *v = if *v > 0.0 { *v } else { a * *v }),
             DenseActivation::Tanh => x.iter_mut().for_each(|v| *v = v.tanh()),
+            DenseActivation::Softplus => x
+                .iter_mut()
+                .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
         }
     }
 
@@ -50,6 +55,9 @@ impl DenseActivation {
                 }
             }),
             DenseActivation::Tanh => g.iter_mut().zip(y).for_each(|(g, &y)| *g *= 1.0 - y * y),
+            DenseActivation::Softplus => {
+                g.iter_mut().zip(y).for_each(|(g, &y)| *g *= -(-y).exp_m1())
+            }
         }
     }
 }
@@ -164,6 +172,11 @@ impl DenseTape {
     /// The last layer's output, row-major `(rows, widths.last())`.
     pub fn output(&self) -> &[f32] {
         self.values.last().map_or(&[], |v| v.as_slice())
+    }
+
+    /// The input the pass was given.
+    pub fn input(&self) -> &[f32] {
+        self.values.first().map_or(&[], |v| v.as_slice())
     }
 
     /// The rows of the batch.
@@ -354,6 +367,12 @@ mod tests {
                 DenseActivation::Relu => h.relu().unwrap(),
                 DenseActivation::LeakyRelu(a) => candle_nn::ops::leaky_relu(&h, *a as f64).unwrap(),
                 DenseActivation::Tanh => h.tanh().unwrap(),
+                DenseActivation::Softplus => (h.relu().unwrap()
+                    + (h.abs().unwrap().neg().unwrap().exp().unwrap() + 1.0)
+                        .unwrap()
+                        .log()
+                        .unwrap())
+                .unwrap(),
             };
         }
         let wt = Tensor::from_vec(weight.to_vec(), h.shape(), &dev).unwrap();

@@ -247,6 +247,30 @@ fn check_finite(step: u64, what: &str, t: &Tensor) -> Result<()> {
     }
 }
 
+/// Whether every weight is finite, with one read from the device: the sum of the weights'
+/// sums is non-finite exactly when some weight is (short of an f32 overflow of the sum, which
+/// would then be reported too); only then is each weight read, to name the first bad one.
+fn check_weights(step: u64, weights: &BTreeMap<String, Tensor>) -> Result<()> {
+    if weights.is_empty() {
+        return Ok(());
+    }
+    let sums = weights
+        .values()
+        .map(|w| w.to_dtype(candle_core::DType::F32)?.sum_all())
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let total = Tensor::stack(&sums, 0)?.sum_all()?.to_scalar::<f32>()?;
+    if total.is_finite() {
+        return Ok(());
+    }
+    for (name, w) in weights {
+        check_finite(step, &format!("weight `{name}`"), w)?;
+    }
+    Err(Error::NonFinite {
+        step,
+        what: "the sum of the weights".into(),
+    })
+}
+
 /// Set by [`request_stop`]: every running [`fit`] stops at its next step boundary.
 static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -366,9 +390,7 @@ pub fn fit<T: Trainer + ?Sized>(
                 });
             }
         }
-        for (name, w) in trainer.weights()? {
-            check_finite(step + 1, &format!("weight `{name}`"), &w)?;
-        }
+        check_weights(step + 1, &trainer.weights()?)?;
         step += 1;
         log.train(step, epoch + 1, &metrics)?;
         let msg: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();

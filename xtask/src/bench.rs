@@ -11,8 +11,9 @@ use anyhow::{bail, Context, Result};
 const WORKLOADS: &[&str] = &[
     "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm",
 ];
-/// Workloads that also run with candle-nn's own convolutions, as the "before" rows.
-const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan"];
+/// Workloads that also run on the slower path (candle-nn's convolutions, or candle's autograd
+/// for the MLP steps), as the "before" rows.
+const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan", "vae"];
 const VENV: &str = "venv-torch";
 
 /// Floating-point operations of one call, counted from the layer shapes (a backward pass is

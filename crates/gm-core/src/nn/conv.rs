@@ -206,14 +206,14 @@ pub fn conv2d_op(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Te
             w.dims()
         );
     }
+    if big_h + 2 * pad < k || big_w + 2 * pad < k {
+        candle_core::bail!("conv2d: kernel {k} larger than padded input {:?}", x.dims());
+    }
     if x.device().is_metal() {
         return conv2d_gather(x, w, stride, pad);
     }
     if !fast_path(x, w) {
         return x.conv2d(w, pad, stride, 1, 1);
-    }
-    if big_h + 2 * pad < k || big_w + 2 * pad < k {
-        candle_core::bail!("conv2d: kernel {k} larger than padded input {:?}", x.dims());
     }
     let g = Geometry {
         c,
@@ -251,12 +251,6 @@ pub fn conv_transpose2d_op(
             w.dims()
         );
     }
-    if x.device().is_metal() {
-        return conv_transpose2d_gather(x, w, stride, pad, output_padding);
-    }
-    if !fast_path(x, w) {
-        return x.conv_transpose2d(w, pad, output_padding, stride, 1);
-    }
     let big = |s: usize| (s - 1) * stride + k + output_padding;
     let (bh, bw) = (big(small_h), big(small_w));
     if bh < 2 * pad + 1 || bw < 2 * pad + 1 {
@@ -264,6 +258,12 @@ pub fn conv_transpose2d_op(
             "conv_transpose2d: padding {pad} too large for {:?}",
             x.dims()
         );
+    }
+    if x.device().is_metal() {
+        return conv_transpose2d_gather(x, w, stride, pad, output_padding);
+    }
+    if !fast_path(x, w) {
+        return x.conv_transpose2d(w, pad, output_padding, stride, 1);
     }
     let g = Geometry {
         c: c_out,
@@ -314,14 +314,12 @@ fn patch_index(
 
 /// conv2d by gathering the patches of the zero-padded input (`index_select`) and one
 /// batched product with the contiguous kernel: only ops whose gradients are gathers,
-/// scatters and products, on any device. Shapes as [`conv2d_op`], which checks them.
+/// scatters and products, on any device. Shapes and padding as [`conv2d_op`], which checks
+/// them.
 fn conv2d_gather(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
     let (n, c, big_h, big_w) = x.dims4()?;
     let (c_out, _, k, _) = w.dims4()?;
     let (ph, pw) = (big_h + 2 * pad, big_w + 2 * pad);
-    if ph < k || pw < k {
-        candle_core::bail!("conv2d: kernel {k} larger than padded input {:?}", x.dims());
-    }
     let (h, wd) = ((ph - k) / stride + 1, (pw - k) / stride + 1);
     let xp = x
         .pad_with_zeros(2, pad, pad)?
@@ -336,7 +334,7 @@ fn conv2d_gather(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Te
 
 /// conv_transpose2d as one batched product with the contiguous kernel and a scatter-add of
 /// the patches onto the uncropped output (`index_add`), then the padding cropped. Shapes as
-/// [`conv_transpose2d_op`], which checks them.
+/// [`conv_transpose2d_op`], which checks them (padding included).
 fn conv_transpose2d_gather(
     x: &Tensor,
     w: &Tensor,
@@ -350,12 +348,6 @@ fn conv_transpose2d_gather(
         (h - 1) * stride + k + output_padding,
         (wd - 1) * stride + k + output_padding,
     );
-    if bh < 2 * pad + 1 || bw < 2 * pad + 1 {
-        candle_core::bail!(
-            "conv_transpose2d: padding {pad} too large for {:?}",
-            x.dims()
-        );
-    }
     let wt = w
         .contiguous()?
         .reshape((c_in, c_out * k * k))?

@@ -287,16 +287,16 @@ impl GanTrainer {
         real_in: &Tensor,
         fake_in: &Tensor,
         eps: Option<&Tensor>,
-        m: &mut Metrics,
+        m: &mut Vec<(String, Tensor)>,
     ) -> Result<Tensor> {
         let target = self.cfg.tricks.real_target();
         let v_real = c.net.forward(real_in)?;
         let v_fake = c.net.forward(fake_in)?;
         let mut loss = self.cfg.objective.critic_loss(&v_real, &v_fake, target)?;
-        m.push(("d_loss".into(), loss.to_scalar::<f32>()? as f64));
+        m.push(("d_loss".into(), loss.detach()));
         if let (Some(eps), Objective::WganGp { penalty }) = (eps, &self.cfg.objective) {
             let gp = gradient_penalty(|t| c.net.forward(t), real_in, fake_in, eps)?;
-            m.push(("gradient_penalty".into(), gp.to_scalar::<f32>()? as f64));
+            m.push(("gradient_penalty".into(), gp.detach()));
             loss = (loss + gp.affine(*penalty, 0.0)?)?;
         }
         for (name, gamma, x) in [
@@ -305,7 +305,7 @@ impl GanTrainer {
         ] {
             if gamma > 0.0 {
                 let p = gradient_norm_penalty(|t| c.net.forward(t), x)?;
-                m.push((name.into(), p.to_scalar::<f32>()? as f64));
+                m.push((name.into(), p.detach()));
                 loss = (loss + p.affine(gamma / 2.0, 0.0)?)?;
             }
         }
@@ -314,7 +314,7 @@ impl GanTrainer {
             Objective::Wgan { .. } | Objective::WganGp { .. }
         ) {
             let w = (v_real.mean_all()? - v_fake.mean_all()?)?;
-            m.push(("critic_gap".into(), w.to_scalar::<f32>()? as f64));
+            m.push(("critic_gap".into(), w.detach()));
         }
         Ok(loss)
     }
@@ -378,7 +378,7 @@ impl GanTrainer {
         if let Some(h) = &mut c.hist {
             h.update(&c.store)?;
         }
-        Ok(m)
+        read_metrics(m)
     }
 
     /// WGAN's clipping of the critic's weights to `[-clip, clip]` (other objectives: nothing).
@@ -437,9 +437,10 @@ impl GanTrainer {
                 }
             }
         };
-        let value = loss.to_scalar::<f32>()? as f64;
+        // Read after the update, so that a device runs the step without waiting on the host.
+        let value = loss.detach();
         self.generator_update(loss)?;
-        Ok(value)
+        Ok(value.to_scalar::<f32>()? as f64)
     }
 
     fn generator_update(&mut self, loss: Tensor) -> Result<()> {
@@ -474,6 +475,24 @@ impl GanTrainer {
             .map_err(Error::Core)
             .map(|t| t.detach())
     }
+}
+
+/// The metrics' scalar tensors, read after the update with one transfer from the device (in
+/// their order), so that a GPU step is not stopped by a read before its backward pass.
+fn read_metrics(pending: Vec<(String, Tensor)>) -> Result<Metrics> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let scalars = pending
+        .iter()
+        .map(|(_, t)| t.to_dtype(candle_core::DType::F32)?.reshape(()))
+        .collect::<candle_core::Result<Vec<_>>>()?;
+    let values = Tensor::stack(&scalars, 0)?.to_vec1::<f32>()?;
+    Ok(pending
+        .into_iter()
+        .zip(values)
+        .map(|((name, _), v)| (name, v as f64))
+        .collect())
 }
 
 fn no_critic() -> Error {

@@ -560,6 +560,33 @@ mod tests {
     use super::*;
     use crate::optim::AdamConfig;
 
+    /// One read decides; a non-finite weight is named, whichever sign its infinity has and
+    /// whatever the others hold.
+    #[test]
+    fn weight_check_names_the_non_finite_weight() {
+        let t = |v: &[f32]| Tensor::new(v, &Device::Cpu).unwrap();
+        let mut w: BTreeMap<String, Tensor> = [
+            ("a".to_string(), t(&[3.0e38])),
+            ("b".to_string(), t(&[3.0e38])),
+        ]
+        .into_iter()
+        .collect();
+        // The f32 sum of the sums overflows: each weight is then read, and all are finite
+        // but their sum, which is reported.
+        let e = check_weights(4, &w).unwrap_err();
+        assert!(e.to_string().contains("sum of the weights"), "{e}");
+        w.insert("b".into(), t(&[0.5, 0.5]));
+        check_weights(4, &w).unwrap();
+        w.insert("c".into(), t(&[f32::INFINITY]));
+        w.insert("d".into(), t(&[f32::NEG_INFINITY]));
+        let e = check_weights(5, &w).unwrap_err();
+        assert!(
+            matches!(&e, Error::NonFinite { step: 5, what } if what.contains("`c`")),
+            "{e}"
+        );
+        check_weights(1, &BTreeMap::new()).unwrap();
+    }
+
     #[test]
     fn networks_round_trip_through_a_nested_state() {
         let dev = Device::Cpu;

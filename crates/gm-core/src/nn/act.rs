@@ -85,9 +85,13 @@ pub fn leaky_relu(x: &Tensor, slope: f64) -> Result<Tensor> {
     candle_nn::ops::leaky_relu(x, slope)
 }
 
-/// `max(x, 0)` as [`leaky_relu`] with slope 0.
+/// `max(x, 0)`: [`leaky_relu`] with slope 0 on the CPU in f32, candle's own `relu` (one
+/// kernel on a GPU) elsewhere.
 pub fn relu(x: &Tensor) -> Result<Tensor> {
-    leaky_relu(x, 0.0)
+    if x.device().is_cpu() && x.dtype() == DType::F32 {
+        return leaky_relu(x, 0.0);
+    }
+    x.relu()
 }
 
 #[cfg(test)]
@@ -135,6 +139,12 @@ mod tests {
         let x = Tensor::new(&[-2f32, -0.0, 0.5, 3.0], &dev).unwrap();
         assert_eq!(
             relu(&x).unwrap().to_vec1::<f32>().unwrap(),
+            vec![0.0, 0.0, 0.5, 3.0]
+        );
+        // Off the f32 CPU path: candle's relu, the same values.
+        let x64 = x.to_dtype(DType::F64).unwrap();
+        assert_eq!(
+            relu(&x64).unwrap().to_vec1::<f64>().unwrap(),
             vec![0.0, 0.0, 0.5, 3.0]
         );
         assert!(leaky_relu(&x, -0.1).is_err());

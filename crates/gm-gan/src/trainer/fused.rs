@@ -1,7 +1,7 @@
 //! The fused training step of MLP GANs on the CPU. When both networks are MLPs and the
 //! objective's gradient in the scores has a closed form (GAN, WGAN with clipping, hinge,
 //! least squares) and no trick needs autograd (gradient penalties, feature matching,
-//! unrolling, historical averaging, instance noise, DiffAugment, spectral normalization),
+//! unrolling, historical averaging, DiffAugment, spectral normalization),
 //! each update is written out: the forward passes through [`DenseStack`]s keep what their
 //! backward passes need, the critic sees the real and generated batches as one batch of
 //! `2n` rows, the score gradients are the objective's closed forms, and Adam updates from the
@@ -42,7 +42,6 @@ pub(super) fn eligible(cfg: &GanTrainConfig) -> bool {
     ) && cfg.unrolled.is_none()
         && !t.feature_matching
         && t.historical_averaging == 0.0
-        && t.instance_noise == 0.0
         && t.r1 == 0.0
         && t.r2 == 0.0
         && t.diff_augment.is_empty()
@@ -150,6 +149,19 @@ fn generator_scores(objective: &Objective, v_fake: &[f32]) -> Option<(f64, Vec<f
     })
 }
 
+/// `x += noise`, entry by entry (the same f32 sums as the autograd path's tensor addition).
+fn add_noise(x: &mut [f32], noise: &[f32]) -> Result<()> {
+    if x.len() != noise.len() {
+        return Err(crate::Error::Shape {
+            what: "instance noise",
+            got: vec![noise.len()],
+            expected: vec![x.len()],
+        });
+    }
+    x.iter_mut().zip(noise).for_each(|(v, e)| *v += e);
+    Ok(())
+}
+
 fn unsupported(objective: &Objective) -> crate::Error {
     crate::Error::config(
         "objective",
@@ -199,13 +211,15 @@ impl FusedMlp {
     }
 
     /// The critic's metrics (its loss and, for WGAN, the gap between the mean scores) on
-    /// `real` (network space) and `G(z)`, and the loss's gradients in its parameters.
+    /// `real` (network space) and `G(z)`, each plus its instance noise when given, and the
+    /// loss's gradients in its parameters.
     fn critic_grads(
         &self,
         objective: &Objective,
         real: &Tensor,
         z: &Tensor,
         target: f64,
+        noise: Option<(&Tensor, &Tensor)>,
     ) -> Result<(Metrics, Vec<Vec<f32>>)> {
         let n = real.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
@@ -213,6 +227,11 @@ impl FusedMlp {
         let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
         let mut batch = real.flatten_all()?.to_vec1::<f32>()?;
         batch.extend_from_slice(fake.output());
+        if let Some((nr, nf)) = noise {
+            let mut draws = host(std::slice::from_ref(nr))?.remove(0);
+            draws.extend(host(std::slice::from_ref(nf))?.remove(0));
+            add_noise(&mut batch, &draws)?;
+        }
         let tape = self.d.forward(&dp, batch, 2 * n)?;
         let (v_real, v_fake) = tape.output().split_at(n);
         let (loss, mut d_out, d_fake) = critic_scores(objective, v_real, v_fake, target)
@@ -229,27 +248,40 @@ impl FusedMlp {
         Ok((m, grads))
     }
 
-    /// One critic update on `real` (network space) and `G(z)`; returns the metrics before it.
+    /// One critic update on `real` (network space) and `G(z)`, with their instance noise when
+    /// given; returns the metrics before it.
     pub(super) fn critic_step(
         &self,
         objective: &Objective,
         real: &Tensor,
         z: &Tensor,
         target: f64,
+        noise: Option<(&Tensor, &Tensor)>,
         opt: &mut Adam,
     ) -> Result<Metrics> {
-        let (m, grads) = self.critic_grads(objective, real, z, target)?;
+        let (m, grads) = self.critic_grads(objective, real, z, target, noise)?;
         Self::update(opt, &self.d_params, &grads)?;
         Ok(m)
     }
 
-    /// The generator's loss on `G(z)` and its gradients in the generator's parameters.
-    fn generator_grads(&self, objective: &Objective, z: &Tensor) -> Result<(f64, Vec<Vec<f32>>)> {
+    /// The generator's loss on `G(z)` (plus its instance noise when given) and its gradients
+    /// in the generator's parameters.
+    fn generator_grads(
+        &self,
+        objective: &Objective,
+        z: &Tensor,
+        noise: Option<&Tensor>,
+    ) -> Result<(f64, Vec<Vec<f32>>)> {
         let n = z.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
         let (gp, dp) = (refs(&gp), refs(&dp));
         let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
-        let tape = self.d.forward(&dp, fake.output().to_vec(), n)?;
+        let mut fake_in = fake.output().to_vec();
+        if let Some(nf) = noise {
+            add_noise(&mut fake_in, &host(std::slice::from_ref(nf))?.remove(0))?;
+        }
+        // The noise is added: the critic's input gradient is the generator output's.
+        let tape = self.d.forward(&dp, fake_in, n)?;
         let (loss, d_score) =
             generator_scores(objective, tape.output()).ok_or_else(|| unsupported(objective))?;
         // Asked for, the input's gradient is always there (an empty one is a size error).
@@ -263,14 +295,16 @@ impl FusedMlp {
         Ok((loss as f32 as f64, grads))
     }
 
-    /// One generator update on `G(z)`; returns the generator's loss before it.
+    /// One generator update on `G(z)` (with its instance noise when given); returns the
+    /// generator's loss before it.
     pub(super) fn generator_step(
         &self,
         objective: &Objective,
         z: &Tensor,
+        noise: Option<&Tensor>,
         opt: &mut Adam,
     ) -> Result<f64> {
-        let (loss, grads) = self.generator_grads(objective, z)?;
+        let (loss, grads) = self.generator_grads(objective, z, noise)?;
         Self::update(opt, &self.g_params, &grads)?;
         Ok(loss)
     }
@@ -368,7 +402,7 @@ mod tests {
     #[test]
     fn fused_gradients_match_autograd() {
         let dev = Device::Cpu;
-        for images in [false, true] {
+        for (images, noisy) in [(false, false), (true, false), (false, true)] {
             for (objective, smoothing) in objectives() {
                 let cfg = config(objective.clone(), smoothing, images);
                 let t = GanTrainer::new(cfg.clone(), 11, &dev).unwrap();
@@ -376,16 +410,27 @@ mod tests {
                 let mut rng = GmRng::new(4);
                 let mut shape = vec![19];
                 shape.extend_from_slice(&cfg.model.data_shape);
-                let real = rng.normal(shape, 0.0, 0.7, &dev).unwrap().tanh().unwrap();
+                let real = rng
+                    .normal(shape.clone(), 0.0, 0.7, &dev)
+                    .unwrap()
+                    .tanh()
+                    .unwrap();
                 let z = rng.normal((19, 5), 0.0, 1.0, &dev).unwrap();
+                // Instance noise, added to both batches (zero when off).
+                let scale = if noisy { 0.2 } else { 0.0 };
+                let nr = rng.normal(shape.clone(), 0.0, scale, &dev).unwrap();
+                let nf = rng.normal(shape, 0.0, scale, &dev).unwrap();
                 let target = cfg.tricks.real_target();
-                let name = format!("{} images={images}", objective.name());
+                let name = format!("{} images={images} noise={noisy}", objective.name());
 
-                let (m, grads) = f.critic_grads(&objective, &real, &z, target).unwrap();
+                let noise = noisy.then_some((&nr, &nf));
+                let (m, grads) = f
+                    .critic_grads(&objective, &real, &z, target, noise)
+                    .unwrap();
                 let c = t.critic.as_ref().unwrap();
                 let fake = t.gen.forward_t(&z, true).unwrap().detach();
-                let v_real = c.net.forward(&real).unwrap();
-                let v_fake = c.net.forward(&fake).unwrap();
+                let v_real = c.net.forward(&(&real + &nr).unwrap()).unwrap();
+                let v_fake = c.net.forward(&(&fake + &nf).unwrap()).unwrap();
                 let loss = objective.critic_loss(&v_real, &v_fake, target).unwrap();
                 let want = loss.to_scalar::<f32>().unwrap() as f64;
                 assert!(
@@ -398,8 +443,10 @@ mod tests {
                     assert_close(g, &r, &format!("{name}: critic parameter {i}"));
                 }
 
-                let (loss_g, grads) = f.generator_grads(&objective, &z).unwrap();
-                let fake = t.gen.forward_t(&z, true).unwrap();
+                let (loss_g, grads) = f
+                    .generator_grads(&objective, &z, noisy.then_some(&nf))
+                    .unwrap();
+                let fake = (t.gen.forward_t(&z, true).unwrap() + &nf).unwrap();
                 let l = objective
                     .generator_loss(&c.net.forward(&fake).unwrap())
                     .unwrap();
@@ -424,8 +471,23 @@ mod tests {
         let dev = Device::Cpu;
         let (x, _) = gm_core::data::Mixture2d::ring8().sample(64, &mut GmRng::new(1));
         let x = Tensor::from_vec(x, (64, 2), &dev).unwrap();
-        for (objective, smoothing) in objectives() {
-            let cfg = config(objective.clone(), smoothing, false);
+        // Instance noise annealed to zero within the run, and two critic steps per generator
+        // step, beside each objective.
+        let noisy = GanTrainConfig {
+            tricks: Tricks {
+                instance_noise: 0.3,
+                instance_noise_anneal_steps: 12,
+                n_critic: 2,
+                ..Default::default()
+            },
+            ..config(Objective::default(), 0.0, false)
+        };
+        let configs = objectives()
+            .into_iter()
+            .map(|(o, smoothing)| config(o, smoothing, false))
+            .chain([noisy]);
+        for cfg in configs {
+            let objective = cfg.objective.clone();
             let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
             let mut plain = GanTrainer::new(cfg, 2, &dev).unwrap();
             plain.set_fused(false).unwrap();
@@ -453,13 +515,6 @@ mod tests {
             GanTrainConfig {
                 tricks: Tricks {
                     spectral_norm: true,
-                    ..Default::default()
-                },
-                ..config(Objective::default(), 0.0, false)
-            },
-            GanTrainConfig {
-                tricks: Tricks {
-                    instance_noise: 0.1,
                     ..Default::default()
                 },
                 ..config(Objective::default(), 0.0, false)

@@ -219,10 +219,27 @@ impl GanTrainer {
     }
 
     fn noisy(&self, x: &Tensor, std: f64, rng: &mut GmRng) -> Result<Tensor> {
-        if std == 0.0 {
-            return Ok(x.clone());
+        match self.instance_noise(x, std, 1, rng)? {
+            Some(e) => Ok((x + &e[0])?),
+            None => Ok(x.clone()),
         }
-        Ok((x + rng.normal(x.shape(), 0.0, std, &self.device)?)?)
+    }
+
+    /// `count` draws of instance noise shaped as `x`, or none (and no draw) when `std` is 0.
+    fn instance_noise(
+        &self,
+        x: &Tensor,
+        std: f64,
+        count: usize,
+        rng: &mut GmRng,
+    ) -> Result<Option<Vec<Tensor>>> {
+        if std == 0.0 {
+            return Ok(None);
+        }
+        (0..count)
+            .map(|_| Ok(rng.normal(x.shape(), 0.0, std, &self.device)?))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
     }
 
     /// `x` through DiffAugment's policy (unchanged, and no draws, when it is empty).
@@ -350,8 +367,12 @@ impl GanTrainer {
     pub fn critic_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         if let Some(f) = &self.fused {
             let target = self.cfg.tricks.real_target();
+            // The draws of `noisy` on the real, then the generated batch.
+            let sigma = self.cfg.tricks.noise_std(self.step.max(1));
+            let noise = self.instance_noise(real, sigma, 2, rng)?;
+            let noise = noise.as_ref().map(|v| (&v[0], &v[1]));
             let c = self.critic.as_mut().ok_or_else(no_critic)?;
-            let m = f.critic_step(&self.cfg.objective, real, z, target, &mut c.opt)?;
+            let m = f.critic_step(&self.cfg.objective, real, z, target, noise, &mut c.opt)?;
             self.clip_critic()?;
             return Ok(m);
         }
@@ -398,7 +419,11 @@ impl GanTrainer {
     /// Returns the loss before the update.
     pub fn generator_step(&mut self, real: &Tensor, z: &Tensor, rng: &mut GmRng) -> Result<f64> {
         if let Some(f) = &self.fused {
-            let value = f.generator_step(&self.cfg.objective, z, &mut self.g_opt)?;
+            // As the autograd path: noise drawn for the real batch (unused), then the fake one.
+            let sigma = self.cfg.tricks.noise_std(self.step.max(1));
+            let noise = self.instance_noise(real, sigma, 2, rng)?;
+            let fake_noise = noise.as_ref().map(|v| &v[1]);
+            let value = f.generator_step(&self.cfg.objective, z, fake_noise, &mut self.g_opt)?;
             self.after_generator_update()?;
             return Ok(value);
         }

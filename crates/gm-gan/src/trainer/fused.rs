@@ -61,11 +61,13 @@ fn widths(params: &[Tensor]) -> Result<Vec<usize>> {
     Ok(w)
 }
 
+/// A tensor's values, row-major.
+fn values(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
 fn host(params: &[Tensor]) -> Result<Vec<Vec<f32>>> {
-    params
-        .iter()
-        .map(|t| Ok(t.flatten_all()?.to_vec1::<f32>()?))
-        .collect()
+    params.iter().map(values).collect()
 }
 
 fn refs(v: &[Vec<f32>]) -> Vec<&[f32]> {
@@ -224,12 +226,12 @@ impl FusedMlp {
         let n = real.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
         let (gp, dp) = (refs(&gp), refs(&dp));
-        let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
-        let mut batch = real.flatten_all()?.to_vec1::<f32>()?;
+        let fake = self.g.forward(&gp, values(z)?, n)?;
+        let mut batch = values(real)?;
         batch.extend_from_slice(fake.output());
         if let Some((nr, nf)) = noise {
-            let mut draws = host(std::slice::from_ref(nr))?.remove(0);
-            draws.extend(host(std::slice::from_ref(nf))?.remove(0));
+            let mut draws = values(nr)?;
+            draws.extend(values(nf)?);
             add_noise(&mut batch, &draws)?;
         }
         let tape = self.d.forward(&dp, batch, 2 * n)?;
@@ -275,10 +277,10 @@ impl FusedMlp {
         let n = z.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
         let (gp, dp) = (refs(&gp), refs(&dp));
-        let fake = self.g.forward(&gp, z.flatten_all()?.to_vec1::<f32>()?, n)?;
+        let fake = self.g.forward(&gp, values(z)?, n)?;
         let mut fake_in = fake.output().to_vec();
         if let Some(nf) = noise {
-            add_noise(&mut fake_in, &host(std::slice::from_ref(nf))?.remove(0))?;
+            add_noise(&mut fake_in, &values(nf)?)?;
         }
         // The noise is added: the critic's input gradient is the generator output's.
         let tape = self.d.forward(&dp, fake_in, n)?;

@@ -2,11 +2,11 @@
 //! DCGAN step, a 2-D MLP GAN step, DCGAN generator inference, conv2d and conv_transpose2d
 //! forward and backward, and the sgemm peak; then the library's heavy calls: MMD^2 and sliced
 //! Wasserstein between 2,048 MNIST-sized points, a million normal draws (by inversion, and the
-//! seeded training noise), and the batched compressed-sensing estimator. Each prints one JSON
-//! line (median and minimum milliseconds per call), the format `cargo xtask bench` tabulates
-//! beside the PyTorch peer (`benches/peer/torch_steps.py`).
+//! seeded training noise), the batched compressed-sensing estimator, and a multi-scale flow's
+//! training step. Each prints one JSON line (median and minimum milliseconds per call), the
+//! format `cargo xtask bench` tabulates beside the PyTorch peer (`benches/peer/torch_steps.py`).
 //!
-//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm] [iters]`
+//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow] [iters]`
 
 use std::time::Instant;
 
@@ -113,6 +113,33 @@ fn vae_impl(iters: usize, fused: bool) -> Result<()> {
             .map_err(to_candle_any)
     })?;
     report(name, r, None);
+    Ok(())
+}
+
+/// One `FlowTrainer` step of the default multi-scale flow (two checkerboard couplings at
+/// 28x28, two levels of four actnorm + 1x1 convolution + channel coupling steps; 80,978
+/// parameters) on 64 images of 8-bit levels: dequantize, logit, forward, exact
+/// log-likelihood, backward, Adam.
+fn flow(iters: usize) -> Result<()> {
+    use gm_flow::{FlowTrainConfig, FlowTrainer};
+    let dev = Device::Cpu;
+    let cfg = FlowTrainConfig {
+        eval_images: 0,
+        ..Default::default()
+    };
+    let mut t = FlowTrainer::new(cfg, 0, None, &dev).map_err(to_candle_any)?;
+    let mut rng = GmRng::new(1);
+    let k = rng
+        .uniform((64, 1, 28, 28), 0.0, 256.0, &dev)
+        .map_err(to_candle)?;
+    let x = (k.floor()?.clamp(0.0, 255.0)? / 255.0)?;
+    t.data_init(&x, &mut rng).map_err(to_candle_any)?;
+    let r = bench(3, iters, || {
+        t.train_step(&x, &mut rng)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report("flow_step_b64", r, None);
     Ok(())
 }
 
@@ -538,9 +565,37 @@ impl gm_core::Generator for Decoder {
         }
         Ok(candle_nn::ops::sigmoid(&h)?)
     }
+
+    /// The same decoder written out (gm-vae's MLP decoders offer it too).
+    fn dense_form(&self) -> gm_core::Result<Option<gm_core::DenseForm>> {
+        use gm_core::nn::{DenseActivation, DenseStack};
+        let stack = DenseStack::new(
+            &[20, 500, 500, 784],
+            DenseActivation::Softplus,
+            DenseActivation::Sigmoid,
+        )?;
+        let mut params = Vec::new();
+        for l in &self.layers {
+            params.push(l.weight().flatten_all()?.to_vec1::<f32>()?);
+            if let Some(b) = l.bias() {
+                params.push(b.to_vec1::<f32>()?);
+            }
+        }
+        Ok(Some(gm_core::DenseForm { stack, params }))
+    }
 }
 
 fn csgm(iters: usize) -> Result<()> {
+    csgm_impl(iters, true)
+}
+
+fn naive_csgm(iters: usize) -> Result<()> {
+    csgm_impl(iters, false)
+}
+
+/// Bora et al.'s estimator on 30 images x 5 restarts, 20 Adam steps: the written-out passes
+/// through the decoder's dense form, or candle's autograd (`naive`).
+fn csgm_impl(iters: usize, written_out: bool) -> Result<()> {
     use gm_core::Generator;
     use gm_inverse::{measure, recover, CsgmConfig, GaussianMeasurement};
     let dev = Device::Cpu;
@@ -562,13 +617,21 @@ fn csgm(iters: usize) -> Result<()> {
         .reshape((30, 784))?;
     let op = GaussianMeasurement::new(100, 784, &mut rng, &dev).map_err(to_candle_any)?;
     let b = measure(&op, &x, 0.1, &mut rng).map_err(to_candle_any)?;
-    let cfg = CsgmConfig::vae().with_steps(20).with_restarts(5);
+    let cfg = CsgmConfig::vae()
+        .with_steps(20)
+        .with_restarts(5)
+        .with_written_out(written_out);
     let r = bench(1, iters.min(10), || {
         recover(&gen, &op, &b, &cfg, 5)
             .map(|_| ())
             .map_err(to_candle_any)
     })?;
-    report("csgm_batched_30img_5restarts_20steps", r, None);
+    let name = "csgm_batched_30img_5restarts_20steps";
+    if written_out {
+        report(name, r, None);
+    } else {
+        report(&format!("naive_{name}"), r, None);
+    }
     Ok(())
 }
 
@@ -584,7 +647,7 @@ fn main() -> Result<()> {
     let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
     type Workload = fn(usize) -> Result<()>;
-    let all: [(&str, Workload); 17] = [
+    let all: [(&str, Workload); 19] = [
         ("peak", peak),
         ("vae", vae),
         ("naive_vae", naive_vae),
@@ -602,6 +665,8 @@ fn main() -> Result<()> {
         ("sliced", sliced),
         ("normal", normal),
         ("csgm", csgm),
+        ("naive_csgm", naive_csgm),
+        ("flow", flow),
     ];
     for (name, f) in all {
         if what == name || what == "all" || (what == "gm" && !name.starts_with("naive")) {

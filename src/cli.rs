@@ -8,8 +8,11 @@ use anyhow::{bail, Context, Result};
 /// What a finished run's `model.safetensors` holds: the model name (metadata `gm.model`), the
 /// config that rebuilds it (metadata `gm.config`) and the weights.
 pub struct RunModel {
+    /// The model name, from the metadata `gm.model` (e.g. `vae` or `gan/gan-ns`).
     pub model: String,
+    /// The model's configuration, from the metadata `gm.config` (`null` when absent).
     pub config: serde_json::Value,
+    /// The weights, by name.
     pub tensors: std::collections::BTreeMap<String, candle_core::Tensor>,
 }
 

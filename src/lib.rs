@@ -4,6 +4,7 @@
 //! This facade re-exports the member crates under short names (`gm::core`, `gm::data`, ...),
 //! holds the command line the reference examples share ([`cli`]) and rebuilds and samples any
 //! saved generator ([`models`], behind `cargo xtask sample`).
+#![warn(missing_docs)]
 
 pub mod cli;
 pub mod models;

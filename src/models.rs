@@ -47,6 +47,7 @@ pub const SUPPORTED: &str =
 pub struct LoadedModel {
     /// The folder's `gm.model`, e.g. `vae`, `gan/gan-ns` or `gan-generator`.
     pub model: String,
+    /// The rebuilt generator.
     pub generator: Box<dyn Generator>,
 }
 

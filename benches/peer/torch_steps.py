@@ -2,7 +2,7 @@
 architectures, batch sizes and Adam, in f32 on the CPU. Prints one JSON line per workload
 with the median and minimum milliseconds per call, like the Rust side.
 
-    python torch_steps.py [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm]
+    python torch_steps.py [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow]
         [iters] [--threads N]
 """
 import argparse
@@ -236,9 +236,162 @@ def w_csgm(iters):
     emit("csgm_batched_30img_5restarts_20steps", timed(1, min(iters, 10), one))
 
 
+class ConvNet(nn.Module):
+    """3x3 conv, ReLU, 1x1 conv, ReLU, zero-initialised 3x3 conv: a coupling's conditioner."""
+
+    def __init__(self, c_in, hidden, c_out):
+        super().__init__()
+        self.conv_in = nn.Conv2d(c_in, hidden, 3, padding=1)
+        self.conv_mid = nn.Conv2d(hidden, hidden, 1)
+        self.conv_out = nn.Conv2d(hidden, c_out, 3, padding=1)
+        nn.init.zeros_(self.conv_out.weight)
+        nn.init.zeros_(self.conv_out.bias)
+
+    def forward(self, x):
+        return self.conv_out(torch.relu(self.conv_mid(torch.relu(self.conv_in(x)))))
+
+
+class Coupling(nn.Module):
+    """RealNVP affine coupling with a checkerboard or channel mask and log s = scale tanh(raw)."""
+
+    def __init__(self, c, hidden, odd, checkerboard):
+        super().__init__()
+        self.c, self.odd, self.checkerboard = c, odd, checkerboard
+        if checkerboard:
+            self.net = ConvNet(c + 1, hidden, 2 * c)
+            self.scale = nn.Parameter(torch.ones(c))
+        else:
+            first = c // 2
+            self.kept, self.changed = (c - first, first) if odd else (first, c - first)
+            self.net = ConvNet(self.kept, hidden, 2 * self.changed)
+            self.scale = nn.Parameter(torch.ones(self.changed))
+
+    def forward(self, x):
+        n, _, h, w = x.shape
+        if self.checkerboard:
+            ij = torch.arange(h).view(h, 1) + torch.arange(w).view(1, w)
+            b = ((ij % 2) == int(self.odd)).float().view(1, 1, h, w)
+            out = self.net(torch.cat([x * b, b.expand(n, 1, h, w)], 1))
+            k = out.shape[1] // 2
+            log_s = torch.tanh(out[:, :k]) * self.scale.view(1, -1, 1, 1) * (1 - b)
+            t = out[:, k:] * (1 - b)
+            return x * log_s.exp() + t, log_s.flatten(1).sum(1)
+        first = self.c // 2
+        a, bb = x[:, :first], x[:, first:]
+        kept, changed = (bb, a) if self.odd else (a, bb)
+        out = self.net(kept)
+        k = out.shape[1] // 2
+        log_s = torch.tanh(out[:, :k]) * self.scale.view(1, -1, 1, 1)
+        changed = changed * log_s.exp() + out[:, k:]
+        z = torch.cat([changed, kept], 1) if self.odd else torch.cat([kept, changed], 1)
+        return z, log_s.flatten(1).sum(1)
+
+
+class ActNorm(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.bias = nn.Parameter(torch.zeros(c))
+        self.logs = nn.Parameter(torch.zeros(c))
+
+    def forward(self, x):
+        s = self.logs.exp().view(1, -1, 1, 1)
+        z = x * s + (self.bias.view(1, -1, 1, 1) * s)
+        return z, (self.logs.sum() * x.shape[2] * x.shape[3]).expand(x.shape[0])
+
+
+class InvConv1x1(nn.Module):
+    """Glow's LU-parameterised invertible 1x1 convolution."""
+
+    def __init__(self, c):
+        super().__init__()
+        q, _ = torch.linalg.qr(torch.randn(c, c))
+        p, lower, upper = torch.linalg.lu(q)
+        diag = torch.diagonal(upper)
+        self.register_buffer("perm", p)
+        self.register_buffer("sign", diag.sign())
+        self.register_buffer("lmask", torch.tril(torch.ones(c, c), -1))
+        self.register_buffer("eye", torch.eye(c))
+        self.lower = nn.Parameter(lower)
+        self.upper = nn.Parameter(torch.triu(upper, 1))
+        self.log_s = nn.Parameter(diag.abs().log())
+
+    def forward(self, x):
+        c = x.shape[1]
+        l = self.lower * self.lmask + self.eye
+        u = self.upper * self.lmask.T + torch.diag(self.sign * self.log_s.exp())
+        w = (self.perm @ l @ u).view(c, c, 1, 1)
+        return F.conv2d(x, w), (self.log_s.sum() * x.shape[2] * x.shape[3]).expand(x.shape[0])
+
+
+def squeeze(x):
+    n, c, h, w = x.shape
+    return x.view(n, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(n, 4 * c, h // 2, w // 2)
+
+
+class ImageFlow(nn.Module):
+    """gm-flow's default multi-scale flow on 1x28x28: logit (alpha 0.05), two checkerboard
+    steps (hidden 32), then two levels of squeeze and four steps of actnorm, 1x1 convolution
+    and channel coupling (hidden 64), half the channels factored out after the first level."""
+
+    def __init__(self, alpha=0.05):
+        super().__init__()
+        self.alpha = alpha
+        self.pre = nn.ModuleList()
+        for i in range(2):
+            self.pre.append(ActNorm(1))
+            self.pre.append(Coupling(1, 32, i % 2 == 1, True))
+        self.levels = nn.ModuleList()
+        ch = 1
+        for _ in range(2):
+            ch *= 4
+            steps = nn.ModuleList()
+            for k in range(4):
+                steps.extend([ActNorm(ch), InvConv1x1(ch), Coupling(ch, 64, k % 2 == 1, False)])
+            self.levels.append(steps)
+            ch //= 2
+
+    def log_prob(self, y):
+        a = self.alpha
+        y = a + (1 - 2 * a) * y
+        h = y.log() - (1 - y).log()
+        logdet = (math.log(1 - 2 * a) - y.log() - (1 - y).log()).flatten(1).sum(1)
+        for layer in self.pre:
+            h, ld = layer(h)
+            logdet = logdet + ld
+        parts = []
+        for i, steps in enumerate(self.levels):
+            h = squeeze(h)
+            for layer in steps:
+                h, ld = layer(h)
+                logdet = logdet + ld
+            if i + 1 < len(self.levels):
+                k = h.shape[1] // 2
+                parts.append(h[:, :k].flatten(1))
+                h = h[:, k:]
+        parts.append(h.flatten(1))
+        z = torch.cat(parts, 1)
+        return -0.5 * (z * z).sum(1) - 0.5 * z.shape[1] * math.log(2 * math.pi) + logdet
+
+
+def w_flow(iters):
+    model = ImageFlow()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    x = torch.randint(0, 256, (64, 1, 28, 28)).float() / 255.0
+    d = 784
+
+    def step():
+        opt.zero_grad()
+        y = (x * 255.0 + torch.rand_like(x)) / 256.0
+        nll = -(model.log_prob(y) - d * math.log(256.0)).mean()
+        (nll / d).backward()
+        opt.step()
+
+    emit("flow_step_b64", timed(3, iters, step))
+
+
 WORKLOADS = {"peak": w_peak, "vae": w_vae, "dcgan": w_dcgan, "convt": w_convt, "conv": w_conv,
              "mlpgan": w_mlpgan, "geninf": w_geninf, "mmd": w_mmd, "sliced": w_sliced,
-             "normal": w_normal, "csgm": w_csgm}
+             "normal": w_normal, "csgm": w_csgm, "flow": w_flow}
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser()

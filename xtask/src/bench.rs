@@ -9,11 +9,11 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 const WORKLOADS: &[&str] = &[
-    "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm",
+    "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm", "flow",
 ];
 /// Workloads that also run on the slower path (candle-nn's convolutions, or candle's autograd
 /// for the MLP steps), as the "before" rows.
-const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan", "vae"];
+const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan", "vae", "csgm"];
 const VENV: &str = "venv-torch";
 
 /// Floating-point operations of one call, counted from the layer shapes (a backward pass is

@@ -245,6 +245,12 @@ const REPRODUCTIONS: &[Target] = &[
         "compressed sensing with a VAE prior vs Lasso (Bora et al. 2017), --quick for a smoke run",
     ),
     target(
+        "srec",
+        "gm-inverse",
+        "srec",
+        "Bora et al.'s S-REC condition and error bound on the trained VAE decoder, across m",
+    ),
+    target(
         "eval-baselines",
         "gm-eval",
         "eval_baselines",

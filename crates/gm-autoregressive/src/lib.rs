@@ -34,6 +34,7 @@
 //! assert_eq!(samples.dims(), &[4, 3]);
 //! # Ok::<(), gm_autoregressive::Error>(())
 //! ```
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod io;

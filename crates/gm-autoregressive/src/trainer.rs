@@ -104,7 +104,9 @@ impl ArModel for PixelCnn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ArTrainConfig<C> {
+    /// The model's architecture.
     pub model: C,
+    /// The Adam optimiser's settings.
     pub adam: AdamConfig,
     /// Dynamic binarization of each batch (x_bin = 1 if u < x, as gm-vae); off for data
     /// that is binary already.
@@ -180,14 +182,17 @@ impl<M: ArModel> ArTrainer<M> {
         })
     }
 
+    /// The model being trained.
     pub fn model(&self) -> &M {
         &self.model
     }
 
+    /// The model's trainable weights.
     pub fn store(&self) -> &ParamStore {
         &self.store
     }
 
+    /// The run's hyperparameters.
     pub fn config(&self) -> &ArTrainConfig<M::Config> {
         &self.cfg
     }

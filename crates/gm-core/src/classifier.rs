@@ -20,8 +20,11 @@ pub static PRETRAINED: &[u8] = include_bytes!("../weights/mnist_classifier.safet
 /// Layer sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifierConfig {
+    /// Output channels of the first 5x5 convolution.
     pub conv1: usize,
+    /// Output channels of the second 5x5 convolution.
     pub conv2: usize,
+    /// Width of the hidden layer, the dimension of [`MnistClassifier::features`].
     pub hidden: usize,
 }
 
@@ -36,6 +39,7 @@ impl Default for ClassifierConfig {
 }
 
 impl ClassifierConfig {
+    /// Checks that every layer width is at least 1; a zero width is an error naming it.
     pub fn validate(&self) -> Result<()> {
         for (field, v) in [
             ("conv1", self.conv1),
@@ -65,6 +69,8 @@ pub struct MnistClassifier {
 }
 
 impl MnistClassifier {
+    /// Builds the layers from `vb` (names `conv1`, `conv2`, `fc1`, `fc2`), after validating
+    /// `cfg`.
     pub fn new(cfg: ClassifierConfig, vb: candle_nn::VarBuilder) -> Result<Self> {
         cfg.validate()?;
         let c = Conv2dConfig {
@@ -92,6 +98,7 @@ impl MnistClassifier {
         Self::new(cfg, vb)
     }
 
+    /// The layer sizes.
     pub fn config(&self) -> &ClassifierConfig {
         &self.cfg
     }
@@ -190,7 +197,9 @@ impl crate::model::SavedModel for MnistClassifier {
 /// Training hyperparameters of the classifier.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ClassifierTrainConfig {
+    /// The layer sizes.
     pub model: ClassifierConfig,
+    /// The optimizer; its `lr` is the peak of the cosine schedule when there is one.
     pub adam: AdamConfig,
     /// Random translations of up to this many pixels (0: none).
     pub max_shift: usize,
@@ -212,6 +221,7 @@ impl Default for ClassifierTrainConfig {
 /// Trains a [`MnistClassifier`] with cross-entropy and Adam; evaluates on `test` per epoch.
 pub struct ClassifierTrainer {
     cfg: ClassifierTrainConfig,
+    /// The classifier being trained.
     pub model: MnistClassifier,
     store: ParamStore,
     opt: Adam,
@@ -220,6 +230,8 @@ pub struct ClassifierTrainer {
 }
 
 impl ClassifierTrainer {
+    /// A classifier with weights drawn from `seed`, its Adam optimizer, and `test`, the
+    /// labelled data set [`Trainer::evaluate`] scores.
     pub fn new(
         cfg: ClassifierTrainConfig,
         seed: u64,
@@ -239,6 +251,7 @@ impl ClassifierTrainer {
         })
     }
 
+    /// The classifier's parameters.
     pub fn store(&self) -> &ParamStore {
         &self.store
     }

@@ -28,8 +28,11 @@ pub enum DeviceChoice {
     /// CUDA when built in and present, then Metal, else the CPU ([`select_device`]).
     #[default]
     Auto,
+    /// The CPU.
     Cpu,
+    /// The CUDA device with this ordinal (`cuda` alone is `cuda:0`).
     Cuda(usize),
+    /// The Metal device with this ordinal (`metal` alone is `metal:0`).
     Metal(usize),
 }
 
@@ -112,6 +115,7 @@ pub fn device_name(device: &Device) -> &'static str {
 /// (`to_device` onto its own device is a clone of the handle), and gradients flow through
 /// both steps.
 pub trait ToHostF64 {
+    /// The tensor moved to the CPU and cast to f64.
     fn to_host_f64(&self) -> candle_core::Result<candle_core::Tensor>;
 }
 

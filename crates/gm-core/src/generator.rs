@@ -4,8 +4,20 @@
 
 use candle_core::{Device, Tensor};
 
+use crate::nn::DenseStack;
 use crate::rng::GmRng;
 use crate::Result;
+
+/// A generator written out as a fully connected stack for passes on host memory (see
+/// [`DenseStack`]): `generate(z)`, flattened, is the stack's output, its last activation
+/// included.
+#[derive(Debug, Clone)]
+pub struct DenseForm {
+    /// The layers and activations.
+    pub stack: DenseStack,
+    /// Host copies of the parameters `[w0, b0, w1, b1, ...]` in the stack's layout.
+    pub params: Vec<Vec<f32>>,
+}
 
 /// A latent-variable generator x = G(z), z ~ prior.
 pub trait Generator {
@@ -28,6 +40,13 @@ pub trait Generator {
     fn sample(&self, n: usize, rng: &mut GmRng, device: &Device) -> Result<Tensor> {
         let z = self.sample_latent(n, rng, device)?;
         self.generate(&z)
+    }
+
+    /// The generator as a [`DenseForm`] when it is a fully connected stack on the CPU in f32,
+    /// so that estimators may run written-out passes (compressed sensing does); `None`, the
+    /// default, keeps them on candle's autograd.
+    fn dense_form(&self) -> Result<Option<DenseForm>> {
+        Ok(None)
     }
 
     /// The number of classes of a class-conditional generator, whose latents carry the

@@ -12,6 +12,7 @@
 //! - [`classifier`]: the small MNIST convolutional classifier, with shipped weights.
 //! - [`io`]: safetensors files with metadata, written atomically.
 //! - [`run`]: run folders: a marker, the files gm wrote, and the rules that keep a user's files.
+#![warn(missing_docs)]
 
 pub mod alloc;
 pub mod classifier;
@@ -34,7 +35,7 @@ pub mod viz;
 
 pub use device::{select_device, ToHostF64};
 pub use error::{Error, Result};
-pub use generator::Generator;
+pub use generator::{DenseForm, Generator};
 pub use optim::{Adam, AdamConfig};
 pub use rng::{GmRng, ParamStore};
 pub use train::{fit, FitConfig, FitSummary, Metrics, TrainState, Trainer};

@@ -17,9 +17,13 @@ use crate::{Error, Result};
 /// Adam hyperparameters (PyTorch's defaults; weight decay 0).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct AdamConfig {
+    /// Learning rate, positive and finite.
     pub lr: f64,
+    /// Decay rate of the first-moment (mean) estimate, in `[0, 1)`.
     pub beta1: f64,
+    /// Decay rate of the second-moment (uncentred variance) estimate, in `[0, 1)`.
     pub beta2: f64,
+    /// Added to the denominator `sqrt(v)` for numerical stability, positive.
     pub eps: f64,
     /// Decoupled weight decay (0 = plain Adam).
     pub weight_decay: f64,
@@ -86,6 +90,8 @@ pub struct Adam {
 }
 
 impl Adam {
+    /// Adam with zero moments over the variables `store` holds now (build the model first),
+    /// after validating `cfg`.
     pub fn new(store: &ParamStore, cfg: AdamConfig) -> Result<Self> {
         cfg.validate()?;
         let params = store.vars();
@@ -114,10 +120,12 @@ impl Adam {
         })
     }
 
+    /// The hyperparameters, with the learning rate last set by [`Adam::set_lr`].
     pub fn config(&self) -> &AdamConfig {
         &self.cfg
     }
 
+    /// Sets the learning rate of the following steps (for a schedule).
     pub fn set_lr(&mut self, lr: f64) {
         self.cfg.lr = lr;
     }

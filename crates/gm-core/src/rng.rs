@@ -16,6 +16,27 @@ use rand_distr::{Distribution, StandardNormal};
 use crate::Result;
 
 /// A seeded, resumable random stream.
+///
+/// ```
+/// use gm_core::GmRng;
+///
+/// // The same seed gives the same draws.
+/// let mut a = GmRng::new(7);
+/// assert_eq!(a.normal_vec(10), GmRng::new(7).normal_vec(10));
+///
+/// // A saved state resumes the stream exactly where it stood.
+/// let state = a.state();
+/// let x = a.uniform_vec(5, 0.0, 1.0);
+/// assert_eq!(GmRng::from_state(state).uniform_vec(5, 0.0, 1.0), x);
+///
+/// // A tensor of draws, and a permutation of 0..10.
+/// let z = a.normal((2, 3), 0.0, 1.0, &candle_core::Device::Cpu)?;
+/// assert_eq!(z.dims(), &[2, 3]);
+/// let mut p = a.permutation(10);
+/// p.sort_unstable();
+/// assert_eq!(p, (0..10).collect::<Vec<_>>());
+/// # Ok::<(), gm_core::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct GmRng {
     seed: u64,
@@ -25,7 +46,9 @@ pub struct GmRng {
 /// Where a [`GmRng`] stands: enough to resume it exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RngState {
+    /// The seed the stream was built from.
     pub seed: u64,
+    /// The ChaCha stream number (see [`GmRng::derive`]).
     pub stream: u64,
     /// Position in the ChaCha key stream, in 32-bit words (a u128, kept as a string in JSON).
     #[serde(with = "u128_string")]
@@ -59,6 +82,7 @@ impl GmRng {
         Self { seed, inner }
     }
 
+    /// The seed this stream was built from.
     pub fn seed(&self) -> u64 {
         self.seed
     }
@@ -209,6 +233,7 @@ impl ParamStore {
         VarBuilder::from_backend(Box::new(self.clone()), DType::F32, device.clone())
     }
 
+    /// The underlying candle [`VarMap`].
     pub fn varmap(&self) -> &VarMap {
         &self.varmap
     }
@@ -221,6 +246,7 @@ impl ParamStore {
         v
     }
 
+    /// The variables' names, sorted.
     pub fn names(&self) -> Vec<String> {
         self.vars().into_iter().map(|(k, _)| k).collect()
     }

@@ -16,6 +16,7 @@ pub struct TheoryRow {
 }
 
 impl TheoryRow {
+    /// A row from its fields (see [`TheoryRow`]).
     pub fn new(
         area: &'static str,
         statement: impl Into<String>,

@@ -7,23 +7,38 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// An error of gm-core (e.g. from its IDX reader or from building a
+    /// [`gm_core::data::Dataset`]).
     #[error(transparent)]
     Core(#[from] gm_core::Error),
 
+    /// A failed read or write of a file or folder.
     #[error("{path}: {source}")]
     Io {
+        /// The file or folder concerned.
         path: PathBuf,
+        /// The underlying I/O error.
         #[source]
         source: std::io::Error,
     },
 
     /// A file that should be an image and is not one, or is cut short.
     #[error("{path}: cannot read the image: {reason} (pass --skip-bad to skip such files)")]
-    BadImage { path: PathBuf, reason: String },
+    BadImage {
+        /// The image file.
+        path: PathBuf,
+        /// Why it cannot be read.
+        reason: String,
+    },
 
     /// A folder with nothing to load.
     #[error("{path}: {what}")]
-    Empty { path: PathBuf, what: String },
+    Empty {
+        /// The folder (or file) concerned.
+        path: PathBuf,
+        /// What it lacks, e.g. that no image was found or every image was skipped.
+        what: String,
+    },
 
     /// Two images of different sizes without `--image-size`.
     #[error(
@@ -32,24 +47,38 @@ pub enum Error {
          and centre-crop it to NxN"
     )]
     MixedSizes {
+        /// The first readable image, whose size the others must match.
         first: PathBuf,
+        /// Its width in pixels.
         first_w: u32,
+        /// Its height in pixels.
         first_h: u32,
+        /// The first image of another size.
         second: PathBuf,
+        /// Its width in pixels.
         second_w: u32,
+        /// Its height in pixels.
         second_h: u32,
     },
 
     /// A file whose contents break its format (IDX, .npy, .safetensors), or a data set this
     /// crate cannot use (wrong rank, ambiguous tensors, an unsupported dtype).
     #[error("{path}: {message}")]
-    Format { path: PathBuf, message: String },
+    Format {
+        /// The file concerned.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// A load or generation option outside its range.
     #[error("invalid option: {field} = {value}: {reason}")]
     Option {
+        /// The name of the option at fault, e.g. `"image_size"`.
         field: &'static str,
+        /// The value it was given, as text.
         value: String,
+        /// Why the value is refused, e.g. `"must be 1 (grey) or 3 (RGB)"`.
         reason: &'static str,
     },
 }

@@ -164,10 +164,12 @@ impl SigmoidDiscriminator {
         Self::new(sign * k, 0.5 * (1.0 + theta))
     }
 
+    /// The slope `k` of `D(x) = sigma(slope (threshold - x))`.
     pub fn slope(&self) -> f64 {
         self.slope
     }
 
+    /// The threshold `c`, where `D = 1/2`.
     pub fn threshold(&self) -> f64 {
         self.threshold
     }
@@ -259,14 +261,17 @@ impl Default for DisjointSupportConfig {
 /// The curves at one theta; gradients are central differences of the quadrature values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct DisjointSupportPoint {
+    /// The shift theta of `Q_theta = U[theta, theta + 1]`.
     pub theta: f64,
     /// JS(P, Q_theta), quadrature.
     pub js: f64,
+    /// dJS/dtheta, central difference.
     pub js_gradient: f64,
     /// C(G) = -log 4 + 2 JS: the GAN value at the optimal discriminator D* = p / (p + q).
     pub optimal_gan_value: f64,
     /// W1(P, Q_theta), quadrature of |F_P - F_Q|.
     pub w1: f64,
+    /// dW1/dtheta, central difference.
     pub w1_gradient: f64,
     /// The value V(D) of the sigmoid discriminator chosen for this theta.
     pub sigmoid_value: f64,

@@ -10,8 +10,11 @@ use crate::{Error, Result};
 /// A Monte Carlo estimate: the sample mean and its standard error.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Estimate {
+    /// The sample mean.
     pub mean: f64,
+    /// The standard error of the mean, `sd / sqrt(n)`.
     pub std_error: f64,
+    /// The number of values.
     pub n: usize,
 }
 
@@ -100,11 +103,14 @@ where
 /// A univariate Gaussian `N(mean, std^2)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gaussian1d {
+    /// The mean.
     pub mean: f64,
+    /// The standard deviation, > 0.
     pub std: f64,
 }
 
 impl Gaussian1d {
+    /// `N(mean, std^2)` with `mean` finite and `std` finite and > 0.
     pub fn new(mean: f64, std: f64) -> Result<Self> {
         if !mean.is_finite() {
             return Err(Error::NonFinite {

@@ -67,10 +67,12 @@ impl Kernel {
         Self::new(KernelKind::InverseMultiquadric, scales)
     }
 
+    /// The kernel family.
     pub fn kind(&self) -> KernelKind {
         self.kind
     }
 
+    /// The bandwidths (Gaussian) or scales (inverse multiquadric) summed over.
     pub fn scales(&self) -> &[f64] {
         &self.scales
     }
@@ -284,6 +286,7 @@ pub struct PermutationTest {
     pub statistic: f64,
     /// `(1 + #{permuted >= observed}) / (1 + permutations)`.
     pub p_value: f64,
+    /// Number of random permutations drawn.
     pub permutations: usize,
 }
 

@@ -13,7 +13,10 @@
 //!   permutation test.
 //! - [`optimize`]: 1-D maximisation (grid + golden section) for the numerical checks.
 //! - [`transport`]: 1-D Wasserstein, sliced Wasserstein, Sinkhorn, exact assignment.
+//! - [`semidiscrete`]: lower bounds on the transport cost between a distribution (sampled) and
+//!   a finite sample, by stochastic ascent on the semi-dual.
 //! - [`theory_rows`]: the crate's rows of `cargo xtask reproduce theory`.
+#![warn(missing_docs)]
 
 pub mod disjoint;
 pub mod error;
@@ -23,6 +26,7 @@ pub mod kernel;
 pub mod omega_rho;
 pub mod optimize;
 pub mod quadrature;
+pub mod semidiscrete;
 pub mod theory;
 pub mod transport;
 pub mod variational;

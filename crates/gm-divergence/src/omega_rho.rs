@@ -149,6 +149,7 @@ impl DiscriminatorCost {
         ]
     }
 
+    /// A short name of the cost for tables and plots.
     pub fn name(&self) -> String {
         match self {
             DiscriminatorCost::Ratio => "A (density ratio)".into(),

@@ -39,8 +39,11 @@ const WG: [f64; 4] = [
 /// The result of a quadrature: the estimate, its error bound and the cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Quadrature {
+    /// The integral estimate.
     pub value: f64,
+    /// The estimated absolute error: the sum of the subintervals' `|K15 - G7|`.
     pub error: f64,
+    /// Number of integrand evaluations.
     pub evaluations: usize,
 }
 
@@ -49,6 +52,7 @@ pub struct Quadrature {
 pub struct QuadratureConfig {
     /// Accept when the summed error is below `max(absolute, relative * |value|)`.
     pub absolute: f64,
+    /// Relative tolerance, see `absolute`.
     pub relative: f64,
     /// Most subintervals before giving up.
     pub max_intervals: usize,

@@ -329,6 +329,7 @@ pub struct Sinkhorn {
     pub transport_cost: f64,
     /// The plan, row-major `n x m`, rows summing to 1/n and columns to 1/m.
     pub plan: Vec<f64>,
+    /// Sinkhorn iterations run (at most `max_iterations`).
     pub iterations: usize,
     /// Largest deviation of a row sum from its marginal at exit.
     pub marginal_error: f64,

@@ -43,16 +43,27 @@ pub const SLICED_P: f64 = 2.0;
 pub struct AnyDataMetrics {
     /// The feature space, e.g. `random-conv(seed 0, 512-d)`.
     pub features: String,
+    /// Dimension `d` of the feature vectors.
     pub feature_dim: usize,
     /// The real set the samples are compared with.
     pub reference: String,
+    /// Number of generated items compared.
     pub n_samples: usize,
+    /// Number of real items in the reference set.
     pub n_reference: usize,
+    /// Frechet distance of the Gaussians fitted to the two feature sets (FID in the
+    /// `inception` space).
     pub frechet_distance: f64,
+    /// KID over random subsets of the two feature sets.
     pub kernel_distance: KernelDistance,
+    /// Unbiased Gaussian-kernel `MMD^2` on at most `max_neighbour_points` items of each set.
     pub gaussian_mmd: GaussianMmd,
+    /// Sliced Wasserstein distance `SW_2` over `sliced_projections` directions.
     pub sliced_wasserstein: SlicedWasserstein,
+    /// Improved precision and recall on the first `min(max_neighbour_points, n, n')`
+    /// items of each set.
     pub precision_recall: PrecisionRecall,
+    /// Leave-one-out 1-NN two-sample accuracy on the same items as `precision_recall`.
     pub one_nn: OneNnAccuracy,
 }
 

@@ -18,9 +18,11 @@ use crate::{Error, Result};
 /// Mean and spread of the classifier score over the splits.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClassifierScore {
+    /// Mean of the classifier score over the splits, in `[1, classes]`.
     pub mean: f64,
     /// Population standard deviation over the splits, as in the reference implementation.
     pub std: f64,
+    /// Number of equal consecutive parts the samples were split into.
     pub splits: usize,
 }
 
@@ -111,6 +113,7 @@ pub struct LabelHistogram {
     pub counts: Vec<usize>,
     /// Classes holding at least `min_share / classes` of the samples.
     pub covered: usize,
+    /// Number of classes, the length of `counts`.
     pub classes: usize,
     /// A class counts as covered when it holds at least this fraction of its uniform share;
     /// a threshold above zero keeps the classifier's few errors from counting as modes.

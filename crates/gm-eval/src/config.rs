@@ -24,7 +24,9 @@ pub enum MixtureTarget {
     /// The ring of 8 or the grid of 25, whichever holds more high-quality samples.
     #[default]
     Auto,
+    /// The ring of 8 Gaussians (radius 2, std 0.02).
     Ring8,
+    /// The 5x5 grid of 25 Gaussians (spacing 2, std 0.05).
     Grid25,
 }
 
@@ -75,6 +77,7 @@ pub struct EvalConfig {
     pub score_splits: usize,
     /// KID: number of subsets (100) and items per subset (1,000).
     pub kid_subsets: usize,
+    /// Items per KID subset (1,000; at least 2, capped at the sizes of the two sets).
     pub kid_subset_size: usize,
     /// Neighbours of the precision/recall manifolds (3).
     pub pr_k: usize,
@@ -89,13 +92,16 @@ pub struct EvalConfig {
     pub parzen_validation: usize,
     /// A digit class counts as covered when it holds this fraction of its uniform share.
     pub label_min_share: f64,
+    /// How the generated pixels are scaled (`[0, 1]` or `[-1, 1]`).
     pub pixel_range: PixelRange,
+    /// The 2-D mixture that 2-D samples are scored against.
     pub mixture: MixtureTarget,
     /// Feature space of the image metrics; anything but the MNIST classifier compares the
     /// samples with a reference set (the test digits for 1x28x28 samples without one).
     pub features: FeatureSpace,
     /// Seed and width (a multiple of 4) of the random conv network's features.
     pub random_conv_seed: u64,
+    /// Width of the random conv network's features (512).
     pub random_conv_dim: usize,
     /// Largest side of the pooled images of the pixel feature space (32).
     pub pixel_max_side: usize,
@@ -158,6 +164,7 @@ impl EvalConfig {
         }
     }
 
+    /// Checks every setting, returning [`Error::Config`] naming the first bad field.
     pub fn validate(&self) -> Result<()> {
         at_least("n_samples", self.n_samples, 1, "must be at least 1")?;
         at_least("batch_size", self.batch_size, 1, "must be at least 1")?;

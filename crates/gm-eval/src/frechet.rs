@@ -17,9 +17,13 @@ use crate::{Error, Result};
 /// A Gaussian fitted to features: mean `(d)` and covariance `(d, d)` row-major, in f64.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GaussianStats {
+    /// Feature dimension `d`.
     pub dim: usize,
+    /// Number of feature vectors fitted; 0 when built by [`GaussianStats::new`].
     pub n: usize,
+    /// Mean, `d` values.
     pub mean: Vec<f64>,
+    /// Covariance, `d * d` values row-major.
     pub cov: Vec<f64>,
 }
 

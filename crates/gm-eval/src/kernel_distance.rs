@@ -25,7 +25,9 @@ pub struct KernelDistance {
     /// `std / sqrt(subsets)`: the standard error of the mean if the subsets were independent;
     /// they overlap when `subset_size` is a large part of the sets, so it is a lower bound.
     pub stderr: f64,
+    /// Number of random subsets averaged.
     pub subsets: usize,
+    /// Items per subset actually used: `min(subset_size, n, n')`.
     pub subset_size: usize,
 }
 

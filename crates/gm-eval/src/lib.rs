@@ -22,6 +22,7 @@
 //! - [`evaluate`]: one entry point for tensors, generators and files; `eval.json` and
 //!   `report.html` in a run folder.
 //! - [`linalg`]: the small f64 linear algebra (Jacobi eigendecomposition, PSD square root).
+#![warn(missing_docs)]
 
 mod distances;
 

@@ -27,7 +27,9 @@ pub struct GaussianMmd {
     pub mmd2: f64,
     /// The kernel bandwidth `s`.
     pub bandwidth: f64,
+    /// Number of points in `x`.
     pub n_x: usize,
+    /// Number of points in `y`.
     pub n_y: usize,
 }
 

@@ -25,6 +25,7 @@ pub const MODE_SAMPLES: usize = 2_500;
 pub struct ModeCoverage {
     /// Modes nearest to at least one high-quality sample.
     pub modes_captured: usize,
+    /// Number of modes of the mixture.
     pub modes: usize,
     /// Fraction of samples within `3 std` of their nearest mode.
     pub high_quality: f64,
@@ -32,6 +33,7 @@ pub struct ModeCoverage {
     pub counts: Vec<usize>,
     /// `KL(q || uniform)` of the high-quality histogram; `None` when no sample is high quality.
     pub reverse_kl: Option<f64>,
+    /// Number of samples scored.
     pub n_samples: usize,
 }
 

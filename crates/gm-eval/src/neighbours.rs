@@ -26,10 +26,15 @@ const BLOCK: usize = 256;
 /// Improved precision and recall.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PrecisionRecall {
+    /// Fraction of generated points inside the real manifold, in `[0, 1]`.
     pub precision: f64,
+    /// Fraction of real points inside the generated manifold, in `[0, 1]`.
     pub recall: f64,
+    /// The neighbour whose distance sets each ball's radius.
     pub k: usize,
+    /// Number of real points.
     pub n_real: usize,
+    /// Number of generated points.
     pub n_fake: usize,
 }
 
@@ -42,6 +47,7 @@ pub struct OneNnAccuracy {
     pub real_accuracy: f64,
     /// Over the generated points only.
     pub fake_accuracy: f64,
+    /// Number of points in each of the two sets.
     pub n_per_set: usize,
 }
 

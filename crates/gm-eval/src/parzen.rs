@@ -34,9 +34,13 @@ pub struct ParzenResult {
     pub stderr: f64,
     /// The bandwidth grid and the mean validation log-likelihood of each.
     pub sigmas: Vec<f64>,
+    /// Mean validation log-likelihood of each bandwidth of `sigmas`.
     pub validation: Vec<f64>,
+    /// Number of samples the KDE is fitted to.
     pub n_kernel: usize,
+    /// Number of validation points.
     pub n_validation: usize,
+    /// Number of test points.
     pub n_test: usize,
 }
 

@@ -21,8 +21,11 @@ use crate::{Error, Result};
 /// The sliced distance and how it was computed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SlicedWasserstein {
+    /// The distance `SW_p`.
     pub distance: f64,
+    /// The order `p`.
     pub p: f64,
+    /// Number of random directions `L`.
     pub projections: usize,
     /// Seed of the directions.
     pub seed: u64,

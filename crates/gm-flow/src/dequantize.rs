@@ -67,6 +67,7 @@ impl LogitTransform {
         Ok(Self { alpha })
     }
 
+    /// The boundary margin `alpha`.
     pub fn alpha(&self) -> f64 {
         self.alpha
     }

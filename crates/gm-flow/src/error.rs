@@ -4,25 +4,33 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A tensor operation failed in candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 
+    /// An error raised by gm-core.
     #[error(transparent)]
     Core(#[from] gm_core::Error),
 
     /// A configuration field holds an invalid value.
     #[error("invalid configuration: {field} = {value}: {reason}")]
     Config {
+        /// The field's name (dotted for nested fields).
         field: &'static str,
+        /// The rejected value, as text.
         value: String,
+        /// What the value must satisfy.
         reason: &'static str,
     },
 
     /// Data of the wrong shape for the model.
     #[error("shape mismatch: {what}: got {got:?}, expected {expected:?}")]
     Shape {
+        /// What was being checked.
         what: &'static str,
+        /// The shape received.
         got: Vec<usize>,
+        /// The shape wanted (a 0 stands for any size where `what` says so).
         expected: Vec<usize>,
     },
 

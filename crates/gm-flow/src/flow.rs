@@ -44,22 +44,27 @@ pub struct FlowSequence {
 }
 
 impl FlowSequence {
+    /// The sequence of `layers`, the first applied first in the normalizing direction.
     pub fn new(layers: Vec<Box<dyn Flow>>) -> Self {
         Self { layers }
     }
 
+    /// Appends `layer`, applied after the others in the normalizing direction.
     pub fn push(&mut self, layer: Box<dyn Flow>) {
         self.layers.push(layer);
     }
 
+    /// The number of layers.
     pub fn len(&self) -> usize {
         self.layers.len()
     }
 
+    /// Whether the sequence has no layers (then it is the identity).
     pub fn is_empty(&self) -> bool {
         self.layers.is_empty()
     }
 
+    /// The layers, in normalizing order.
     pub fn layers(&self) -> &[Box<dyn Flow>] {
         &self.layers
     }

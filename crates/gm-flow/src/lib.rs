@@ -13,6 +13,7 @@
 //!   quadrature and the exact KL against a Gaussian mixture, density heat maps.
 //! - [`check`]: Jacobians by autograd and finite differences, to test log-determinants.
 //! - [`linalg`]: small f64 LU, determinant, inverse and orthogonalisation.
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod density2d;

@@ -6,6 +6,7 @@
 /// `P A = L U` with `L` unit lower triangular and `U` upper triangular.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Lu {
+    /// The matrix size: `A` is `n x n`.
     pub n: usize,
     /// Row `i` of `P A` is row `perm[i]` of `A`.
     pub perm: Vec<usize>,

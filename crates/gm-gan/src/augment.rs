@@ -23,8 +23,11 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Augment {
+    /// Random brightness, saturation and contrast.
     Color,
+    /// A random shift by whole pixels, up to [`TRANSLATION_RATIO`] of the side, zero filled.
     Translation,
+    /// A square of [`CUTOUT_RATIO`] of the side, centred at random, set to 0.
     Cutout,
 }
 
@@ -37,6 +40,7 @@ impl Augment {
     /// Every transformation, in the order DiffAugment applies them.
     pub const ALL: [Augment; 3] = [Augment::Color, Augment::Translation, Augment::Cutout];
 
+    /// The transformation's name in a policy: `color`, `translation` or `cutout`.
     pub fn name(&self) -> &'static str {
         match self {
             Augment::Color => "color",

@@ -4,28 +4,37 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A tensor operation failed in candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 
+    /// An error raised by gm-core, e.g. an invalid Adam configuration.
     #[error(transparent)]
     Core(#[from] gm_core::Error),
 
+    /// An error raised by gm-divergence, e.g. an invalid f-divergence parameter.
     #[error(transparent)]
     Divergence(#[from] gm_divergence::Error),
 
     /// A configuration field holds an invalid value.
     #[error("invalid configuration: {field} = {value}: {reason}")]
     Config {
+        /// The offending field.
         field: &'static str,
+        /// The rejected value, as text.
         value: String,
+        /// Why the value is rejected.
         reason: &'static str,
     },
 
     /// Data of the wrong shape for the model.
     #[error("shape mismatch: {what}: got {got:?}, expected {expected:?}")]
     Shape {
+        /// What was given the wrong shape.
         what: &'static str,
+        /// The shape received.
         got: Vec<usize>,
+        /// The shape needed.
         expected: Vec<usize>,
     },
 
@@ -35,7 +44,10 @@ pub enum Error {
          set CANDLE_GRAD_DO_NOT_DETACH=1 before the first backward pass (build the trainer \
          before any other training on this thread, or export the variable)"
     )]
-    SecondOrderUnavailable { objective: String },
+    SecondOrderUnavailable {
+        /// What needs them: the objective's name, the R1/R2 penalty or the exact unrolled GAN.
+        objective: String,
+    },
 }
 
 /// Result with gm-gan's [`Error`].

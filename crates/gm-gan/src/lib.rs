@@ -18,6 +18,7 @@
 //! - [`conditional`]: class-conditional generation, a generator `G(z, y)` with a label
 //!   embedding and the projection (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017)
 //!   discriminator, trained by [`CganTrainer`].
+#![warn(missing_docs)]
 
 pub mod augment;
 pub mod bigan;

@@ -31,6 +31,7 @@ pub struct CostFit {
     pub hidden: Vec<usize>,
     /// Full-batch Adam steps.
     pub steps: usize,
+    /// Adam's learning rate.
     pub lr: f64,
     /// Seeds the initial weights.
     pub seed: u64,
@@ -211,6 +212,7 @@ fn log_normal(t: f64, m: f64, s: f64) -> f64 {
 }
 
 impl KnownPair {
+    /// The pair in words, e.g. `N(0, 1) vs N(1, 1.5^2)`.
     pub fn name(&self) -> &'static str {
         match self {
             KnownPair::Gaussians1d => "N(0, 1) vs N(1, 1.5^2)",

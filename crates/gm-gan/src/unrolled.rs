@@ -58,6 +58,7 @@ pub struct Unrolled {
     pub lr: f64,
     /// Differentiate through the updates (true) or use the first-order surrogate.
     pub second_order: bool,
+    /// The update rule of the look-ahead steps (absent from a saved config: SGD).
     #[serde(default)]
     pub optimizer: LookAhead,
 }

@@ -19,6 +19,7 @@ pub const FILES: [&str; 4] = [
 /// What to put beside the weights.
 #[derive(Debug, Clone, Default)]
 pub struct ExportOptions {
+    /// What the model card `README.md` says.
     pub card: ModelCard,
     /// A sample grid `(n, c, h, w)` and whether its values lie in [-1, 1].
     pub samples: Option<(Tensor, bool)>,
@@ -29,17 +30,25 @@ pub struct ExportOptions {
 /// The files written, with their sizes in bytes.
 #[derive(Debug, Clone)]
 pub struct Exported {
+    /// The export folder.
     pub dir: PathBuf,
+    /// Each file of [`FILES`] found in `dir` after writing, in that order, with its size in
+    /// bytes.
     pub files: Vec<(String, u64)>,
 }
 
 /// A folder's contents before they are turned into a typed model.
 #[derive(Debug, Clone)]
 pub struct LoadedParts {
+    /// The model name (`gm.model`), the same in the weights' metadata and `config.json`.
     pub model: String,
+    /// The gm version that wrote the weights (`gm.version`; empty when absent).
     pub version: String,
+    /// The model's config, the `config` field of `config.json`.
     pub config: serde_json::Value,
+    /// The weights by name.
     pub tensors: BTreeMap<String, Tensor>,
+    /// The whole `__metadata__` of `model.safetensors`.
     pub metadata: BTreeMap<String, String>,
 }
 
@@ -63,6 +72,52 @@ fn is_export_file(name: &str) -> bool {
 /// Writes `model` to `dir` (created if needed). A folder that holds anything but a previous
 /// gm export (or what an export killed half way leaves) is refused, so a user's files are
 /// never overwritten.
+///
+/// ```
+/// use std::collections::BTreeMap;
+///
+/// use candle_core::{Device, Tensor};
+/// use gm_core::model::SavedModel;
+///
+/// /// A model made of one vector.
+/// struct Bias(Tensor);
+///
+/// impl SavedModel for Bias {
+///     const MODEL: &'static str = "bias";
+///     fn config_json(&self) -> serde_json::Value {
+///         serde_json::json!({ "dim": self.0.elem_count() })
+///     }
+///     fn weights(&self) -> BTreeMap<String, Tensor> {
+///         BTreeMap::from([("bias".to_string(), self.0.clone())])
+///     }
+///     fn from_parts(
+///         _config: &serde_json::Value,
+///         mut tensors: BTreeMap<String, Tensor>,
+///         _device: &Device,
+///     ) -> gm_core::Result<Self> {
+///         tensors
+///             .remove("bias")
+///             .map(Bias)
+///             .ok_or_else(|| gm_core::Error::Msg("tensor `bias` is missing".into()))
+///     }
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
+/// let model = Bias(Tensor::new(&[1f32, 2.0, 3.0], &Device::Cpu)?);
+/// let out = gm_hub::export(&model, dir.path(), &gm_hub::ExportOptions::default())?;
+/// // No sample grid was given: weights, config and card.
+/// let names: Vec<&str> = out.files.iter().map(|(n, _)| n.as_str()).collect();
+/// assert_eq!(names, ["model.safetensors", "config.json", "README.md"]);
+///
+/// let parts = gm_hub::load_parts(dir.path(), &Device::Cpu)?;
+/// assert_eq!(parts.model, "bias");
+/// assert_eq!(parts.metadata["format"], "pt");
+/// let back: Bias = gm_hub::load(dir.path(), &Device::Cpu)?;
+/// assert_eq!(back.0.to_vec1::<f32>()?, [1.0, 2.0, 3.0]);
+/// # Ok(())
+/// # }
+/// ```
 pub fn export<M: SavedModel>(
     model: &M,
     dir: impl AsRef<Path>,

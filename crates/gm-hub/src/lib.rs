@@ -8,6 +8,7 @@
 //! [`gm_core::model::SavedModel`]. Every file is written atomically. With the `remote`
 //! feature, [`remote::push`] uploads such a folder to the Hugging Face Hub in one commit and
 //! [`remote::pull`] downloads one through hf-hub's cache (with an offline mode).
+#![warn(missing_docs)]
 
 mod card;
 mod error;

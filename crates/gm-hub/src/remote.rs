@@ -31,21 +31,27 @@ pub struct HubOptions {
 /// A file of a planned upload: its path in the repository and its size in bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedFile {
+    /// The file's path in the repository (its name in the export folder).
     pub path_in_repo: String,
+    /// Its size in bytes.
     pub bytes: u64,
 }
 
 /// The result of [`push`].
 #[derive(Debug, Clone)]
 pub struct Pushed {
+    /// The repository's URL, as the Hub reports it.
     pub repo_url: String,
+    /// The upload commit's URL, when the Hub reports one.
     pub commit_url: Option<String>,
+    /// The files uploaded, as [`plan_push`] lists them.
     pub files: Vec<PlannedFile>,
 }
 
 /// Options of [`pull`].
 #[derive(Debug, Clone, Default)]
 pub struct PullOptions {
+    /// Where and how to talk to the Hub.
     pub hub: HubOptions,
     /// Use only the local cache, never the network (also set by `HF_HUB_OFFLINE=1`).
     pub offline: bool,

@@ -32,6 +32,7 @@ pub struct Dct2 {
 }
 
 impl Dct2 {
+    /// The transform of `height x width` images.
     pub fn new(height: usize, width: usize) -> Self {
         Self {
             h: height,
@@ -46,6 +47,7 @@ impl Dct2 {
         self.h * self.w
     }
 
+    /// Whether an image has no values (a zero height or width).
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

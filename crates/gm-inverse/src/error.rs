@@ -5,25 +5,33 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A tensor operation failed in candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 
+    /// An error raised by gm-core.
     #[error(transparent)]
     Core(#[from] gm_core::Error),
 
     /// A configuration field or constructor argument holds an invalid value.
     #[error("invalid configuration: {field} = {value}: {reason}")]
     Config {
+        /// The field's or argument's name.
         field: &'static str,
+        /// The rejected value, as text.
         value: String,
+        /// What the value must satisfy.
         reason: &'static str,
     },
 
     /// Tensors or buffers whose sizes disagree.
     #[error("shape mismatch: {what}: got {got:?}, expected {expected:?}")]
     Shape {
+        /// The tensor or buffer at fault.
         what: &'static str,
+        /// The shape (or length) received.
         got: Vec<usize>,
+        /// The shape (or length) wanted.
         expected: Vec<usize>,
     },
 }

@@ -13,8 +13,9 @@
 //! follows the same trajectories as [`recover_each`], which runs the images one at a time.
 //! The starting latents of image i come from the stream `GmRng::derive(seed, i)` in both.
 
-use candle_core::{Tensor, D};
-use gm_core::{Adam, AdamConfig, Generator, GmRng, ParamStore};
+use candle_core::{DType, Tensor, D};
+use gm_core::nn::{DenseActivation, DenseStack};
+use gm_core::{Adam, AdamConfig, DenseForm, Generator, GmRng, ParamStore};
 use serde::{Deserialize, Serialize};
 
 use crate::operator::{flatten_items, MeasurementOperator};
@@ -31,6 +32,14 @@ pub struct CsgmConfig {
     pub restarts: usize,
     /// Weight of ||z||^2.
     pub lambda: f64,
+    /// Take the written-out passes (no autograd, no parameter gradients) when the generator
+    /// offers a [`DenseForm`] and the data is f32 on the CPU; `false` keeps candle's autograd.
+    #[serde(default = "yes")]
+    pub written_out: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl Default for CsgmConfig {
@@ -41,6 +50,7 @@ impl Default for CsgmConfig {
             steps: 1000,
             restarts: 10,
             lambda: 0.0,
+            written_out: true,
         }
     }
 }
@@ -59,17 +69,28 @@ impl CsgmConfig {
         }
     }
 
+    /// This config with Adam learning rate `lr`.
     pub fn with_lr(self, lr: f64) -> Self {
         Self { lr, ..self }
     }
+    /// This config with `steps` Adam steps per restart.
     pub fn with_steps(self, steps: usize) -> Self {
         Self { steps, ..self }
     }
+    /// This config with `restarts` random restarts per image.
     pub fn with_restarts(self, restarts: usize) -> Self {
         Self { restarts, ..self }
     }
+    /// This config with weight `lambda` on ||z||^2.
     pub fn with_lambda(self, lambda: f64) -> Self {
         Self { lambda, ..self }
+    }
+    /// This config with the written-out passes on (`true`, the default) or off.
+    pub fn with_written_out(self, written_out: bool) -> Self {
+        Self {
+            written_out,
+            ..self
+        }
     }
 
     /// Checks every field; each bad value is its own error naming the field.
@@ -173,6 +194,62 @@ where
     Ok((r.sqr()?.sum(D::Minus1)?.affine(1.0 / m, 0.0)?, x))
 }
 
+/// The Adam steps of [`recover_block`] written out for a generator with a [`DenseForm`]:
+/// the generator and A as dense stacks on host memory, the gradient of
+/// `sum_rows ||A G(z) - b||^2 / m + lambda ||z||^2` with respect to z only (no parameter
+/// gradients), and the same Adam update as the autograd path ([`Adam::step_host`]).
+fn dense_steps<O: MeasurementOperator + ?Sized>(
+    form: &DenseForm,
+    op: &O,
+    z: &Tensor,
+    b_rows: &Tensor,
+    adam: &mut Adam,
+    cfg: &CsgmConfig,
+) -> Result<()> {
+    let rows = z.dim(0)?;
+    let (m, n) = op.dense().matrix().dims2()?;
+    let measure = DenseStack::new(
+        &[n, m],
+        DenseActivation::Identity,
+        DenseActivation::Identity,
+    )?;
+    let a = host(op.dense().matrix())?;
+    let zero = vec![0f32; m];
+    let a_params = [a.as_slice(), zero.as_slice()];
+    let g_params: Vec<&[f32]> = form.params.iter().map(Vec::as_slice).collect();
+    let b = host(b_rows)?;
+    let scale = 2.0 / m as f32;
+    let lambda = 2.0 * cfg.lambda as f32;
+    for _ in 0..cfg.steps {
+        let zh = host(z)?;
+        let tape = form.stack.forward(&g_params, zh.clone(), rows)?;
+        let y = measure.forward(&a_params, tape.output().to_vec(), rows)?;
+        let d_y: Vec<f32> = y
+            .output()
+            .iter()
+            .zip(&b)
+            .map(|(y, b)| scale * (y - b))
+            .collect();
+        let missing = || Error::config("dense form", 0, "no input gradient from a dense stack");
+        let d_x = measure
+            .backward(&a_params, &y, d_y, None, true)?
+            .ok_or_else(missing)?;
+        let mut d_z = form
+            .stack
+            .backward(&g_params, &tape, d_x, None, true)?
+            .ok_or_else(missing)?;
+        if lambda > 0.0 {
+            d_z.iter_mut().zip(&zh).for_each(|(g, z)| *g += lambda * z);
+        }
+        adam.step_host(&[(z, &d_z)])?;
+    }
+    Ok(())
+}
+
+fn host(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(t.flatten_all()?.to_vec1::<f32>()?)
+}
+
 fn recover_block<G, O>(
     generator: &G,
     op: &O,
@@ -235,13 +312,24 @@ where
         .broadcast_as((n_img, r, m))?
         .reshape((rows, m))?;
 
-    for _ in 0..cfg.steps {
-        let (loss, _) = row_losses(generator, op, &z, &b_rows)?;
-        let mut total = loss.sum_all()?;
-        if cfg.lambda > 0.0 {
-            total = (total + z.sqr()?.sum_all()?.affine(cfg.lambda, 0.0)?)?;
+    let form = match (
+        dev.is_cpu() && b_rows.dtype() == DType::F32,
+        cfg.written_out,
+    ) {
+        (true, true) => generator.dense_form()?,
+        _ => None,
+    };
+    if let Some(form) = form {
+        dense_steps(&form, op, &z, &b_rows, &mut adam, cfg)?;
+    } else {
+        for _ in 0..cfg.steps {
+            let (loss, _) = row_losses(generator, op, &z, &b_rows)?;
+            let mut total = loss.sum_all()?;
+            if cfg.lambda > 0.0 {
+                total = (total + z.sqr()?.sum_all()?.affine(cfg.lambda, 0.0)?)?;
+            }
+            adam.backward_step(&total)?;
         }
-        adam.backward_step(&total)?;
     }
 
     let z_final = z.detach();

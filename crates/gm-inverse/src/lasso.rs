@@ -46,6 +46,7 @@ impl Default for LassoConfig {
 }
 
 impl LassoConfig {
+    /// This config with weight `alpha` on ||x||_1.
     pub fn with_alpha(self, alpha: f64) -> Self {
         Self { alpha, ..self }
     }
@@ -229,6 +230,21 @@ impl LassoProblem {
 }
 
 /// Solves one Lasso problem, A row-major m x d.
+///
+/// ```
+/// use gm_inverse::{lasso, LassoConfig};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // A = I (m = d = 2): the minimiser of ||b - x||^2 / 4 + alpha ||x||_1 is the soft
+/// // threshold of b at m alpha = 0.2.
+/// let a = [1.0, 0.0, 0.0, 1.0];
+/// let s = lasso(&a, 2, 2, &[1.0, 0.1], &LassoConfig::default().with_alpha(0.1))?;
+/// assert!(s.converged);
+/// assert!((s.x[0] - 0.8).abs() < 1e-9);
+/// assert_eq!(s.x[1], 0.0);
+/// # Ok(())
+/// # }
+/// ```
 pub fn lasso(
     a_rows: &[f64],
     m: usize,
@@ -245,7 +261,12 @@ pub enum Basis {
     /// x itself is sparse (MNIST digits are mostly black).
     Pixel,
     /// The 2-D DCT coefficients of the h x w image are sparse.
-    Dct { height: usize, width: usize },
+    Dct {
+        /// The image height h.
+        height: usize,
+        /// The image width w.
+        width: usize,
+    },
 }
 
 /// The Lasso estimates of a batch.

@@ -20,7 +20,10 @@
 //! - [`metrics`]: per-pixel MSE with 1.96 standard errors, and the measurement-saving factor
 //!   at equal error.
 //! - [`plot`]: the error-vs-measurements figure as a PNG.
+//! - [`srec`]: Bora et al.'s S-REC condition measured on any generator's range: random
+//!   pairs and a search for the worst chord.
 //! - [`theory`]: the empirical restricted isometry constant of a Gaussian A.
+#![warn(missing_docs)]
 
 pub mod dct;
 pub mod error;
@@ -29,6 +32,7 @@ pub mod lasso;
 pub mod metrics;
 pub mod operator;
 pub mod plot;
+pub mod srec;
 pub mod theory;
 
 pub use error::{Error, Result};
@@ -39,4 +43,5 @@ pub use operator::{
     add_noise, measure, CentreBlockMask, Denoising, DenseOperator, GaussianMeasurement,
     MeasurementOperator, RandomPixelMask, SuperResolution,
 };
+pub use srec::{srec_of_generator, SrecConfig, SrecStats};
 pub use theory::theory_rows;

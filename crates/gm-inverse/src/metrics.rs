@@ -28,8 +28,11 @@ pub fn per_image_mse(x_hat: &Tensor, x: &Tensor) -> Result<Vec<f64>> {
 /// A mean with the half-width of its 95% normal interval, 1.96 s / sqrt(N).
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct MeanCi {
+    /// The mean (NaN for no values).
     pub mean: f64,
+    /// Half-width of the 95% interval, 1.96 s / sqrt(N) (NaN for fewer than two values).
     pub ci95: f64,
+    /// N, the number of values.
     pub n: usize,
 }
 

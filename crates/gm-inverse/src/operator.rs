@@ -65,6 +65,7 @@ impl DenseOperator {
         Self::new(name, Tensor::from_vec(rows, (m, n), device)?)
     }
 
+    /// A short description, e.g. `gaussian m=100`.
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -79,10 +80,12 @@ impl DenseOperator {
         &self.a_t
     }
 
+    /// m, the number of measurements (rows of A).
     pub fn num_measurements(&self) -> usize {
         self.a.dims()[0]
     }
 
+    /// n, the number of values in one signal (columns of A).
     pub fn input_dim(&self) -> usize {
         self.a.dims()[1]
     }
@@ -163,6 +166,13 @@ pub trait MeasurementOperator {
     }
 }
 
+/// Any matrix is a measurement process.
+impl MeasurementOperator for DenseOperator {
+    fn dense(&self) -> &DenseOperator {
+        self
+    }
+}
+
 fn positive(field: &'static str, v: usize) -> Result<()> {
     if v == 0 {
         return Err(Error::config(field, 0, "must be at least 1"));
@@ -219,6 +229,8 @@ pub struct RandomPixelMask {
 }
 
 impl RandomPixelMask {
+    /// Observes `m` pixels (at most `height * width`) of `height x width` images, drawn from
+    /// `rng`.
     pub fn new(
         height: usize,
         width: usize,
@@ -267,6 +279,8 @@ pub struct CentreBlockMask {
 }
 
 impl CentreBlockMask {
+    /// Hides the centred `block x block` square of `height x width` images (`block` smaller
+    /// than both sides).
     pub fn new(height: usize, width: usize, block: usize, device: &Device) -> Result<Self> {
         positive("height", height)?;
         positive("width", width)?;
@@ -313,6 +327,8 @@ pub struct SuperResolution {
 }
 
 impl SuperResolution {
+    /// Averages the `factor x factor` blocks of `height x width` images (`factor` dividing
+    /// both sides): `(height / factor) * (width / factor)` measurements.
     pub fn new(height: usize, width: usize, factor: usize, device: &Device) -> Result<Self> {
         positive("height", height)?;
         positive("width", width)?;
@@ -350,6 +366,7 @@ impl SuperResolution {
         })
     }
 
+    /// The downsampling factor f in each direction.
     pub fn factor(&self) -> usize {
         self.factor
     }
@@ -373,6 +390,7 @@ pub struct Denoising {
 }
 
 impl Denoising {
+    /// The identity on signals of `n` values.
     pub fn new(n: usize, device: &Device) -> Result<Self> {
         positive("n", n)?;
         Ok(Self {
@@ -407,6 +425,29 @@ pub fn add_noise(b: &Tensor, std: f64, rng: &mut GmRng) -> Result<Tensor> {
 }
 
 /// b = A x + e with e ~ N(0, std^2 I): the measurements of a batch `(N, ...)`.
+///
+/// ```
+/// use candle_core::{Device, Tensor};
+/// use gm_core::GmRng;
+/// use gm_inverse::{measure, GaussianMeasurement, MeasurementOperator};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dev = Device::Cpu;
+/// // m = 3 Gaussian measurements of one 2 x 2 image, `(1, 1, 2, 2)`.
+/// let op = GaussianMeasurement::new(3, 4, &mut GmRng::new(0), &dev)?;
+/// let x = Tensor::new(&[[[[1f32, 2.], [3., 4.]]]], &dev)?;
+/// // Without noise, b = A x.
+/// let b = measure(&op, &x, 0.0, &mut GmRng::new(1))?;
+/// assert_eq!(b.dims2()?, (1, 3));
+/// let a = op.dense().rows_f64()?;
+/// let b = b.to_vec2::<f32>()?;
+/// for r in 0..3 {
+///     let want: f64 = (0..4).map(|j| a[r * 4 + j] * (j + 1) as f64).sum();
+///     assert!((f64::from(b[0][r]) - want).abs() < 1e-4);
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub fn measure<O: MeasurementOperator + ?Sized>(
     op: &O,
     x: &Tensor,
@@ -417,170 +458,4 @@ pub fn measure<O: MeasurementOperator + ?Sized>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn dev() -> Device {
-        Device::Cpu
-    }
-
-    fn field(e: Error) -> &'static str {
-        match e {
-            Error::Config { field, .. } => field,
-            other => panic!("expected a config error, got {other}"),
-        }
-    }
-
-    #[test]
-    fn gaussian_entries_are_standard_normal() {
-        let op = GaussianMeasurement::new(200, 100, &mut GmRng::new(1), &dev()).unwrap();
-        let v = op.dense().rows_f64().unwrap();
-        let n = v.len() as f64;
-        let mean = v.iter().sum::<f64>() / n;
-        let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
-        // Standard errors 1/sqrt(n) and sqrt(2/n); 5 sigma.
-        assert!(mean.abs() < 5.0 / n.sqrt(), "mean {mean}");
-        assert!((var - 1.0).abs() < 5.0 * (2.0 / n).sqrt(), "var {var}");
-        // Seeded: the same seed gives the same matrix, another seed another.
-        let again = GaussianMeasurement::new(200, 100, &mut GmRng::new(1), &dev()).unwrap();
-        assert_eq!(again.dense().rows_f64().unwrap(), v);
-        let other = GaussianMeasurement::new(200, 100, &mut GmRng::new(2), &dev()).unwrap();
-        assert_ne!(other.dense().rows_f64().unwrap(), v);
-    }
-
-    #[test]
-    fn apply_is_a_matrix_product_on_images() {
-        let op = GaussianMeasurement::new(3, 4, &mut GmRng::new(0), &dev()).unwrap();
-        let x = Tensor::new(&[[[[1f32, 2.], [3., 4.]]], [[[0., 0.], [0., 1.]]]], &dev()).unwrap();
-        let b = op.apply(&x).unwrap().to_vec2::<f32>().unwrap();
-        let a = op.dense().rows_f64().unwrap();
-        let xs = [[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 1.0]];
-        for (i, xi) in xs.iter().enumerate() {
-            for r in 0..3 {
-                let want: f64 = (0..4).map(|j| a[r * 4 + j] * xi[j]).sum();
-                assert!((b[i][r] as f64 - want).abs() < 1e-5);
-            }
-        }
-        let wrong = Tensor::zeros((2, 5), DType::F32, &dev()).unwrap();
-        assert!(matches!(op.apply(&wrong), Err(Error::Shape { .. })));
-    }
-
-    #[test]
-    fn random_pixel_mask_reads_the_observed_pixels() {
-        let op = RandomPixelMask::new(4, 5, 7, &mut GmRng::new(3), &dev()).unwrap();
-        assert_eq!(op.observed().len(), 7);
-        let x: Vec<f32> = (0..20).map(|v| v as f32).collect();
-        let x = Tensor::from_vec(x, (1, 20), &dev()).unwrap();
-        let b = op.apply(&x).unwrap().to_vec2::<f32>().unwrap();
-        let want: Vec<f32> = op.observed().iter().map(|&p| p as f32).collect();
-        assert_eq!(b[0], want);
-        let img = op
-            .observation_image(&op.apply(&x).unwrap())
-            .unwrap()
-            .unwrap();
-        let img = img.to_vec2::<f32>().unwrap();
-        for (p, v) in img[0].iter().enumerate() {
-            let want = if op.observed().contains(&p) {
-                p as f32
-            } else {
-                0.5
-            };
-            assert_eq!(*v, want);
-        }
-    }
-
-    #[test]
-    fn centre_block_hides_the_centre() {
-        let op = CentreBlockMask::new(6, 6, 2, &dev()).unwrap();
-        assert_eq!(op.num_measurements(), 32);
-        let mut x = vec![0f32; 36];
-        for p in [14, 15, 20, 21] {
-            x[p] = 1.0; // the centre 2x2 block
-        }
-        let x = Tensor::from_vec(x, (1, 36), &dev()).unwrap();
-        let b = op
-            .apply(&x)
-            .unwrap()
-            .sum_all()
-            .unwrap()
-            .to_scalar::<f32>()
-            .unwrap();
-        assert_eq!(b, 0.0);
-    }
-
-    #[test]
-    fn super_resolution_averages_blocks() {
-        let op = SuperResolution::new(4, 4, 2, &dev()).unwrap();
-        let x: Vec<f32> = (0..16).map(|v| v as f32).collect();
-        let x = Tensor::from_vec(x, (1, 1, 4, 4), &dev()).unwrap();
-        let b = op.apply(&x).unwrap().to_vec2::<f32>().unwrap();
-        // Block (0,0) holds 0, 1, 4, 5.
-        assert_eq!(b[0], vec![2.5, 4.5, 10.5, 12.5]);
-        let up = op
-            .observation_image(&op.apply(&x).unwrap())
-            .unwrap()
-            .unwrap();
-        assert_eq!(up.to_vec2::<f32>().unwrap()[0][..2], [2.5, 2.5]);
-    }
-
-    #[test]
-    fn denoising_is_the_identity() {
-        let op = Denoising::new(5, &dev()).unwrap();
-        let x = GmRng::new(4).normal((3, 5), 0.0, 1.0, &dev()).unwrap();
-        assert_eq!(
-            op.apply(&x).unwrap().to_vec2::<f32>().unwrap(),
-            x.to_vec2::<f32>().unwrap()
-        );
-    }
-
-    #[test]
-    fn noise_has_the_requested_std() {
-        let b = Tensor::zeros((100, 100), DType::F32, &dev()).unwrap();
-        let e = add_noise(&b, 0.1, &mut GmRng::new(5)).unwrap();
-        let v: Vec<f32> = e.flatten_all().unwrap().to_vec1().unwrap();
-        let n = v.len() as f64;
-        let var = v.iter().map(|&x| (x as f64).powi(2)).sum::<f64>() / n;
-        // Var of the sample variance of N(0, s^2): 2 s^4 / n; 5 sigma.
-        assert!((var - 0.01).abs() < 5.0 * 0.01 * (2.0 / n).sqrt(), "{var}");
-        assert_eq!(
-            field(add_noise(&b, -0.1, &mut GmRng::new(5)).unwrap_err()),
-            "noise_std"
-        );
-    }
-
-    #[test]
-    fn measurement_count_cannot_be_zero() {
-        let e = GaussianMeasurement::new(0, 10, &mut GmRng::new(0), &dev()).unwrap_err();
-        assert_eq!(field(e), "m");
-    }
-
-    #[test]
-    fn mask_cannot_observe_more_pixels_than_exist() {
-        let e = RandomPixelMask::new(2, 2, 5, &mut GmRng::new(0), &dev()).unwrap_err();
-        assert_eq!(field(e), "m");
-    }
-
-    #[test]
-    fn block_must_fit_inside_the_image() {
-        assert_eq!(
-            field(CentreBlockMask::new(4, 4, 4, &dev()).unwrap_err()),
-            "block"
-        );
-        assert_eq!(
-            field(CentreBlockMask::new(4, 4, 0, &dev()).unwrap_err()),
-            "block"
-        );
-    }
-
-    #[test]
-    fn factor_must_divide_the_image() {
-        assert_eq!(
-            field(SuperResolution::new(28, 28, 3, &dev()).unwrap_err()),
-            "factor"
-        );
-        assert_eq!(
-            field(SuperResolution::new(28, 28, 0, &dev()).unwrap_err()),
-            "factor"
-        );
-    }
-}
+mod tests;

@@ -12,7 +12,9 @@ use crate::{Error, Result};
 /// One method's curve: (m, mean error, half-width of the 95% interval) per point.
 #[derive(Debug, Clone)]
 pub struct Curve {
+    /// The method's name, shown in the legend.
     pub name: String,
+    /// `(m, mean error, half-width of the 95% interval)` per point.
     pub points: Vec<(f64, f64, f64)>,
 }
 

@@ -3,7 +3,8 @@
 //! runs in well under a second.
 
 use candle_core::{Device, Tensor};
-use gm_core::{Generator, GmRng};
+use gm_core::nn::{DenseActivation, DenseStack};
+use gm_core::{DenseForm, Generator, GmRng};
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::{
     measure, per_image_mse, recover, recover_each, CsgmConfig, Denoising, Error,
@@ -44,6 +45,52 @@ impl Generator for Mlp {
         let y = h.matmul(&self.w2)?.broadcast_add(&self.b2)?;
         let n = z.dim(0)?;
         Ok(candle_nn::ops::sigmoid(&y)?.reshape((n, 1, 5, 5))?)
+    }
+
+    /// The same map as a dense stack (weights transposed to `(out, in)`), so that `recover`
+    /// takes its written-out passes unless told not to.
+    fn dense_form(&self) -> gm_core::Result<Option<DenseForm>> {
+        let stack = DenseStack::new(
+            &[4, 32, 25],
+            DenseActivation::Tanh,
+            DenseActivation::Sigmoid,
+        )?;
+        let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let t = |w: &Tensor| flat(&w.t().unwrap().contiguous().unwrap());
+        let params = vec![t(&self.w1), flat(&self.b1), t(&self.w2), flat(&self.b2)];
+        Ok(Some(DenseForm { stack, params }))
+    }
+}
+
+#[test]
+fn written_out_and_autograd_recoveries_agree() {
+    let gen = Mlp::new(21);
+    let (_, x) = truth(&gen, 4, 22);
+    let op = GaussianMeasurement::new(12, 25, &mut GmRng::new(23), &Device::Cpu).unwrap();
+    let b = measure(&op, &x, 0.05, &mut GmRng::new(24)).unwrap();
+    for cfg in [CsgmConfig::vae(), CsgmConfig::vae_reg()] {
+        let cfg = cfg.with_lr(0.03).with_steps(100).with_restarts(3);
+        let fast = recover(&gen, &op, &b, &cfg, 25).unwrap();
+        let slow = recover(&gen, &op, &b, &cfg.with_written_out(false), 25).unwrap();
+        assert_eq!(fast.best_restart, slow.best_restart);
+        let d = (&fast.z - &slow.z)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .max(0)
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(
+            d < 1e-4,
+            "lambda {}: largest latent difference {d}",
+            cfg.lambda
+        );
+        for (f, s) in fast.measurement_loss.iter().zip(&slow.measurement_loss) {
+            assert!((f - s).abs() <= 1e-5 * s.max(1.0), "{f} vs {s}");
+        }
     }
 }
 

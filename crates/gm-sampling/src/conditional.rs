@@ -21,9 +21,19 @@ pub enum Conditional {
     /// F^{-1}(u | previous).
     Quantile(CondFn),
     /// F(x | previous) on the domain (low, high) (may be infinite).
-    Cdf { cdf: CondFn, domain: DomainFn },
+    Cdf {
+        /// `F(x | previous)`.
+        cdf: CondFn,
+        /// The domain `(low, high)` given the previous coordinates.
+        domain: DomainFn,
+    },
     /// f(x | previous), possibly unnormalized, on a bounded domain.
-    Pdf { pdf: CondFn, domain: DomainFn },
+    Pdf {
+        /// `f(x | previous)`, possibly unnormalized.
+        pdf: CondFn,
+        /// The bounded domain `(low, high)` given the previous coordinates.
+        domain: DomainFn,
+    },
 }
 
 impl std::fmt::Debug for Conditional {

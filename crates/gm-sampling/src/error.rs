@@ -18,28 +18,60 @@ pub enum Error {
     ShapeNotPositive(f64),
     /// The bounds of an interval are not finite with low < high.
     #[error("interval bounds must be finite with low < high, got [{low}, {high}]")]
-    InvalidInterval { low: f64, high: f64 },
+    InvalidInterval {
+        /// The lower bound given.
+        low: f64,
+        /// The upper bound given.
+        high: f64,
+    },
     /// Truncation bounds are not ordered (low < high, NaN rejected).
     #[error("truncation bounds must satisfy low < high, got [{low}, {high}]")]
-    InvalidTruncation { low: f64, high: f64 },
+    InvalidTruncation {
+        /// The lower truncation bound given.
+        low: f64,
+        /// The upper truncation bound given.
+        high: f64,
+    },
     /// The truncation interval carries no probability mass.
     #[error("truncation interval [{low}, {high}] has zero probability mass")]
-    TruncationMassZero { low: f64, high: f64 },
+    TruncationMassZero {
+        /// The lower truncation bound.
+        low: f64,
+        /// The upper truncation bound.
+        high: f64,
+    },
     /// A correlation coefficient outside (-1, 1).
     #[error("correlation must lie in (-1, 1), got {0}")]
     CorrelationOutOfRange(f64),
     /// A density returned a negative value.
     #[error("density is negative at x = {x}: f(x) = {value}")]
-    NegativeDensity { x: f64, value: f64 },
+    NegativeDensity {
+        /// The point where the density was evaluated (NaN when the point is not a real
+        /// number, as in rejection sampling of other types).
+        x: f64,
+        /// The negative value `f(x)`.
+        value: f64,
+    },
     /// A density returned NaN or infinity.
     #[error("density is not finite at x = {x}: f(x) = {value}")]
-    NonFiniteDensity { x: f64, value: f64 },
+    NonFiniteDensity {
+        /// The point where the density was evaluated (NaN when the point is not a real
+        /// number, as in rejection sampling of other types).
+        x: f64,
+        /// The non-finite value `f(x)`.
+        value: f64,
+    },
     /// The density integrates to zero (or to a non-finite number) over its domain.
     #[error("density is not normalizable: integral = {0}")]
     NotNormalizable(f64),
     /// The tail mass does not decay: the density is not integrable towards `side`.
     #[error("density tail towards {side} is not integrable (mass does not decay by x = {x})")]
-    NonIntegrableTail { side: &'static str, x: f64 },
+    NonIntegrableTail {
+        /// The direction of the tail, `+infinity` or `-infinity`.
+        side: &'static str,
+        /// How far out the tail mass was followed.
+        x: f64,
+    },
     /// The density vanishes at the point where the setup starts.
     #[error("density must be positive at the centre {0}")]
     ZeroAtCentre(f64),
@@ -48,16 +80,31 @@ pub enum Error {
     InvalidResolution(f64),
     /// Numerical inversion could not reach the requested resolution.
     #[error("numerical inversion could not reach u-resolution {resolution} near x = {x}")]
-    ResolutionNotReached { resolution: f64, x: f64 },
+    ResolutionNotReached {
+        /// The requested u-resolution.
+        resolution: f64,
+        /// The point near which it was missed.
+        x: f64,
+    },
     /// The rejection bound L must be finite and > 0.
     #[error("rejection bound must be finite and > 0, got {0}")]
     BoundNotPositive(f64),
     /// While sampling, f(x) / h(x) exceeded the bound L: the samples would be biased.
     #[error("rejection bound violated: f/h = {ratio} > L = {bound}")]
-    BoundViolated { ratio: f64, bound: f64 },
+    BoundViolated {
+        /// The ratio `f(x) / h(x)` observed.
+        ratio: f64,
+        /// The bound L it exceeds.
+        bound: f64,
+    },
     /// The proposal density is zero (or negative) where the target is positive.
     #[error("proposal density is {proposal} where the target is {target} > 0")]
-    ProposalZero { target: f64, proposal: f64 },
+    ProposalZero {
+        /// The target density at the point, > 0.
+        target: f64,
+        /// The proposal density at the same point, <= 0.
+        proposal: f64,
+    },
     /// Rejection sampling gave up after this many proposals without enough acceptances.
     #[error("rejection sampling accepted nothing in {0} proposals")]
     NoAcceptance(u64),
@@ -69,14 +116,29 @@ pub enum Error {
     LengthMismatch(usize, usize),
     /// A dimension mismatch in a multivariate method.
     #[error("dimension mismatch: expected {expected}, got {got}")]
-    DimensionMismatch { expected: usize, got: usize },
+    DimensionMismatch {
+        /// The dimension required.
+        expected: usize,
+        /// The dimension given.
+        got: usize,
+    },
     /// A coordinate of a point is NaN or infinite.
     #[error("coordinate {index} is not finite: {value}")]
-    NonFiniteInput { index: usize, value: f64 },
+    NonFiniteInput {
+        /// The index of the coordinate.
+        index: usize,
+        /// Its value.
+        value: f64,
+    },
     /// A finite-difference Jacobian of an inverse branch left the branch's image on both
     /// sides of a coordinate.
     #[error("inverse branch undefined around coordinate {coordinate} = {value}")]
-    OutsideBranch { coordinate: usize, value: f64 },
+    OutsideBranch {
+        /// The index of the coordinate being differenced.
+        coordinate: usize,
+        /// The value of that coordinate.
+        value: f64,
+    },
     /// Root finding could not bracket a solution.
     #[error("no root bracketed for u = {0}")]
     NoBracket(f64),

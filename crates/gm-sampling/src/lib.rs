@@ -15,7 +15,7 @@
 //! - [`batched`]: inversion applied to seeded uniform candle tensors on any device.
 //! - [`stats`]: Kolmogorov-Smirnov and chi-square goodness of fit.
 //! - [`theory_rows`]: the crate's rows of `cargo xtask reproduce theory`.
-
+#![warn(missing_docs)]
 // `!(x > 0.0)` is used on purpose: it rejects NaN together with the out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 

@@ -83,6 +83,28 @@ impl Proposal<Vec<f64>> for UniformBox {
 }
 
 /// An acceptance-rejection sampler for the target `f` with proposal `h` and bound `L`.
+///
+/// ```
+/// use gm_core::GmRng;
+/// use gm_sampling::{Rejection, UniformBox};
+/// // Uniform on the unit disc from the square [-1, 1]^2: f = 1/pi inside, h = 1/4, so
+/// // L = 4/pi and each proposal is accepted with probability pi/4.
+/// let pi = std::f64::consts::PI;
+/// let disc = |x: &Vec<f64>| {
+///     if x[0] * x[0] + x[1] * x[1] <= 1.0 {
+///         1.0 / pi
+///     } else {
+///         0.0
+///     }
+/// };
+/// let square = UniformBox::new(vec![-1.0, -1.0], vec![1.0, 1.0])?;
+/// let rejection = Rejection::new(disc, square, 4.0 / pi)?;
+/// let run = rejection.sample_n(100, &mut GmRng::new(9))?;
+/// assert_eq!(run.samples.len(), 100);
+/// assert!(run.samples.iter().all(|x| x[0] * x[0] + x[1] * x[1] <= 1.0));
+/// assert!(run.proposals >= 100 && run.max_ratio <= rejection.bound());
+/// # Ok::<(), gm_sampling::Error>(())
+/// ```
 #[derive(Debug, Clone)]
 pub struct Rejection<P, F> {
     proposal: P,

@@ -17,7 +17,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// relu(x) = max(x, 0).
     Relu,
+    /// The hyperbolic tangent.
     Tanh,
     /// softplus(x) = log(1 + e^x).
     Softplus,
@@ -31,12 +33,18 @@ pub enum Likelihood {
     Bernoulli,
     /// Independent Gaussian pixels N(mean, std^2) with a fixed `std`; the decoder outputs
     /// the mean.
-    Gaussian { std: f64 },
+    Gaussian {
+        /// The fixed standard deviation of every pixel, positive and finite.
+        std: f64,
+    },
     /// Independent Gaussian pixels N(mu(z), diag sigma^2(z)) with a learned standard
     /// deviation per pixel: the decoder outputs the means, then raw scores `s` with
     /// `sigma = min_std + softplus(s)` (the floor keeps the density bounded on pixels that
     /// never vary, such as the digits' background). MLP decoders only.
-    GaussianLearned { min_std: f64 },
+    GaussianLearned {
+        /// The floor added to every learned standard deviation, positive and finite.
+        min_std: f64,
+    },
 }
 
 impl Likelihood {
@@ -59,7 +67,10 @@ pub enum Architecture {
     /// `2 channels`, ... doubling up to `8 channels`) down to 4x4 when `s` is a power of two
     /// from 16 to 128, or two of them down to 7x7 when `s` is 28; then the MLP layers. The
     /// decoder mirrors it with transposed convolutions.
-    Conv { channels: usize },
+    Conv {
+        /// Feature maps of the first convolution (the base width), at least 1.
+        channels: usize,
+    },
 }
 
 /// The default base width of [`VaeConfig::conv`].
@@ -101,11 +112,19 @@ impl ConvLayout {
 pub struct VaeConfig {
     /// Shape of one data item, e.g. `[1, 28, 28]`.
     pub data_shape: Vec<usize>,
+    /// Dimension of the latent code z, at least 1.
     pub latent_dim: usize,
+    /// Widths of the encoder's fully connected hidden layers (after the convolutions of the
+    /// convolutional body), each at least 1.
     pub encoder_hidden: Vec<usize>,
+    /// Widths of the decoder's fully connected hidden layers (before the transposed
+    /// convolutions of the convolutional body), each at least 1.
     pub decoder_hidden: Vec<usize>,
+    /// Non-linearity of the hidden layers and of the convolutional body.
     pub activation: Activation,
+    /// The observation model p(x|z) the decoder parameterizes.
     pub likelihood: Likelihood,
+    /// The encoder and decoder body: MLP or convolutional.
     pub architecture: Architecture,
 }
 

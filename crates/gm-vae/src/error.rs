@@ -4,25 +4,33 @@
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A tensor operation failed in candle.
     #[error(transparent)]
     Candle(#[from] candle_core::Error),
 
+    /// An error raised by gm-core, e.g. an invalid Adam configuration.
     #[error(transparent)]
     Core(#[from] gm_core::Error),
 
     /// A configuration field holds an invalid value.
     #[error("invalid configuration: {field} = {value}: {reason}")]
     Config {
+        /// The offending field, e.g. `latent_dim` or `likelihood.std`.
         field: &'static str,
+        /// The rejected value, as text.
         value: String,
+        /// Why the value is rejected.
         reason: &'static str,
     },
 
     /// Data of the wrong shape for the model.
     #[error("shape mismatch: {what}: got {got:?}, expected {expected:?}")]
     Shape {
+        /// What was given the wrong shape, e.g. `VAE input`.
         what: &'static str,
+        /// The shape received.
         got: Vec<usize>,
+        /// The shape the model needs.
         expected: Vec<usize>,
     },
 
@@ -33,8 +41,11 @@ pub enum Error {
     /// Too few data points for the request.
     #[error("{what}: need at least {need} data points, got {got}")]
     TooFewPoints {
+        /// The request that needs the points.
         what: &'static str,
+        /// The minimum number of data points.
         need: usize,
+        /// The number of data points given.
         got: usize,
     },
 }

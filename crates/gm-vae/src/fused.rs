@@ -42,7 +42,7 @@ pub(crate) struct FusedElbo {
     dec_grads: Vec<Vec<f32>>,
 }
 
-fn dense(a: Activation) -> DenseActivation {
+pub(crate) fn dense(a: Activation) -> DenseActivation {
     match a {
         Activation::Relu => DenseActivation::Relu,
         Activation::Tanh => DenseActivation::Tanh,

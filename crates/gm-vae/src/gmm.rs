@@ -19,7 +19,9 @@ const LN_2PI: f64 = 1.837_877_066_409_345_5;
 /// EM settings.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EmConfig {
+    /// Number of mixture components K, at least 1.
     pub components: usize,
+    /// Maximum number of EM iterations, at least 1.
     pub max_iters: usize,
     /// Stop when the mean log-likelihood improves by less than this.
     pub tol: f64,
@@ -68,8 +70,11 @@ impl EmConfig {
 /// A diagonal Gaussian mixture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GaussianMixture {
+    /// Mixing weights pi_k, one per component, summing to 1.
     pub weights: Vec<f64>,
+    /// Means m_k, one vector of the data dimension per component.
     pub means: Vec<Vec<f64>>,
+    /// Diagonal variances s_k^2, one vector of the data dimension per component.
     pub variances: Vec<Vec<f64>>,
 }
 
@@ -183,7 +188,10 @@ fn log_sum_exp(v: &[f64]) -> f64 {
 /// that of the initial model).
 #[derive(Debug, Clone)]
 pub struct EmFit {
+    /// The mixture after the last EM iteration.
     pub model: GaussianMixture,
+    /// Mean log-likelihood of the data (nats per point): the initial model's, then one per
+    /// iteration.
     pub log_likelihood: Vec<f64>,
 }
 

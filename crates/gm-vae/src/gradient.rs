@@ -26,14 +26,19 @@ pub enum GradientEstimator {
     /// The pathwise (reparameterization) gradient.
     Reparameterization,
     /// REINFORCE; with `baseline`, the leave-one-out control variate (needs S >= 2).
-    ScoreFunction { baseline: bool },
+    ScoreFunction {
+        /// Subtract the leave-one-out baseline b_s = mean_{t != s} f(z_t).
+        baseline: bool,
+    },
 }
 
 /// Mean and empirical variance, per coordinate, of R repetitions of an estimator. The
 /// coordinates are the flattened d/dmu `(n, d)` followed by the flattened d/dlogvar.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EstimatorStats {
+    /// Number R of independent repetitions of the estimator.
     pub repetitions: usize,
+    /// Mean over the repetitions, per coordinate.
     pub mean: Vec<f64>,
     /// Unbiased sample variance over the repetitions.
     pub variance: Vec<f64>,
@@ -49,7 +54,9 @@ impl EstimatorStats {
 /// The variance of the score-function and reparameterization estimators side by side.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GradientComparison {
+    /// Statistics of the pathwise (reparameterization) estimator.
     pub reparameterization: EstimatorStats,
+    /// Statistics of the score-function estimator with the leave-one-out baseline.
     pub score_function: EstimatorStats,
 }
 

@@ -13,6 +13,7 @@
 //! - [`linear_gaussian`]: a model with a closed-form posterior, to check ELBO identities.
 //! - [`theory`]: the numerical checks of `cargo xtask reproduce theory`.
 //! - [`outputs`]: sample, reconstruction, interpolation and latent-map grids.
+#![warn(missing_docs)]
 
 pub mod bound;
 pub mod config;

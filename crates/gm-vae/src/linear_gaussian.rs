@@ -28,8 +28,11 @@ const LN_2PI: f64 = 1.837_877_066_409_345_5;
 /// x | z ~ N(a z + b, s^2 I), z ~ N(0, 1).
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearGaussian {
+    /// The loading vector `a`, of the data dimension D.
     pub a: Vec<f64>,
+    /// The offset `b`, of the data dimension D.
     pub b: Vec<f64>,
+    /// The observation noise standard deviation `s`, positive.
     pub s: f64,
 }
 
@@ -139,8 +142,11 @@ pub struct MarginalEstimate {
 /// Spread of repeated estimates of log p(x) with one proposal.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct EstimatorSpread {
+    /// Mean of the estimates of log p(x) across repetitions.
     pub mean_log_p: f64,
+    /// Unbiased sample variance of the estimates of log p(x) across repetitions.
     pub var_log_p: f64,
+    /// Mean effective sample size across repetitions.
     pub mean_ess: f64,
     /// Standard error of `mean_ess` across repetitions.
     pub ess_se: f64,

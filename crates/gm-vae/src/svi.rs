@@ -24,7 +24,9 @@ use crate::{Error, Result};
 /// Hyperparameters of per-datapoint SVI.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SviConfig {
+    /// Passes over the data, at least 1.
     pub epochs: usize,
+    /// Data points per minibatch, at least 1.
     pub batch_size: usize,
     /// Gradient steps on the local phi_i per minibatch, before the step on theta.
     pub inner_steps: usize,
@@ -142,15 +144,19 @@ pub fn refine_local(
 /// What a per-datapoint SVI run produced.
 #[derive(Debug, Clone)]
 pub struct SviRun {
+    /// The fitted decoder p(x|z).
     pub decoder: Decoder,
+    /// The decoder's parameters, under `decoder.*`.
     pub decoder_store: ParamStore,
     /// The local parameters `(N, d)`.
     pub mu: Tensor,
+    /// The local log-variances `(N, d)`, matching `mu`.
     pub logvar: Tensor,
     /// Mean training ELBO per epoch (nats per image, one sample, during training).
     pub epoch_elbo: Vec<f64>,
     /// Gradient evaluations (backward passes) in all.
     pub backward_passes: usize,
+    /// Wall-clock duration of the whole fit, in seconds.
     pub wall_seconds: f64,
 }
 

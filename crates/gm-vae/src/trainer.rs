@@ -21,16 +21,25 @@ use crate::{Error, Result};
 #[serde(rename_all = "snake_case")]
 pub enum Objective {
     /// The one-sample reparameterized ELBO.
-    Elbo { kl: KlEstimator },
+    Elbo {
+        /// How the KL term is computed: analytically or by Monte Carlo.
+        kl: KlEstimator,
+    },
     /// The importance-weighted bound with `k` samples.
-    Iwae { k: usize },
+    Iwae {
+        /// Importance samples per data point, at least 1 (`k = 1` is the ELBO).
+        k: usize,
+    },
 }
 
 /// Hyperparameters of a VAE run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VaeTrainConfig {
+    /// The VAE architecture and likelihood.
     pub model: VaeConfig,
+    /// The Adam optimiser's settings.
     pub adam: AdamConfig,
+    /// The bound maximised at each step.
     pub objective: Objective,
     /// Dynamic binarization of each batch (Bernoulli likelihood only).
     pub binarize: bool,
@@ -72,6 +81,38 @@ impl VaeTrainConfig {
 }
 
 /// Trains a [`Vae`] with Adam.
+///
+/// One step on a small random batch of 4x5 grey images, then samples from the model:
+///
+/// ```
+/// use candle_core::Device;
+/// use gm_core::GmRng;
+/// use gm_vae::{VaeConfig, VaeTrainConfig, VaeTrainer};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dev = Device::Cpu;
+/// let cfg = VaeTrainConfig {
+///     model: VaeConfig {
+///         data_shape: vec![1, 4, 5],
+///         latent_dim: 3,
+///         encoder_hidden: vec![16],
+///         decoder_hidden: vec![16],
+///         ..VaeConfig::pytorch_example()
+///     },
+///     eval_images: 0,
+///     ..Default::default()
+/// };
+/// let mut trainer = VaeTrainer::new(cfg, 0, None, &dev)?;
+/// // Pixels in [0, 1], binarized by the step (the default for Bernoulli pixels).
+/// let x = GmRng::new(1).uniform((8, 1, 4, 5), 0.0, 1.0, &dev)?;
+/// let metrics = trainer.train_step(&x, &mut GmRng::new(2))?;
+/// assert!(metrics.iter().any(|(name, _)| name == "elbo"));
+/// assert!(metrics.iter().all(|(_, v)| v.is_finite()));
+/// let samples = trainer.vae().sample(2, &mut GmRng::new(3), &dev)?;
+/// assert_eq!(samples.dims(), &[2, 1, 4, 5]);
+/// # Ok(())
+/// # }
+/// ```
 pub struct VaeTrainer {
     cfg: VaeTrainConfig,
     vae: Vae,
@@ -119,17 +160,19 @@ impl VaeTrainer {
         })
     }
 
+    /// The VAE being trained.
     pub fn vae(&self) -> &Vae {
         &self.vae
     }
+    /// The VAE's parameters, which the optimiser updates.
     pub fn store(&self) -> &ParamStore {
         &self.store
     }
+    /// The configuration of the run.
     pub fn config(&self) -> &VaeTrainConfig {
         &self.cfg
     }
 
-    /// One optimisation step on `x`; returns (objective, elbo, kl), batch means in nats.
     /// Whether the updates take the written-out MLP step ([`VaeTrainer::set_fused`]).
     pub fn is_fused(&self) -> bool {
         self.fused.is_some()
@@ -147,6 +190,10 @@ impl VaeTrainer {
         Ok(())
     }
 
+    /// One Adam step on the batch `x` `(n, data_shape...)` (binarized first when
+    /// configured), all randomness from `rng`. Returns batch means: `elbo` and `kl` in nats
+    /// per image and the bound's `bits_per_dim`, plus `iwae_bound` (nats per image) for the
+    /// IWAE objective, whose `elbo` and `kl` are those of the updated model.
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let x = if self.cfg.binarize {
             binarize(x, rng)?

@@ -58,10 +58,12 @@ impl MaskedLinear {
             .broadcast_add(&self.bias.narrow(0, row, 1)?)?)
     }
 
+    /// The unmasked weight matrix, `(out, in)`.
     pub fn weight(&self) -> &Tensor {
         &self.weight
     }
 
+    /// The bias, `(out,)`.
     pub fn bias(&self) -> &Tensor {
         &self.bias
     }
@@ -166,6 +168,7 @@ impl Made {
         })
     }
 
+    /// The architecture this model was built with.
     pub fn config(&self) -> &MadeConfig {
         &self.cfg
     }
@@ -175,6 +178,7 @@ impl Made {
         &self.masks
     }
 
+    /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.device
     }

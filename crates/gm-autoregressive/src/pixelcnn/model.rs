@@ -187,10 +187,12 @@ impl PixelCnn {
             .collect()
     }
 
+    /// The architecture this model was built with.
     pub fn config(&self) -> &PixelCnnConfig {
         &self.cfg
     }
 
+    /// The device the weights live on.
     pub fn device(&self) -> &Device {
         &self.device
     }

@@ -7,14 +7,19 @@ use crate::{Error, Result};
 /// How a data set of `n` items is cut into shuffled batches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchPlan {
+    /// Number of items in the data set.
     pub n: usize,
+    /// Items per batch (the last batch of an epoch may hold fewer unless `drop_last`).
     pub batch_size: usize,
+    /// Seeds the order of every epoch.
     pub seed: u64,
     /// Drop the last incomplete batch of each epoch (the usual choice for GANs and BN).
     pub drop_last: bool,
 }
 
 impl BatchPlan {
+    /// A plan for `n` items; a zero `batch_size`, an empty data set, or a batch larger than
+    /// the data set with `drop_last` is an error.
     pub fn new(n: usize, batch_size: usize, seed: u64, drop_last: bool) -> Result<Self> {
         if batch_size == 0 {
             return Err(Error::Config {

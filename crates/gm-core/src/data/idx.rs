@@ -14,7 +14,9 @@ pub const LABELS_MAGIC: u32 = 0x0000_0801;
 /// A decoded IDX array of unsigned bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdxArray {
+    /// The dimensions the header declares, outermost first.
     pub dims: Vec<usize>,
+    /// The values, row-major (the product of `dims` bytes).
     pub data: Vec<u8>,
 }
 

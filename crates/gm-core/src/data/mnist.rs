@@ -17,7 +17,9 @@ static TEST_LABELS: &[u8] = include_bytes!("../../data/mnist-10k/t10k-labels-idx
 /// MNIST train and test splits.
 #[derive(Debug, Clone)]
 pub struct Mnist {
+    /// The training split: labelled digits, items `(1, 28, 28)`.
     pub train: Dataset,
+    /// The test split: labelled digits, items `(1, 28, 28)`.
     pub test: Dataset,
 }
 

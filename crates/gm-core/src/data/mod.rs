@@ -64,9 +64,12 @@ impl Values {
 /// pixels (read as `v / 255`), with optional labels.
 #[derive(Debug, Clone)]
 pub struct Dataset {
+    /// The name used in messages and in a run's `config.json`, e.g. `mnist-10k/train`.
     pub name: String,
+    /// The shape of one item, e.g. `[1, 28, 28]` for MNIST or `[2]` for 2-D points.
     pub item_shape: Vec<usize>,
     values: Values,
+    /// One label per item, when the data set has them.
     pub labels: Option<Vec<u32>>,
 }
 
@@ -138,6 +141,7 @@ impl Dataset {
         self.values.len().checked_div(self.item_size()).unwrap_or(0)
     }
 
+    /// Whether the data set has no items.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -9,7 +9,9 @@ use crate::{Error, Result};
 /// An equally weighted mixture of isotropic 2-D Gaussians.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mixture2d {
+    /// The mean `[x, y]` of each component.
     pub means: Vec<[f64; 2]>,
+    /// The standard deviation of every component, on each axis.
     pub std: f64,
 }
 

@@ -146,7 +146,10 @@ pub fn channel_bias(x: &Tensor, t: &Tensor) -> Result<Tensor> {
 /// Batch norm's options (candle-nn's defaults).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BatchNormConfig {
+    /// Added to the variance before its square root, `>= 0`.
     pub eps: f64,
+    /// Weight of the batch statistics in the running averages, in `[0, 1]`:
+    /// `running = (1 - momentum) running + momentum batch`.
     pub momentum: f64,
 }
 

@@ -16,13 +16,18 @@ use crate::{Error, Result};
 /// The nonlinearity after a layer. Each derivative is read from the layer's output.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum DenseActivation {
+    /// No nonlinearity: `y = x`.
     Identity,
+    /// `max(x, 0)`.
     Relu,
     /// `max(x, 0) + slope min(x, 0)`, `0 < slope`.
     LeakyRelu(f32),
+    /// `tanh(x)`, whose derivative `1 - y^2` is read from the output.
     Tanh,
     /// `log(1 + e^x)`, whose derivative `sigmoid(x) = 1 - e^-y` is read from the output.
     Softplus,
+    /// `1 / (1 + e^-x)`, whose derivative is `y (1 - y)`.
+    Sigmoid,
 }
 
 impl DenseActivation {
@@ -37,6 +42,15 @@ impl DenseActivation {
             DenseActivation::Softplus => x
                 .iter_mut()
                 .for_each(|v| *v = v.max(0.0) + (-v.abs()).exp().ln_1p()),
+            DenseActivation::Sigmoid => x.iter_mut().for_each(|v| {
+                // Stable on both sides: e^x / (1 + e^x) for negative x.
+                let e = (-v.abs()).exp();
+                *v = if *v >= 0.0 {
+                    1.0 / (1.0 + e)
+                } else {
+                    e / (1.0 + e)
+                }
+            }),
         }
     }
 
@@ -58,6 +72,7 @@ impl DenseActivation {
             DenseActivation::Softplus => {
                 g.iter_mut().zip(y).for_each(|(g, &y)| *g *= -(-y).exp_m1())
             }
+            DenseActivation::Sigmoid => g.iter_mut().zip(y).for_each(|(g, &y)| *g *= y * (1.0 - y)),
         }
     }
 }
@@ -204,6 +219,7 @@ impl DenseStack {
         })
     }
 
+    /// The layer widths, input first, output last.
     pub fn widths(&self) -> &[usize] {
         &self.widths
     }
@@ -373,6 +389,7 @@ mod tests {
                         .log()
                         .unwrap())
                 .unwrap(),
+                DenseActivation::Sigmoid => candle_nn::ops::sigmoid(&h).unwrap(),
             };
         }
         let wt = Tensor::from_vec(weight.to_vec(), h.shape(), &dev).unwrap();
@@ -414,6 +431,11 @@ mod tests {
                 vec![4, 64, 64, 6],
                 DenseActivation::Tanh,
                 DenseActivation::Tanh,
+            ),
+            (
+                vec![6, 40, 11],
+                DenseActivation::Softplus,
+                DenseActivation::Sigmoid,
             ),
         ] {
             let stack = DenseStack::new(&widths, hidden, output).unwrap();

@@ -17,9 +17,13 @@ pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 /// A decoded checkpoint.
 #[derive(Debug, Clone)]
 pub struct Checkpoint {
+    /// The name of the model that wrote it ([`super::Trainer::model_name`]).
     pub model: String,
+    /// Training steps completed when it was written.
     pub step: u64,
+    /// The position of the training random stream.
     pub rng: RngState,
+    /// The trainer's tensors and scalars.
     pub state: TrainState,
 }
 

@@ -60,14 +60,18 @@ impl MetricsLog {
             .map_err(|e| Error::io(&self.path, e))
     }
 
+    /// Appends a `train` line with the metrics of `step`, taken in `epoch`.
     pub fn train(&mut self, step: u64, epoch: u64, m: &Metrics) -> Result<()> {
         self.write("train", step, epoch, m)
     }
 
+    /// Appends an `eval` line with the metrics of the evaluation after `step`, at the end of
+    /// `epoch`.
     pub fn eval(&mut self, step: u64, epoch: u64, m: &Metrics) -> Result<()> {
         self.write("eval", step, epoch, m)
     }
 
+    /// Writes the buffered lines to the file.
     pub fn flush(&mut self) -> Result<()> {
         self.out.flush().map_err(|e| Error::io(&self.path, e))
     }

@@ -7,21 +7,20 @@
 //! `model.safetensors`, `loss.svg`, `grids/epoch_NNN.png` and `report.html`.
 
 mod checkpoint;
+mod fit_loop;
 mod metrics;
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::path::PathBuf;
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 
-use crate::data::{BatchPlan, Dataset};
 use crate::optim::Adam;
 use crate::rng::{GmRng, ParamStore};
 use crate::{Error, Result};
 
 pub use checkpoint::{read_checkpoint, write_checkpoint, Checkpoint, CHECKPOINT_FILE};
+pub use fit_loop::{fit, request_stop, stop_requested};
 pub use metrics::{read_metrics, MetricsLog, METRICS_FILE};
 
 /// Named scalar metrics, in display order.
@@ -31,7 +30,9 @@ pub type Metrics = Vec<(String, f64)>;
 /// named scalars (optimizer step counts, schedules).
 #[derive(Debug, Clone, Default)]
 pub struct TrainState {
+    /// Weights and optimizer moments, by name.
     pub tensors: BTreeMap<String, Tensor>,
+    /// Scalars by name, as text (parse them with [`TrainState::scalar`]).
     pub scalars: BTreeMap<String, String>,
 }
 
@@ -164,8 +165,11 @@ pub trait Trainer {
 /// How [`fit`] runs.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FitConfig {
+    /// Passes over the data set, at least 1.
     pub epochs: usize,
+    /// Items per mini-batch, at least 1.
     pub batch_size: usize,
+    /// Seeds the batch order and the trainer's random stream.
     pub seed: u64,
     /// Write a checkpoint every this many steps (0: only at the end of each epoch).
     pub checkpoint_every: u64,
@@ -198,6 +202,7 @@ impl Default for FitConfig {
 }
 
 impl FitConfig {
+    /// Checks that `epochs` and `batch_size` are at least 1.
     pub fn validate(&self) -> Result<()> {
         if self.epochs == 0 {
             return Err(Error::Config {
@@ -220,9 +225,11 @@ impl FitConfig {
 /// What a finished (or stopped) run did.
 #[derive(Debug, Clone)]
 pub struct FitSummary {
+    /// The run folder written.
     pub run_dir: PathBuf,
     /// Steps completed in total, including those before a resume.
     pub steps: u64,
+    /// Steps of the whole run: `epochs` times the batches per epoch.
     pub total_steps: u64,
     /// True when the run stopped early at `stop_after`.
     pub stopped_early: bool,
@@ -271,357 +278,5 @@ fn check_weights(step: u64, weights: &BTreeMap<String, Tensor>) -> Result<()> {
     })
 }
 
-/// Set by [`request_stop`]: every running [`fit`] stops at its next step boundary.
-static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Asks every running [`fit`] of this process to stop after its current step, with a
-/// checkpoint, as `--stop-after` would (the run resumes bit-identically). Called by the Ctrl-C
-/// handler of [`crate::cli::main_with`]; safe from any thread.
-pub fn request_stop() {
-    STOP.store(true, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// Whether [`request_stop`] was called.
-pub fn stop_requested() -> bool {
-    STOP.load(std::sync::atomic::Ordering::SeqCst)
-}
-
-/// Runs `trainer` on `data` for `cfg.epochs` epochs, writing everything to `run_dir`.
-pub fn fit<T: Trainer + ?Sized>(
-    trainer: &mut T,
-    data: &Dataset,
-    cfg: &FitConfig,
-    run_dir: &Path,
-    device: &Device,
-) -> Result<FitSummary> {
-    cfg.validate()?;
-    let started = Instant::now();
-    // A run folder, a folder inside one, or a new or empty folder: never a user's files.
-    crate::run::ensure_run_dir(run_dir, &trainer.model_name())?;
-    let ckpt_path = run_dir.join(CHECKPOINT_FILE);
-    let existing = ckpt_path.exists();
-    if existing && !cfg.resume {
-        return Err(Error::Msg(format!(
-            "{} already holds a checkpoint: pass --resume to continue that run, or choose another output folder",
-            run_dir.display()
-        )));
-    }
-    let plan = BatchPlan::new(data.len(), cfg.batch_size, cfg.seed, cfg.drop_last)?;
-    let per_epoch = plan.batches_per_epoch() as u64;
-    let total = per_epoch * cfg.epochs as u64;
-
-    let mut rng = GmRng::derive(cfg.seed, 0);
-    let mut step = 0u64;
-    let mut last_eval: Metrics = Vec::new();
-    let mut last_metrics: Metrics = Vec::new();
-    if existing {
-        let mut ck = read_checkpoint(&ckpt_path, device)?;
-        let want = trainer.model_name();
-        if ck.model != want {
-            return Err(Error::CheckpointModel {
-                path: ckpt_path,
-                found: ck.model,
-                expected: want,
-            });
-        }
-        last_metrics = take_metrics(&mut ck.state, LAST_STEP_SCALAR, &ckpt_path)?;
-        last_eval = take_metrics(&mut ck.state, LAST_EVAL_SCALAR, &ckpt_path)?;
-        trainer
-            .load_state(&ck.state)
-            .map_err(|e| Error::Checkpoint {
-                path: ckpt_path.clone(),
-                message: e.to_string(),
-            })?;
-        rng = GmRng::from_state(ck.rng);
-        step = ck.step;
-    }
-    let config = serde_json::json!({
-        "model": trainer.model_name(),
-        "model_config": trainer.config_json(),
-        "fit": cfg,
-        "device": crate::device::device_name(device),
-        "dataset": data.name,
-    });
-    crate::io::write_atomic(
-        run_dir.join("config.json"),
-        serde_json::to_string_pretty(&config)
-            .map_err(|e| Error::Msg(e.to_string()))?
-            .as_bytes(),
-    )?;
-    let mut log = MetricsLog::open(&run_dir.join(METRICS_FILE), step)?;
-
-    let show = cfg.progress;
-    let tty = std::io::stderr().is_terminal();
-    let bar = if show && tty {
-        let b = indicatif::ProgressBar::new(total);
-        b.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps {per_sec} ETA {eta} {msg}",
-            )
-            .map_err(|e| Error::Msg(e.to_string()))?,
-        );
-        b.set_position(step);
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    let line_every = (total / 20).max(1);
-    let stop_at = cfg.stop_after.unwrap_or(u64::MAX).min(total);
-    let mut order_epoch = u64::MAX;
-    let mut order: Vec<Vec<usize>> = Vec::new();
-    let run_started = Instant::now();
-    let first_step = step;
-
-    let mut interrupted = false;
-    while step < stop_at && !interrupted {
-        let epoch = step / per_epoch;
-        let k = (step % per_epoch) as usize;
-        if order_epoch != epoch {
-            order = plan.epoch(epoch);
-            order_epoch = epoch;
-        }
-        let batch = data.batch(&order[k], device)?;
-        let metrics = trainer.step(&batch, &mut rng)?;
-        for (name, v) in &metrics {
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    step: step + 1,
-                    what: format!("metric `{name}` = {v}"),
-                });
-            }
-        }
-        check_weights(step + 1, &trainer.weights()?)?;
-        step += 1;
-        log.train(step, epoch + 1, &metrics)?;
-        let msg: Vec<String> = metrics.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
-        bar.set_position(step);
-        bar.set_message(msg.join("  "));
-        if show && !tty && (step.is_multiple_of(line_every) || step == total) {
-            let el = run_started.elapsed().as_secs_f64();
-            let rate = (step - first_step) as f64 / el.max(1e-9);
-            eprintln!(
-                "step {step}/{total} epoch {}/{} {:.1} steps/s ETA {:.0}s  {}",
-                epoch + 1,
-                cfg.epochs,
-                rate,
-                (total - step) as f64 / rate.max(1e-9),
-                msg.join("  ")
-            );
-        }
-        last_metrics = metrics;
-        let epoch_end = step.is_multiple_of(per_epoch);
-        if epoch_end {
-            let e = step / per_epoch;
-            last_eval = trainer.evaluate()?;
-            if !last_eval.is_empty() {
-                log.eval(step, e, &last_eval)?;
-                if show {
-                    let m: Vec<String> = last_eval
-                        .iter()
-                        .map(|(k, v)| format!("{k} {v:.4}"))
-                        .collect();
-                    bar.suspend(|| eprintln!("epoch {e}: {}", m.join("  ")));
-                }
-            }
-            if cfg.grid_every > 0 && ((e as usize).is_multiple_of(cfg.grid_every) || step == total)
-            {
-                write_grid(trainer, cfg.seed, run_dir, e)?;
-            }
-        }
-        interrupted = stop_requested();
-        let due =
-            epoch_end || (cfg.checkpoint_every > 0 && step.is_multiple_of(cfg.checkpoint_every));
-        if due || step == stop_at || interrupted {
-            log.flush()?;
-            let mut state = trainer.state()?;
-            state
-                .scalars
-                .insert(LAST_STEP_SCALAR.into(), encode_metrics(&last_metrics)?);
-            state
-                .scalars
-                .insert(LAST_EVAL_SCALAR.into(), encode_metrics(&last_eval)?);
-            write_checkpoint(&ckpt_path, &trainer.model_name(), step, rng.state(), &state)?;
-        }
-    }
-    bar.finish_and_clear();
-    log.flush()?;
-    if interrupted && step < total {
-        eprintln!(
-            "interrupted at step {step}/{total}: checkpoint written in {}; continue with --resume",
-            run_dir.display()
-        );
-    }
-    let stopped_early = step < total;
-    if !stopped_early {
-        finish_run(trainer, run_dir, &last_eval, &last_metrics)?;
-    }
-    Ok(FitSummary {
-        run_dir: run_dir.to_path_buf(),
-        steps: step,
-        total_steps: total,
-        stopped_early,
-        eval: last_eval,
-        wall_seconds: started.elapsed().as_secs_f64(),
-    })
-}
-
-/// The scalars [`fit`] adds to a trainer's state in its checkpoints: the metrics of the last
-/// step and of the last evaluation, so that a run resumed at its end (killed while writing its
-/// final files) reports them as the uninterrupted run does.
-const LAST_STEP_SCALAR: &str = "fit.last_step_metrics";
-const LAST_EVAL_SCALAR: &str = "fit.last_eval_metrics";
-
-/// `[[name, bits], ...]`: the values' bits, so that they come back exactly.
-fn encode_metrics(m: &Metrics) -> Result<String> {
-    let bits: Vec<(&str, u64)> = m.iter().map(|(k, v)| (k.as_str(), v.to_bits())).collect();
-    serde_json::to_string(&bits).map_err(|e| Error::Msg(e.to_string()))
-}
-
-/// Removes the scalar `key` (written by [`encode_metrics`]) from a checkpoint's state and
-/// decodes it; a checkpoint without it yields no metrics.
-fn take_metrics(state: &mut TrainState, key: &str, path: &Path) -> Result<Metrics> {
-    let Some(text) = state.scalars.remove(key) else {
-        return Ok(Vec::new());
-    };
-    let bits: Vec<(String, u64)> = serde_json::from_str(&text).map_err(|e| Error::Checkpoint {
-        path: path.to_path_buf(),
-        message: format!("scalar `{key}`: {e}"),
-    })?;
-    Ok(bits
-        .into_iter()
-        .map(|(k, b)| (k, f64::from_bits(b)))
-        .collect())
-}
-
-fn write_grid<T: Trainer + ?Sized>(
-    trainer: &mut T,
-    seed: u64,
-    run_dir: &Path,
-    epoch: u64,
-) -> Result<()> {
-    let mut grid_rng = GmRng::derive(seed, u64::MAX);
-    if let Some((imgs, signed)) = trainer.grid_images(&mut grid_rng)? {
-        let dir = run_dir.join("grids");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-        let n = imgs.dim(0)?;
-        let ncol = (n as f64).sqrt().ceil() as usize;
-        crate::viz::save_grid(
-            &imgs,
-            ncol,
-            signed,
-            dir.join(format!("epoch_{epoch:03}.png")),
-        )?;
-    }
-    Ok(())
-}
-
-/// Writes `model.safetensors`, `loss.svg` and `report.html` for a finished run.
-fn finish_run<T: Trainer + ?Sized>(
-    trainer: &mut T,
-    run_dir: &Path,
-    eval: &Metrics,
-    last: &Metrics,
-) -> Result<()> {
-    let mut meta = BTreeMap::new();
-    meta.insert("gm.model".to_string(), trainer.model_name());
-    meta.insert(
-        "gm.version".to_string(),
-        env!("CARGO_PKG_VERSION").to_string(),
-    );
-    meta.insert(
-        "gm.config".to_string(),
-        trainer.model_config_json().to_string(),
-    );
-    crate::io::save_safetensors(
-        run_dir.join("model.safetensors"),
-        &trainer.weights()?,
-        &meta,
-    )?;
-    let (train, evals) = read_metrics(&run_dir.join(METRICS_FILE))?;
-    let mut series = metrics::to_series(&train, 400);
-    series.extend(metrics::to_series(&evals, 400).into_iter().map(|mut s| {
-        s.name = format!("{} (eval)", s.name);
-        s
-    }));
-    crate::viz::plot_curves(&trainer.model_name(), &series, run_dir.join("loss.svg"))?;
-    let mut table: Vec<(String, String)> = eval
-        .iter()
-        .map(|(k, v)| (format!("eval: {k}"), format!("{v:.6}")))
-        .collect();
-    table.extend(
-        last.iter()
-            .map(|(k, v)| (format!("last step: {k}"), format!("{v:.6}"))),
-    );
-    crate::viz::write_report(run_dir, &trainer.model_name(), &table)
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::optim::AdamConfig;
-
-    /// One read decides; a non-finite weight is named, whichever sign its infinity has and
-    /// whatever the others hold.
-    #[test]
-    fn weight_check_names_the_non_finite_weight() {
-        let t = |v: &[f32]| Tensor::new(v, &Device::Cpu).unwrap();
-        let mut w: BTreeMap<String, Tensor> = [
-            ("a".to_string(), t(&[3.0e38])),
-            ("b".to_string(), t(&[3.0e38])),
-        ]
-        .into_iter()
-        .collect();
-        // The f32 sum of the sums overflows: each weight is then read, and all are finite
-        // but their sum, which is reported.
-        let e = check_weights(4, &w).unwrap_err();
-        assert!(e.to_string().contains("sum of the weights"), "{e}");
-        w.insert("b".into(), t(&[0.5, 0.5]));
-        check_weights(4, &w).unwrap();
-        w.insert("c".into(), t(&[f32::INFINITY]));
-        w.insert("d".into(), t(&[f32::NEG_INFINITY]));
-        let e = check_weights(5, &w).unwrap_err();
-        assert!(
-            matches!(&e, Error::NonFinite { step: 5, what } if what.contains("`c`")),
-            "{e}"
-        );
-        check_weights(1, &BTreeMap::new()).unwrap();
-    }
-
-    #[test]
-    fn networks_round_trip_through_a_nested_state() {
-        let dev = Device::Cpu;
-        let store = ParamStore::new(3);
-        let w = store
-            .var_builder(&dev)
-            .get_with_hints(4, "w", candle_nn::Init::Const(0.5))
-            .unwrap();
-        let mut opt = Adam::new(&store, AdamConfig::default()).unwrap();
-        let grads = (&w * 3.0).unwrap().sum_all().unwrap().backward().unwrap();
-        opt.step(&grads).unwrap();
-        let mut inner = TrainState::default();
-        inner.insert_network("g", &store, &opt).unwrap();
-        let outer = inner.prefixed("level16.");
-        assert!(outer.tensors.contains_key("level16.g.w"));
-        assert!(outer.tensors.contains_key("level16.adam_g.m.w"));
-        assert_eq!(outer.scalars["level16.adam_g.t"], "1");
-
-        let fresh = ParamStore::new(4);
-        fresh
-            .var_builder(&dev)
-            .get_with_hints(4, "w", candle_nn::Init::Const(0.0))
-            .unwrap();
-        let mut fresh_opt = Adam::new(&fresh, AdamConfig::default()).unwrap();
-        outer
-            .nested("level16.")
-            .load_network("g", &fresh, &mut fresh_opt)
-            .unwrap();
-        assert_eq!(
-            fresh.tensors()["w"].to_vec1::<f32>().unwrap(),
-            store.tensors()["w"].to_vec1::<f32>().unwrap()
-        );
-        assert_eq!(fresh_opt.steps(), 1);
-        // Outside its prefix the network is missing: an error, not a silent partial load.
-        let e = outer.load_network("g", &fresh, &mut fresh_opt).unwrap_err();
-        assert!(e.to_string().contains("checkpoint (g)"), "{e}");
-    }
-}
+mod tests;

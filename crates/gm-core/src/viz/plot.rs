@@ -9,7 +9,9 @@ use crate::{Error, Result};
 /// A named curve of (step, value) points.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// The legend label.
     pub name: String,
+    /// The `(step, value)` points, in order; non-finite values are left out of the plot.
     pub points: Vec<(f64, f64)>,
 }
 

@@ -19,11 +19,22 @@ use crate::{Error, Result};
 pub enum Flow2dKind {
     /// `couplings` alternating affine couplings with MLP conditioners of width `hidden`,
     /// each followed by an ActNorm.
-    RealNvp { couplings: usize, hidden: usize },
+    RealNvp {
+        /// Number of affine couplings (at least 1).
+        couplings: usize,
+        /// Width of each coupling's MLP conditioner (at least 1).
+        hidden: usize,
+    },
     /// `layers` planar layers.
-    Planar { layers: usize },
+    Planar {
+        /// Number of planar layers (at least 1).
+        layers: usize,
+    },
     /// `layers` radial layers.
-    Radial { layers: usize },
+    Radial {
+        /// Number of radial layers (at least 1).
+        layers: usize,
+    },
 }
 
 impl Flow2dKind {
@@ -40,12 +51,15 @@ impl Flow2dKind {
 /// A 2-D flow's architecture.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Flow2dConfig {
+    /// Which flow, with its size.
     pub kind: Flow2dKind,
     /// The couplings' log-scale bound.
     pub scale: ScaleFn,
 }
 
 impl Flow2dConfig {
+    /// A RealNVP of `couplings` couplings with conditioners of width `hidden` and the
+    /// [`ScaleFn::Tanh`] log-scale bound.
     pub fn realnvp(couplings: usize, hidden: usize) -> Self {
         Self {
             kind: Flow2dKind::RealNvp { couplings, hidden },
@@ -53,6 +67,7 @@ impl Flow2dConfig {
         }
     }
 
+    /// A stack of `layers` planar layers.
     pub fn planar(layers: usize) -> Self {
         Self {
             kind: Flow2dKind::Planar { layers },
@@ -60,6 +75,7 @@ impl Flow2dConfig {
         }
     }
 
+    /// A stack of `layers` radial layers.
     pub fn radial(layers: usize) -> Self {
         Self {
             kind: Flow2dKind::Radial { layers },
@@ -96,6 +112,8 @@ pub struct Flow2d {
 }
 
 impl Flow2d {
+    /// Builds the flow of `cfg` (validated first), an input ActNorm then its layers, with
+    /// parameters from `vb`.
     pub fn new(cfg: Flow2dConfig, vb: VarBuilder) -> Result<Self> {
         cfg.validate()?;
         let mut flow = FlowSequence::default();
@@ -128,6 +146,7 @@ impl Flow2d {
         Ok(Self { cfg, flow })
     }
 
+    /// The architecture this flow was built with.
     pub fn config(&self) -> &Flow2dConfig {
         &self.cfg
     }
@@ -174,10 +193,13 @@ impl Flow for Flow2d {
 /// How [`fit_2d`] trains.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Train2dConfig {
+    /// Optimiser steps.
     pub steps: usize,
+    /// Samples per step.
     pub batch_size: usize,
     /// Points of the ActNorms' data-dependent initialisation.
     pub init_points: usize,
+    /// The Adam optimiser's settings.
     pub adam: AdamConfig,
 }
 

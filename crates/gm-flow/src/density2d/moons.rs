@@ -14,7 +14,9 @@ use rand::Rng;
 /// then shifted by `(-1/2, -1/4)` and multiplied by `scale`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TwoMoons {
+    /// Standard deviation of the Gaussian noise, in the units of the unscaled moons.
     pub noise: f64,
+    /// The factor applied after centring (and to the noise).
     pub scale: f64,
 }
 
@@ -33,6 +35,7 @@ impl Default for TwoMoons {
 const ARC_NODES: usize = 2048;
 
 impl TwoMoons {
+    /// Two moons with the given `noise` and `scale`, both positive and finite.
     pub fn new(noise: f64, scale: f64) -> Result<Self> {
         if !(noise > 0.0 && noise.is_finite()) {
             return Err(Error::config("noise", noise, "must be positive and finite"));

@@ -104,6 +104,7 @@ impl ImageFlow {
         Self::new(cfg, store.var_builder(device))
     }
 
+    /// The architecture this flow was built with.
     pub fn config(&self) -> &ImageFlowConfig {
         &self.cfg
     }
@@ -279,6 +280,7 @@ impl Generator for ImageFlow {
 /// A flow rebuilt from its config and weights, with the weights kept for re-export.
 #[derive(Debug)]
 pub struct LoadedFlow {
+    /// The rebuilt flow.
     pub flow: ImageFlow,
     tensors: BTreeMap<String, Tensor>,
 }

@@ -24,7 +24,9 @@ use crate::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct FlowTrainConfig {
+    /// The flow's architecture.
     pub model: ImageFlowConfig,
+    /// The Adam optimiser's settings (`lr` is the rate after warm-up).
     pub adam: AdamConfig,
     /// Steps over which the learning rate rises linearly to `adam.lr` (0: none).
     pub warmup_steps: u64,
@@ -118,14 +120,17 @@ impl FlowTrainer {
         })
     }
 
+    /// The flow being trained.
     pub fn flow(&self) -> &ImageFlow {
         &self.flow
     }
 
+    /// The flow's trainable weights.
     pub fn store(&self) -> &ParamStore {
         &self.store
     }
 
+    /// The run's hyperparameters.
     pub fn config(&self) -> &FlowTrainConfig {
         &self.cfg
     }

@@ -6,13 +6,13 @@ use gm_core::GmRng;
 
 use crate::Result;
 
+/// The encoder `E: x -> z`, an MLP with LeakyReLU(0.2) hidden layers and a linear output
 /// (the latent space is unbounded, like `z ~ N(0, I)`).
 #[derive(Debug, Clone)]
 pub struct Encoder {
     layers: Vec<Linear>,
 }
 
-/// The encoder `E: x -> z`, an MLP with LeakyReLU(0.2) hidden layers and a linear output
 impl Encoder {
     /// Layers `fc0, fc1, ...` from `data_dim` through `hidden` to `latent_dim`.
     pub fn new(

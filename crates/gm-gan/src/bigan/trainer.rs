@@ -63,12 +63,15 @@ impl BiganTrainer {
         })
     }
 
+    /// The configuration of the run.
     pub fn config(&self) -> &BiganConfig {
         &self.cfg
     }
+    /// The generator `G(z)`.
     pub fn generator(&self) -> &GanGenerator {
         &self.gen
     }
+    /// The encoder `E(x)`, trained with the generator to invert it.
     pub fn encoder(&self) -> &Encoder {
         &self.enc
     }

@@ -16,7 +16,10 @@ use crate::{Error, Result};
 pub enum LabelEmbedding {
     /// A learned table `n_classes x dim`, drawn N(0, 1) (PyTorch's `nn.Embedding`, as in
     /// PyTorch-GAN's cgan and acgan).
-    Learned { dim: usize },
+    Learned {
+        /// Values of each class's code, at least 1.
+        dim: usize,
+    },
     /// The one-hot code itself, `n_classes` values (Mirza and Osindero 2014).
     OneHot,
 }
@@ -68,7 +71,9 @@ pub struct CganConfig {
     pub model: GanConfig,
     /// Classes `0..n_classes`; the data's labels must lie below.
     pub n_classes: usize,
+    /// How the generator sees the class.
     pub label_embedding: LabelEmbedding,
+    /// How the discriminator sees the class: projection or ACGAN.
     pub conditioning: Conditioning,
     /// The adversarial loss on the real/fake scores: any adversarial objective without a
     /// gradient penalty (GAN, hinge, least squares, f-GAN, omega/rho, WGAN with clipping).

@@ -77,18 +77,23 @@ impl CganTrainer {
         })
     }
 
+    /// The configuration of the run.
     pub fn config(&self) -> &CganConfig {
         &self.cfg
     }
+    /// The generator `G(z, y)`.
     pub fn generator(&self) -> &ConditionalGenerator {
         &self.gen
     }
+    /// The discriminator (projection or ACGAN).
     pub fn discriminator(&self) -> &ConditionalDiscriminator {
         &self.disc
     }
+    /// The generator's weights.
     pub fn generator_store(&self) -> &ParamStore {
         &self.g_store
     }
+    /// The discriminator's weights.
     pub fn discriminator_store(&self) -> &ParamStore {
         &self.d_store
     }

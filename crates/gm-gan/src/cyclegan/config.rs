@@ -51,6 +51,7 @@ pub struct CycleGanConfig {
     pub channels: usize,
     /// Residual blocks at half resolution in each generator.
     pub residual_blocks: usize,
+    /// The adversarial loss of both generator/discriminator pairs.
     pub adversarial: AdversarialLoss,
     /// `lambda`, the weight of the cycle-consistency loss (10 in the paper).
     pub cycle_weight: f64,

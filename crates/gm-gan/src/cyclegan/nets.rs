@@ -74,6 +74,7 @@ pub struct ResnetGenerator {
 }
 
 impl ResnetGenerator {
+    /// Builds the generator of `cfg` (`cfg.channels` and `cfg.residual_blocks`) under `vb`.
     pub fn new(cfg: &CycleGanConfig, vb: VarBuilder) -> Result<Self> {
         let k = cfg.channels;
         Ok(Self {
@@ -109,6 +110,7 @@ pub struct PatchDiscriminator {
 }
 
 impl PatchDiscriminator {
+    /// Builds the discriminator of `cfg` (`cfg.channels`) under `vb`.
     pub fn new(cfg: &CycleGanConfig, vb: VarBuilder) -> Result<Self> {
         let k = cfg.channels;
         Ok(Self {

@@ -17,6 +17,7 @@ pub struct ImagePool {
 }
 
 impl ImagePool {
+    /// An empty pool that keeps up to `capacity` images (0: no buffer, batches pass through).
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
@@ -24,6 +25,7 @@ impl ImagePool {
         }
     }
 
+    /// The most images the pool keeps.
     pub fn capacity(&self) -> usize {
         self.capacity
     }
@@ -33,6 +35,7 @@ impl ImagePool {
         self.images.len()
     }
 
+    /// Whether no image is stored yet.
     pub fn is_empty(&self) -> bool {
         self.images.is_empty()
     }

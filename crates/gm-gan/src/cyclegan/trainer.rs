@@ -92,6 +92,7 @@ impl CycleGanTrainer {
         })
     }
 
+    /// The configuration of the run.
     pub fn config(&self) -> &CycleGanConfig {
         &self.cfg
     }

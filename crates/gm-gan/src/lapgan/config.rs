@@ -26,6 +26,7 @@ pub struct LapganConfig {
     /// Feature maps of each conditional level's convolutional networks, finest level first
     /// (one entry per level but the coarsest).
     pub channels: Vec<usize>,
+    /// The adversarial objective of every level (no weight clipping, no gradient penalty).
     pub objective: Objective,
     /// Adam of every network.
     pub adam: AdamConfig,

@@ -95,7 +95,9 @@ impl ConditionalLevel {
 /// GAN's sample, `residuals[k]` the residual added to `u(images[k])` to give `images[k + 1]`.
 #[derive(Debug, Clone)]
 pub struct LapganChain {
+    /// The image at each level `(n, c, s, s)` in data space, coarsest first.
     pub images: Vec<Tensor>,
+    /// The residual each conditional level drew, coarsest first (one fewer than `images`).
     pub residuals: Vec<Tensor>,
 }
 
@@ -166,6 +168,7 @@ impl LapganTrainer {
         })
     }
 
+    /// The configuration of the run.
     pub fn config(&self) -> &LapganConfig {
         &self.cfg
     }

@@ -53,6 +53,7 @@ impl GanGenerator {
         Ok((g, store))
     }
 
+    /// The configuration the generator was built from.
     pub fn config(&self) -> &GanConfig {
         &self.cfg
     }

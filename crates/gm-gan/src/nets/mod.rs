@@ -41,9 +41,11 @@ pub use generator::GanGenerator;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Activation {
+    /// ReLU, `max(x, 0)`.
     Relu,
     /// LeakyReLU with slope 0.2.
     LeakyRelu,
+    /// The hyperbolic tangent.
     Tanh,
 }
 
@@ -89,7 +91,10 @@ pub enum MlpInit {
     /// Random orthogonal weights times `gain` (Saxe et al. 2014; rows orthonormal when a
     /// layer narrows or keeps its width, columns when it widens), biases zero: the
     /// initialiser of Metz et al.'s 2-D experiments (gain 1.4).
-    Orthogonal { gain: f64 },
+    Orthogonal {
+        /// The factor applied to the orthogonal weights.
+        gain: f64,
+    },
 }
 
 /// One network's architecture.
@@ -98,23 +103,32 @@ pub enum MlpInit {
 pub enum Architecture {
     /// Fully connected layers of the given widths, each followed by `activation`.
     Mlp {
+        /// Widths of the hidden layers, each at least 1.
         hidden: Vec<usize>,
+        /// Nonlinearity after each hidden layer.
         activation: Activation,
     },
     /// The DCGAN layout for `(c, s, s)` images, `c` 1 or 3, `s` a power of two from 16 to
     /// 128 or a multiple of 4 up to 28: `channels` feature maps at the finest hidden
     /// resolution, twice as many at each coarser one (at most 8 times as many).
-    Dcgan { channels: usize },
+    Dcgan {
+        /// Feature maps at the finest hidden resolution, at least 1.
+        channels: usize,
+    },
 }
 
 /// The generator/discriminator pair.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanConfig {
+    /// Dimension of the latent code z, at least 1.
     pub latent_dim: usize,
     /// Shape of one data item: `[2]`, `[1, 28, 28]`, `[3, 64, 64]`, ...
     pub data_shape: Vec<usize>,
+    /// The generator's architecture.
     pub generator: Architecture,
+    /// The discriminator's (critic's) architecture.
     pub discriminator: Architecture,
+    /// The generator's output nonlinearity, which fixes the network space.
     pub output: OutputActivation,
     /// Initial weights of the MLP layers (DCGAN layers keep their own initialiser).
     #[serde(default)]

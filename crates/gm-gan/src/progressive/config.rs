@@ -9,6 +9,7 @@ use crate::{Error, Result};
 /// Hyperparameters of a progressively grown GAN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProgressiveConfig {
+    /// Dimension of the latent code z, at least 1.
     pub latent_dim: usize,
     /// Side of the first stage's images.
     pub start_size: usize,
@@ -18,7 +19,9 @@ pub struct ProgressiveConfig {
     /// Feature maps at each stage's resolution (one entry per stage: `start_size`, twice
     /// that, ...); the number of entries sets the final resolution.
     pub channels: Vec<usize>,
+    /// The adversarial objective (no weight clipping, no gradient penalty).
     pub objective: Objective,
+    /// Adam of both networks.
     pub adam: AdamConfig,
     /// Training steps per stage; the fade-in takes the first half.
     pub stage_steps: usize,

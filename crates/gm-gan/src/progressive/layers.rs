@@ -108,6 +108,7 @@ pub fn equalized_linear(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Equ
 }
 
 impl EqualizedLinear {
+    /// He's constant `sqrt(2 / d_in)` applied to the stored weight at run time.
     pub fn scale(&self) -> f64 {
         self.scale
     }

@@ -51,12 +51,15 @@ impl ProgressiveTrainer {
         })
     }
 
+    /// The configuration of the run.
     pub fn config(&self) -> &ProgressiveConfig {
         &self.cfg
     }
+    /// The growing generator.
     pub fn generator(&self) -> &ProgressiveGenerator {
         &self.gen
     }
+    /// The growing discriminator.
     pub fn discriminator(&self) -> &ProgressiveDiscriminator {
         &self.disc
     }

@@ -12,12 +12,15 @@ use crate::{Error, Result};
 /// Hyperparameters of a GAN run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GanTrainConfig {
+    /// The generator and discriminator architectures.
     pub model: GanConfig,
+    /// The adversarial (or kernel) objective.
     pub objective: Objective,
     /// The generator's Adam.
     pub adam_g: AdamConfig,
     /// The critic's Adam.
     pub adam_d: AdamConfig,
+    /// Stabilisation tricks; the default turns them all off.
     pub tricks: Tricks,
     /// Unrolled generator updates (Metz et al. 2017); `None`: plain updates.
     pub unrolled: Option<Unrolled>,

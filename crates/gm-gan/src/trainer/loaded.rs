@@ -15,7 +15,9 @@ use crate::{Error, Result};
 /// Hub folders and load back with `gm_hub::load`.
 #[derive(Debug, Clone)]
 pub struct LoadedGenerator {
+    /// The rebuilt generator.
     pub generator: GanGenerator,
+    /// The network configuration it was built from.
     pub config: GanConfig,
     tensors: BTreeMap<String, Tensor>,
 }

@@ -207,14 +207,15 @@ fn run() -> Result<()> {
     let (train, val) = data.train.split_off(VALIDATION)?;
     let out = cli.run.run_dir(NAME)?;
     std::fs::create_dir_all(out.join("grids"))?;
-    let place = common::PriorPlace {
-        prior_dir: cli.prior_dir.as_deref(),
-        run_dir: &out,
-        resume: cli.run.resume,
-        progress: cli.run.progress(),
-        stop_after: cli.run.stop_after,
-    };
-    let Some(prior) = common::bora_prior(&train, s.epochs, s.seed, &place, &dev)? else {
+    let prior = common::prior_for_run(
+        &cli.run,
+        cli.prior_dir.as_deref(),
+        &out,
+        &train,
+        s.epochs,
+        &dev,
+    )?;
+    let Some(prior) = prior else {
         return Ok(());
     };
     let x_val = val

@@ -90,14 +90,15 @@ fn run() -> Result<()> {
     // The same split as the csgm reproduction, so that the prior is shared.
     let (train, _val) = data.train.split_off(500.min(data.train.len() / 10))?;
     let out = cli.run.run_dir(NAME)?;
-    let place = common::PriorPlace {
-        prior_dir: cli.prior_dir.as_deref(),
-        run_dir: &out,
-        resume: cli.run.resume,
-        progress: cli.run.progress(),
-        stop_after: cli.run.stop_after,
-    };
-    let Some(prior) = common::bora_prior(&train, epochs, seed, &place, &dev)? else {
+    let prior = common::prior_for_run(
+        &cli.run,
+        cli.prior_dir.as_deref(),
+        &out,
+        &train,
+        epochs,
+        &dev,
+    )?;
+    let Some(prior) = prior else {
         return Ok(());
     };
     let n = 8.min(data.test.len());

@@ -126,14 +126,15 @@ fn run() -> Result<()> {
     let data = mnist_embedded()?;
     let (train, _) = data.train.split_off(VALIDATION)?;
     let out = cli.run.run_dir(NAME)?;
-    let place = common::PriorPlace {
-        prior_dir: cli.prior_dir.as_deref(),
-        run_dir: &out,
-        resume: cli.run.resume,
-        progress: cli.run.progress(),
-        stop_after: cli.run.stop_after,
-    };
-    let Some(prior) = common::bora_prior(&train, epochs, seed, &place, &dev)? else {
+    let prior = common::prior_for_run(
+        &cli.run,
+        cli.prior_dir.as_deref(),
+        &out,
+        &train,
+        epochs,
+        &dev,
+    )?;
+    let Some(prior) = prior else {
         return Ok(());
     };
     let srec_cfg = SrecConfig {

@@ -246,6 +246,23 @@ fn dense_steps<O: MeasurementOperator + ?Sized>(
     Ok(())
 }
 
+/// A trainable copy `z` of the latents `start` `(rows, k)` and Adam (learning rate `lr`) over
+/// it alone; `what` names the start in errors.
+pub(crate) fn latent_adam(start: Tensor, lr: f64, seed: u64, what: &str) -> Result<(Tensor, Adam)> {
+    let store = ParamStore::new(seed);
+    let z = store.var_builder(start.device()).get_with_hints(
+        start.dims2()?,
+        "z",
+        candle_nn::init::Init::Const(0.0),
+    )?;
+    store.load(&[("z".to_string(), start)].into_iter().collect(), what)?;
+    let cfg = AdamConfig {
+        lr,
+        ..Default::default()
+    };
+    Ok((z, Adam::new(&store, cfg)?))
+}
+
 fn host(t: &Tensor) -> Result<Vec<f32>> {
     Ok(t.flatten_all()?.to_vec1::<f32>()?)
 }
@@ -280,7 +297,7 @@ where
         ));
     }
     let dev = b.device();
-    let (r, k) = (cfg.restarts, generator.latent_dim());
+    let r = cfg.restarts;
     let rows = n_img * r;
 
     // Row i R + j holds restart j of image i.
@@ -290,22 +307,7 @@ where
         starts.push(generator.sample_latent(r, &mut rng, dev)?);
     }
     let z0 = Tensor::cat(&starts, 0)?;
-    let store = ParamStore::new(seed);
-    let z =
-        store
-            .var_builder(dev)
-            .get_with_hints((rows, k), "z", candle_nn::init::Init::Const(0.0))?;
-    store.load(
-        &[("z".to_string(), z0)].into_iter().collect(),
-        "latent start",
-    )?;
-    let mut adam = Adam::new(
-        &store,
-        AdamConfig {
-            lr: cfg.lr,
-            ..Default::default()
-        },
-    )?;
+    let (z, mut adam) = latent_adam(z0, cfg.lr, seed, "latent start")?;
     let b_rows = b
         .to_dtype(candle_core::DType::F32)?
         .unsqueeze(1)?

@@ -11,8 +11,9 @@
 //! not counted), which is what the condition's "for all" is about.
 
 use candle_core::{Device, Tensor, Var};
-use gm_core::{Adam, AdamConfig, Generator, GmRng, ParamStore, ToHostF64};
+use gm_core::{Generator, GmRng, ToHostF64};
 
+use crate::estimator::latent_adam;
 use crate::{Error, Result};
 
 /// Settings of [`srec_of_generator`].
@@ -142,23 +143,7 @@ pub fn srec_of_generator<G: Generator + ?Sized>(
     let p = idx.len();
     let idx = Tensor::new(idx, device)?;
     let start = Tensor::cat(&[z1.index_select(&idx, 0)?, z2.index_select(&idx, 0)?], 0)?;
-    let store = ParamStore::new(seed);
-    let z = store.var_builder(device).get_with_hints(
-        (2 * p, k),
-        "z",
-        candle_nn::init::Init::Const(0.0),
-    )?;
-    store.load(
-        &[("z".to_string(), start)].into_iter().collect(),
-        "S-REC search start",
-    )?;
-    let mut adam = Adam::new(
-        &store,
-        AdamConfig {
-            lr: cfg.lr,
-            ..Default::default()
-        },
-    )?;
+    let (z, mut adam) = latent_adam(start, cfg.lr, seed, "S-REC search start")?;
     let mut worst_found = min;
     for step in 0..=cfg.search_steps {
         let x = g.generate(&z)?;

@@ -5,38 +5,45 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use clap::Parser;
 use gm_fuzz::{alloc, corpus, engine, targets};
 
 #[global_allocator]
 static ALLOC: alloc::Counting = alloc::Counting;
 
+/// Fuzzes gm's readers of outside bytes with a seeded mutation loop over the committed
+/// corpus; failing inputs are saved in `fuzz/crashes/<target>/`.
+#[derive(Parser)]
+#[command(name = "gm-fuzz")]
+struct Cli {
+    /// One target (all when omitted)
+    #[arg(long, value_name = "NAME")]
+    target: Option<String>,
+    /// Inputs per target
+    #[arg(long, value_name = "N", default_value_t = 100_000)]
+    execs: u64,
+    /// Seed of the mutation stream
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+    /// Read one saved input again with a target's reader, instead of fuzzing
+    #[arg(long, num_args = 2, value_names = ["TARGET", "FILE"])]
+    replay: Option<Vec<String>>,
+}
+
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let (mut target, mut execs, mut seed) = (None, 100_000u64, 0u64);
-    while let Some(a) = args.next() {
-        let mut value = || args.next().with_context(|| format!("{a} needs a value"));
-        match a.as_str() {
-            "--target" => target = Some(value()?),
-            "--execs" => execs = value()?.parse().context("--execs")?,
-            "--seed" => seed = value()?.parse().context("--seed")?,
-            "--replay" => {
-                let name = value()?;
-                let file = value()?;
-                let t = targets::find(&name).with_context(|| format!("no target `{name}`"))?;
-                let input = std::fs::read(&file).with_context(|| file.clone())?;
-                return match engine::check(t, &input) {
-                    Ok(peak) => {
-                        println!("{name}: {file} passes (peak {peak} bytes)");
-                        Ok(())
-                    }
-                    Err(e) => bail!("{name}: {file}: {e}"),
-                };
+    let cli = Cli::parse();
+    if let Some([name, file]) = cli.replay.as_deref() {
+        let t = targets::find(name).with_context(|| format!("no target `{name}`"))?;
+        let input = std::fs::read(file).with_context(|| file.clone())?;
+        return match engine::check(t, &input) {
+            Ok(peak) => {
+                println!("{name}: {file} passes (peak {peak} bytes)");
+                Ok(())
             }
-            _ => bail!(
-                "unknown argument `{a}`; usage: gm-fuzz [--target NAME] [--execs N] [--seed S]"
-            ),
-        }
+            Err(e) => bail!("{name}: {file}: {e}"),
+        };
     }
+    let (target, execs, seed) = (cli.target, cli.execs, cli.seed);
     let chosen: Vec<&targets::Target> = match &target {
         Some(n) => vec![targets::find(n).with_context(|| {
             let names: Vec<&str> = targets::TARGETS.iter().map(|t| t.name).collect();

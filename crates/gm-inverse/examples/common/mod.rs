@@ -97,6 +97,26 @@ fn prior_key(train: &Dataset, epochs: usize, seed: u64) -> String {
     )
 }
 
+/// The prior of an example's run: [`bora_prior`] placed by the run's command line
+/// (`--prior-dir`, `--resume`, progress, `--stop-after`) and its folder `out`.
+pub fn prior_for_run(
+    run: &gm_core::cli::RunArgs,
+    prior_dir: Option<&Path>,
+    out: &Path,
+    train: &Dataset,
+    epochs: usize,
+    device: &Device,
+) -> Result<Option<Decoder>> {
+    let place = PriorPlace {
+        prior_dir,
+        run_dir: out,
+        resume: run.resume,
+        progress: run.progress(),
+        stop_after: run.stop_after,
+    };
+    bora_prior(train, epochs, run.seed, &place, device)
+}
+
 /// The decoder of a Bora et al. VAE trained for `epochs` on `train` (seed `seed`): read from
 /// an earlier run, or trained now (see the module documentation). `None` when the training
 /// stopped early (`--stop-after`).

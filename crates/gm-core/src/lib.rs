@@ -24,6 +24,7 @@ pub mod error;
 pub mod generator;
 pub mod io;
 pub mod model;
+mod model_error;
 pub mod nn;
 pub mod optim;
 pub mod rng;

@@ -38,9 +38,25 @@ impl Stats {
 /// The last panic message, set by the hook that [`run`] installs.
 static LAST_PANIC: Mutex<String> = Mutex::new(String::new());
 
+/// Where the scratch folders go: memory (`/dev/shm`) where the system has it, since every
+/// input is written to a fresh folder and a disk makes that the bottleneck (7-8x fewer inputs
+/// per second on the development machine); `TMPDIR` or the system's temporary folder
+/// otherwise, and always when `TMPDIR` is set.
+fn scratch_root() -> std::path::PathBuf {
+    let shm = std::path::Path::new("/dev/shm");
+    if std::env::var_os("TMPDIR").is_none() && shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+}
+
 /// Reads `input` with `target` once; `Err` describes the failure.
 pub fn check(target: &Target, input: &[u8]) -> Result<usize, String> {
-    let dir = tempfile::tempdir().map_err(|e| format!("scratch folder: {e}"))?;
+    let dir = tempfile::Builder::new()
+        .prefix("gm-fuzz-")
+        .tempdir_in(scratch_root())
+        .map_err(|e| format!("scratch folder: {e}"))?;
     let base = crate::alloc::start();
     let r = catch_unwind(AssertUnwindSafe(|| (target.read)(dir.path(), input)));
     let peak = crate::alloc::peak_since(base);

@@ -1,3 +1,5 @@
+//! Unit tests of gm-core's `cli`.
+
 use super::*;
 
 /// A toy example.

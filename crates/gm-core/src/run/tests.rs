@@ -1,3 +1,5 @@
+//! Unit tests of gm-core's `run`.
+
 use super::*;
 
 fn args() -> Vec<String> {

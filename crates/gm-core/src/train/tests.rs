@@ -1,3 +1,5 @@
+//! Unit tests of gm-core's `train`.
+
 use super::*;
 use crate::optim::AdamConfig;
 use candle_core::Device;

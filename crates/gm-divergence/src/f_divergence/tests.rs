@@ -1,3 +1,5 @@
+//! Unit tests of gm-divergence's `f_divergence`.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Unit tests of gm-eval's `evaluate`.
+
 use std::collections::BTreeMap;
 
 use candle_core::Device;

@@ -1,3 +1,5 @@
+//! Unit tests of gm-eval's `features`.
+
 use super::*;
 
 #[test]

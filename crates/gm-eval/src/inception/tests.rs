@@ -1,3 +1,5 @@
+//! Unit tests of gm-eval's `inception`.
+
 use super::architecture::{conv, K1X7, K7X1};
 use super::layers::{avg_pool_3x3_same, max_pool_3x3_same};
 use super::*;

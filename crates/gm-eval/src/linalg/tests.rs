@@ -1,3 +1,5 @@
+//! Unit tests of gm-eval's `linalg`.
+
 use super::*;
 use gm_core::GmRng;
 

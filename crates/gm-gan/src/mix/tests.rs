@@ -1,3 +1,5 @@
+//! Unit tests of gm-gan's `mix`.
+
 use super::*;
 use gm_core::data::Mixture2d;
 

@@ -1,3 +1,5 @@
+//! Unit tests of gm-inverse's `operator`.
+
 use super::*;
 
 fn dev() -> Device {

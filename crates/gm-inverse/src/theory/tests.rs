@@ -1,3 +1,5 @@
+//! Unit tests of gm-inverse's `theory`.
+
 use super::*;
 
 #[test]

@@ -1,3 +1,5 @@
+//! Unit tests of gm-vae's `model`.
+
 use super::*;
 use gm_core::Generator;
 

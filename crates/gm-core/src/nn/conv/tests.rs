@@ -1,3 +1,5 @@
+//! Unit tests of gm-core's `nn::conv`.
+
 use super::*;
 use crate::nn::test_util::{max_diff, scale};
 use crate::GmRng;

@@ -1,3 +1,5 @@
+//! Unit tests of gm-flow's `layers::coupling`.
+
 use super::*;
 use crate::test_util::{assert_log_det_matches, assert_round_trip, randomize};
 use gm_core::{GmRng, ParamStore};

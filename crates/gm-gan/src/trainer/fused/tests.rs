@@ -1,3 +1,5 @@
+//! Unit tests of gm-gan's `trainer::fused`.
+
 use super::*;
 use crate::nets::{Architecture, GanConfig, MlpInit};
 use crate::trainer::GanTrainer;

@@ -66,7 +66,9 @@ pub use kernel_distance::{kernel_distance, mmd2_unbiased, KernelDistance};
 pub use memorisation::{nearest_training_images, save_nearest_neighbours};
 pub use mmd::{gaussian_mmd, gaussian_mmd2_unbiased, median_bandwidth, GaussianMmd};
 pub use modes::{mode_coverage, ModeCoverage, MODE_SAMPLES};
-pub use neighbours::{one_nn_accuracy, precision_recall, OneNnAccuracy, PrecisionRecall};
+pub use neighbours::{
+    nearest_neighbour_accuracy, one_nn_accuracy, precision_recall, OneNnAccuracy, PrecisionRecall,
+};
 pub use parzen::{default_sigmas, parzen_evaluate, parzen_log_likelihoods, ParzenResult};
 pub use sliced::{
     random_directions, sliced_wasserstein, sliced_wasserstein_with, SlicedWasserstein,

@@ -13,8 +13,11 @@
 //! generated points, classify each by its nearest other point (leave-one-out), report the
 //! accuracy. 0.5 means the sets are indistinguishable; 1 means fully separated. Accuracy
 //! well below 0.5 signals memorisation of the real points.
+//!
+//! 1-nearest-neighbour classification of labelled features ([`nearest_neighbour_accuracy`]),
+//! the test BiGAN's encoder features are judged by.
 
-use candle_core::Tensor;
+use candle_core::{Tensor, D};
 use serde::{Deserialize, Serialize};
 
 use crate::distances::{for_each_distance_row, Points};
@@ -158,6 +161,81 @@ pub fn one_nn_accuracy(real: &Tensor, fake: &Tensor) -> Result<OneNnAccuracy> {
         fake_accuracy: fake_ok as f64 / nf,
         n_per_set: n,
     })
+}
+
+/// How [`nearest_neighbour_accuracy`] compares feature vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Distance {
+    /// `1 - <a, b> / (|a| |b|)`.
+    Cosine,
+    /// `|a - b|`, the metric of the BiGAN reference code's 1-NN evaluation.
+    Euclidean,
+}
+
+/// The fraction of `test` rows `(m, d)` whose nearest `train` row `(n, d)` carries the same
+/// label: 1-nearest-neighbour classification, the feature test of BiGAN (Donahue et al.
+/// 2017, section 4.2).
+pub fn nearest_neighbour_accuracy(
+    train: &Tensor,
+    train_labels: &[u32],
+    test: &Tensor,
+    test_labels: &[u32],
+    distance: Distance,
+) -> Result<f64> {
+    let (n, d) = train.dims2()?;
+    let (m, d_test) = test.dims2()?;
+    if d_test != d {
+        return Err(Error::Shape {
+            what: "test features",
+            expected: "(m, d) with the train features' d",
+            found: vec![m, d_test],
+        });
+    }
+    if train_labels.len() != n || test_labels.len() != m {
+        return Err(Error::InvalidInput {
+            what: "labels",
+            reason: format!(
+                "{} train and {} test labels for {n} train and {m} test rows",
+                train_labels.len(),
+                test_labels.len()
+            ),
+        });
+    }
+    if n == 0 || m == 0 {
+        return Err(Error::TooFew {
+            what: "1-NN train and test items",
+            needed: 1,
+            found: n.min(m),
+        });
+    }
+    // Both distances reduce to a score to maximise over train rows: the cosine similarity,
+    // or 2 <a, b> - |b|^2 (|a|^2 is the same for every b).
+    let unit = |t: &Tensor| -> Result<Tensor> {
+        let norm = (t.sqr()?.sum_keepdim(1)? + 1e-12)?.sqrt()?;
+        Ok(t.broadcast_div(&norm)?)
+    };
+    let (train, bias) = match distance {
+        Distance::Cosine => (unit(train)?, None),
+        Distance::Euclidean => (train.clone(), Some(train.sqr()?.sum(1)?.unsqueeze(0)?)),
+    };
+    let train_t = train.t()?.contiguous()?;
+    let mut hits = 0usize;
+    for lo in (0..m).step_by(500) {
+        let len = 500.min(m - lo);
+        let a = test.narrow(0, lo, len)?;
+        let score = match &bias {
+            None => unit(&a)?.matmul(&train_t)?,
+            Some(b) => a.matmul(&train_t)?.affine(2.0, 0.0)?.broadcast_sub(b)?,
+        };
+        let nearest = score.argmax(D::Minus1)?.to_vec1::<u32>()?;
+        hits += nearest
+            .iter()
+            .zip(&test_labels[lo..lo + len])
+            .filter(|(&j, &y)| train_labels[j as usize] == y)
+            .count();
+    }
+    Ok(hits as f64 / m as f64)
 }
 
 #[cfg(test)]

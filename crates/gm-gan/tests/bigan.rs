@@ -6,7 +6,8 @@
 use candle_core::{Device, Tensor};
 use gm_core::data::Dataset;
 use gm_core::{fit, AdamConfig, FitConfig, GmRng, Trainer};
-use gm_gan::bigan::{nearest_neighbour_accuracy, BiganConfig, BiganTrainer, Distance};
+use gm_eval::neighbours::{nearest_neighbour_accuracy, Distance};
+use gm_gan::bigan::{BiganConfig, BiganTrainer};
 use gm_gan::{bce_with_logits, Error, GanGeneratorLoss, Objective};
 
 /// 4x4 one-channel items, latent 3, one hidden layer of 16 units per network.

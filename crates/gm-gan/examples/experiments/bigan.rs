@@ -6,7 +6,8 @@ use std::time::Instant;
 use anyhow::Result;
 use candle_core::Device;
 use gm_core::{fit, FitConfig};
-use gm_gan::bigan::{nearest_neighbour_accuracy, BiganConfig, BiganTrainer, Distance};
+use gm_eval::neighbours::{nearest_neighbour_accuracy, Distance};
+use gm_gan::bigan::{BiganConfig, BiganTrainer};
 
 use super::{
     interleave_rows, percent, report_table, steps_fit_config, ZooData, ZooOptions, ZooRow,

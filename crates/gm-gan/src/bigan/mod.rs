@@ -13,16 +13,14 @@
 //! pair, as in the paper's reference code: `-log D(G(z), z) - log(1 - D(x, E(x)))`.
 //!
 //! Features are judged as in section 4.2 of the paper: the 1-nearest-neighbour accuracy of
-//! test digits against the encoded training digits ([`nearest_neighbour_accuracy`], Euclidean
-//! distance as in the official evaluation code; 97.35 % on full MNIST in the official log),
-//! beside the same classifier on raw pixels.
+//! test digits against the encoded training digits (`gm_eval::nearest_neighbour_accuracy`,
+//! Euclidean distance as in the official evaluation code; 97.35 % on full MNIST in the
+//! official log), beside the same classifier on raw pixels.
 
 mod config;
-mod features;
 mod nets;
 mod trainer;
 
 pub use config::BiganConfig;
-pub use features::{nearest_neighbour_accuracy, Distance};
 pub use nets::{Encoder, JointDiscriminator};
 pub use trainer::BiganTrainer;

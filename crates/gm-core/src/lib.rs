@@ -6,6 +6,7 @@
 //!   (candle's CPU generator cannot be seeded).
 //! - [`data`]: the IDX reader, the embedded MNIST subset, 2-D mixtures, seeded batches.
 //! - [`generator`]: the [`Generator`] trait.
+//! - [`latent`]: linear and spherical latent interpolation, walks between latent pairs.
 //! - [`optim`]: Adam with saveable state.
 //! - [`train`]: the training loop: progress, metrics, checkpoints, resume, NaN guard.
 //! - [`viz`]: image grids, loss curves, the run report.
@@ -23,6 +24,7 @@ pub mod device;
 pub mod error;
 pub mod generator;
 pub mod io;
+pub mod latent;
 pub mod model;
 mod model_error;
 pub mod nn;

@@ -54,15 +54,7 @@ pub fn save_interpolations(
     let steps = steps.max(2);
     let (za, _) = vae.encoder().encode(&vae.flatten_input(x_a)?)?;
     let (zb, _) = vae.encoder().encode(&vae.flatten_input(x_b)?)?;
-    let (m, d) = za.dims2()?;
-    let mut rows = Vec::with_capacity(m * steps);
-    for i in 0..m {
-        for s in 0..steps {
-            let t = s as f64 / (steps - 1) as f64;
-            rows.push(((za.get(i)? * (1.0 - t))? + (zb.get(i)? * t)?)?);
-        }
-    }
-    let z = Tensor::stack(&rows, 0)?.reshape((m * steps, d))?;
+    let z = gm_core::latent::interpolation_latents(&za, &zb, steps, false)?;
     let imgs = shaped(vae, vae.decoder().mean(&z)?)?;
     Ok(gm_core::viz::save_grid(&imgs, steps, false, path)?)
 }

@@ -208,30 +208,79 @@ fn a_temporary_path_that_cannot_be_written_stops_fit_and_keeps_the_checkpoint() 
     assert_same_run(&dir, &reference);
 }
 
+/// Makes `dir` refuse writes for this user until dropped: mode 0o555, and where permissions
+/// do not bind (root), the immutable attribute (`chattr +i`), which holds for root too.
+#[cfg(unix)]
+struct ReadOnly {
+    dir: PathBuf,
+    immutable: bool,
+}
+
+#[cfg(unix)]
+impl ReadOnly {
+    /// `None` when neither makes the folder refuse a write here (no `chattr`, or a file
+    /// system without the attribute).
+    fn new(dir: &Path) -> Option<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o555)).unwrap();
+        let mut guard = Self {
+            dir: dir.to_path_buf(),
+            immutable: false,
+        };
+        let probe = dir.join("probe");
+        let refuses = |probe: &Path| match std::fs::write(probe, b"") {
+            Ok(()) => {
+                std::fs::remove_file(probe).unwrap();
+                false
+            }
+            Err(_) => true,
+        };
+        if refuses(&probe) {
+            return Some(guard);
+        }
+        guard.immutable = std::process::Command::new("chattr")
+            .arg("+i")
+            .arg(dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        (guard.immutable && refuses(&probe)).then_some(guard)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.immutable {
+            let _ = std::process::Command::new("chattr")
+                .arg("-i")
+                .arg(&self.dir)
+                .status();
+        }
+        let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o755));
+    }
+}
+
 #[cfg(unix)]
 #[test]
 fn a_read_only_run_folder_stops_fit_and_keeps_the_checkpoint() {
-    use std::os::unix::fs::PermissionsExt;
     let tmp = tempfile::tempdir().unwrap();
     let reference = tmp.path().join("straight");
     run(&reference, false, None).unwrap();
     let dir = tmp.path().join("run");
     run(&dir, false, Some(3)).unwrap();
-    let set_mode = |mode| std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode));
-    set_mode(0o555).unwrap();
-    // Permissions do not bind a privileged user (root in a container): then nothing is refused
-    // and there is nothing to test here.
-    let probe = dir.join("probe");
-    if std::fs::write(&probe, b"").is_ok() {
-        std::fs::remove_file(&probe).unwrap();
-        set_mode(0o755).unwrap();
-        eprintln!("skipped: this user writes into read-only folders");
+    let Some(read_only) = ReadOnly::new(&dir) else {
+        eprintln!("skipped: no way to make a folder refuse this user's writes here");
         return;
-    }
+    };
     let result = run(&dir, true, None);
-    set_mode(0o755).unwrap();
+    drop(read_only);
     let msg = assert_failed_cleanly(result, &dir, "config.json", 3);
-    assert!(msg.to_lowercase().contains("permission denied"), "{msg}");
+    let lower = msg.to_lowercase();
+    assert!(
+        lower.contains("permission denied") || lower.contains("operation not permitted"),
+        "{msg}"
+    );
     assert_eq!(run(&dir, true, None).unwrap(), 10);
     assert_same_run(&dir, &reference);
 }

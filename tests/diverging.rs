@@ -1,7 +1,8 @@
 //! Numerics under stress across trainers: a learning rate that diverges (1e30) stops `fit`
 //! with a non-finite error naming the step, and the checkpoint of the step before it (when
 //! there is one) still loads with finite tensors; for the VAE, the flow and MADE, as
-//! crates/gm-gan/tests/gan.rs checks for the GAN.
+//! crates/gm-gan/tests/gan.rs checks for the GAN; and latents of extreme norm (an encoder
+//! whose variance overflows, a flow whose map overflows) stop the VAE and the flow at once.
 
 use candle_core::Device;
 use gm::autoregressive::trainer::{ArTrainConfig, ArTrainer};
@@ -111,4 +112,59 @@ fn a_diverging_rate_stops_every_likelihood_trainer_cleanly() {
     let s = stops_cleanly(&mut t, &small, "flow");
     // The first update sends the weights to ~1e30; the next forward pass overflows.
     assert_eq!(s, 2, "flow");
+}
+
+/// Sets every parameter of `store` whose name contains each of `parts` to `value`.
+fn set_params(store: &gm::core::ParamStore, parts: &[&str], value: f64) {
+    let mut found = 0;
+    for (name, var) in store.vars() {
+        if parts.iter().all(|p| name.contains(p)) {
+            let t = candle_core::Tensor::full(value as f32, var.shape(), var.device()).unwrap();
+            var.set(&t).unwrap();
+            found += 1;
+        }
+    }
+    assert!(found > 0, "no parameter named like {parts:?}");
+}
+
+#[test]
+fn latents_of_extreme_norm_stop_the_vae_and_the_flow_cleanly() {
+    let dev = Device::Cpu;
+    let data = digits();
+    // The encoder's log-variance head says sigma = e^500, beyond f32: the reparameterized
+    // latents z = mu + sigma eps have infinite norm from the first step.
+    let vae = VaeTrainConfig {
+        model: VaeConfig {
+            latent_dim: 4,
+            encoder_hidden: vec![16],
+            decoder_hidden: vec![16],
+            ..VaeConfig::default()
+        },
+        eval_images: 0,
+        ..VaeTrainConfig::default()
+    };
+    let mut t = VaeTrainer::new(vae, 0, None, &dev).unwrap();
+    set_params(t.store(), &["logvar", "bias"], 1000.0);
+    assert_eq!(stops_cleanly(&mut t, &data, "vae, extreme latents"), 1);
+
+    // Each 1x1 convolution's diagonal is e^100, beyond f32: the flow's latents z = f(x)
+    // overflow in the first forward pass.
+    let flow = gm::flow::FlowTrainConfig {
+        model: gm::flow::ImageFlowConfig {
+            image_shape: vec![1, 8, 8],
+            checkerboard_steps: 1,
+            checkerboard_hidden: 4,
+            levels: 2,
+            steps_per_level: 1,
+            hidden: 4,
+            ..Default::default()
+        },
+        eval_images: 0,
+        ..Default::default()
+    };
+    let mut t = gm::flow::FlowTrainer::new(flow, 0, None, &dev).unwrap();
+    set_params(t.store(), &["invconv", "log_s"], 100.0);
+    let x = GmRng::new(0).uniform_vec(128 * 64, 0.0, 1.0);
+    let small = Dataset::new("noise", vec![1, 8, 8], x, None).unwrap();
+    assert_eq!(stops_cleanly(&mut t, &small, "flow, extreme latents"), 1);
 }

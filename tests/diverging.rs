@@ -26,6 +26,45 @@ fn digits() -> Dataset {
     Dataset::new("digits", vec![1, 28, 28], v, None).unwrap()
 }
 
+/// A small MLP VAE on the digits with Adam `adam`.
+fn small_vae(adam: AdamConfig) -> VaeTrainer {
+    let cfg = VaeTrainConfig {
+        model: VaeConfig {
+            latent_dim: 4,
+            encoder_hidden: vec![16],
+            decoder_hidden: vec![16],
+            ..VaeConfig::default()
+        },
+        adam,
+        eval_images: 0,
+        ..VaeTrainConfig::default()
+    };
+    VaeTrainer::new(cfg, 0, None, &Device::Cpu).unwrap()
+}
+
+/// A small multi-scale flow on 8x8 images with Adam `adam` (warm-up of one step), and 128
+/// images of uniform noise for it.
+fn small_flow(adam: AdamConfig) -> (gm::flow::FlowTrainer, Dataset) {
+    let cfg = gm::flow::FlowTrainConfig {
+        model: gm::flow::ImageFlowConfig {
+            image_shape: vec![1, 8, 8],
+            checkerboard_steps: 1,
+            checkerboard_hidden: 4,
+            levels: 2,
+            steps_per_level: 1,
+            hidden: 4,
+            ..Default::default()
+        },
+        adam,
+        warmup_steps: 1,
+        eval_images: 0,
+        ..Default::default()
+    };
+    let t = gm::flow::FlowTrainer::new(cfg, 0, None, &Device::Cpu).unwrap();
+    let x = GmRng::new(0).uniform_vec(128 * 64, 0.0, 1.0);
+    (t, Dataset::new("noise", vec![1, 8, 8], x, None).unwrap())
+}
+
 /// Runs `fit` to its non-finite stop and checks what it leaves; returns the failing step.
 fn stops_cleanly<T: Trainer>(t: &mut T, data: &Dataset, what: &str) -> u64 {
     let dev = Device::Cpu;
@@ -60,18 +99,7 @@ fn stops_cleanly<T: Trainer>(t: &mut T, data: &Dataset, what: &str) -> u64 {
 fn a_diverging_rate_stops_every_likelihood_trainer_cleanly() {
     let dev = Device::Cpu;
     let data = digits();
-    let vae = VaeTrainConfig {
-        model: VaeConfig {
-            latent_dim: 4,
-            encoder_hidden: vec![16],
-            decoder_hidden: vec![16],
-            ..VaeConfig::default()
-        },
-        adam: diverging(),
-        eval_images: 0,
-        ..VaeTrainConfig::default()
-    };
-    let mut t = VaeTrainer::new(vae, 0, None, &dev).unwrap();
+    let mut t = small_vae(diverging());
     let s = stops_cleanly(&mut t, &data, "vae");
     // The first update sends the weights to ~1e30; the next forward pass overflows.
     assert_eq!(s, 2, "vae");
@@ -91,24 +119,7 @@ fn a_diverging_rate_stops_every_likelihood_trainer_cleanly() {
     // The first update sends the weights to ~1e30; the next forward pass overflows.
     assert_eq!(s, 2, "made");
 
-    let flow = gm::flow::FlowTrainConfig {
-        model: gm::flow::ImageFlowConfig {
-            image_shape: vec![1, 8, 8],
-            checkerboard_steps: 1,
-            checkerboard_hidden: 4,
-            levels: 2,
-            steps_per_level: 1,
-            hidden: 4,
-            ..Default::default()
-        },
-        adam: diverging(),
-        warmup_steps: 1,
-        eval_images: 0,
-        ..Default::default()
-    };
-    let mut t = gm::flow::FlowTrainer::new(flow, 0, None, &dev).unwrap();
-    let x = GmRng::new(0).uniform_vec(128 * 64, 0.0, 1.0);
-    let small = Dataset::new("noise", vec![1, 8, 8], x, None).unwrap();
+    let (mut t, small) = small_flow(diverging());
     let s = stops_cleanly(&mut t, &small, "flow");
     // The first update sends the weights to ~1e30; the next forward pass overflows.
     assert_eq!(s, 2, "flow");
@@ -129,42 +140,16 @@ fn set_params(store: &gm::core::ParamStore, parts: &[&str], value: f64) {
 
 #[test]
 fn latents_of_extreme_norm_stop_the_vae_and_the_flow_cleanly() {
-    let dev = Device::Cpu;
     let data = digits();
     // The encoder's log-variance head says sigma = e^500, beyond f32: the reparameterized
     // latents z = mu + sigma eps have infinite norm from the first step.
-    let vae = VaeTrainConfig {
-        model: VaeConfig {
-            latent_dim: 4,
-            encoder_hidden: vec![16],
-            decoder_hidden: vec![16],
-            ..VaeConfig::default()
-        },
-        eval_images: 0,
-        ..VaeTrainConfig::default()
-    };
-    let mut t = VaeTrainer::new(vae, 0, None, &dev).unwrap();
+    let mut t = small_vae(AdamConfig::default());
     set_params(t.store(), &["logvar", "bias"], 1000.0);
     assert_eq!(stops_cleanly(&mut t, &data, "vae, extreme latents"), 1);
 
     // Each 1x1 convolution's diagonal is e^100, beyond f32: the flow's latents z = f(x)
     // overflow in the first forward pass.
-    let flow = gm::flow::FlowTrainConfig {
-        model: gm::flow::ImageFlowConfig {
-            image_shape: vec![1, 8, 8],
-            checkerboard_steps: 1,
-            checkerboard_hidden: 4,
-            levels: 2,
-            steps_per_level: 1,
-            hidden: 4,
-            ..Default::default()
-        },
-        eval_images: 0,
-        ..Default::default()
-    };
-    let mut t = gm::flow::FlowTrainer::new(flow, 0, None, &dev).unwrap();
+    let (mut t, small) = small_flow(AdamConfig::default());
     set_params(t.store(), &["invconv", "log_s"], 100.0);
-    let x = GmRng::new(0).uniform_vec(128 * 64, 0.0, 1.0);
-    let small = Dataset::new("noise", vec![1, 8, 8], x, None).unwrap();
     assert_eq!(stops_cleanly(&mut t, &small, "flow, extreme latents"), 1);
 }

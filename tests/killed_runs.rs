@@ -8,9 +8,10 @@
 //! The training process is this test binary itself, started again with `GM_KILL_TEST_ARGS`
 //! set: its ignored test `training_process` parses those arguments with gm's command line
 //! (`--out`, `--seed`, `--epochs`, `--checkpoint-every`, `--resume`) and trains a small
-//! classifier or VAE through `fit`, printing a line as each phase begins so that a kill can
-//! aim at it. `GM_KILLS=50 cargo test -p gm --test killed_runs` raises the number of kills
-//! from 20 to 50, as does the ignored test `fifty_kills`.
+//! classifier, a VAE, a DCGAN or a multi-scale flow through `fit`, printing a line as each
+//! phase begins so that a kill can aim at it. `GM_KILLS=500 cargo test -p gm --test
+//! killed_runs` raises the number of kills from 50 to 500, as does the ignored test
+//! `five_hundred_kills`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -27,6 +28,8 @@ use gm::core::data::{mnist_embedded, Batch};
 use gm::core::run::{RunMarker, RUN_LOCK, RUN_MARKER};
 use gm::core::train::{read_checkpoint, Metrics, CHECKPOINT_FILE};
 use gm::core::{fit, GmRng, TrainState, Trainer};
+use gm::flow::{FlowTrainConfig, FlowTrainer, ImageFlowConfig};
+use gm::gan::{Architecture as GanArchitecture, GanConfig, GanTrainConfig, GanTrainer};
 use gm::vae::{Activation, Architecture, Likelihood, VaeConfig, VaeTrainConfig, VaeTrainer};
 use rand::Rng;
 
@@ -43,7 +46,7 @@ const CHECKPOINT_EVERY: u64 = 2;
 struct TrainCli {
     #[command(flatten)]
     run: RunArgs,
-    /// `classifier` or `vae`
+    /// `classifier`, `vae`, `gan` or `flow`
     #[arg(long)]
     model: String,
 }
@@ -153,7 +156,41 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
             let mut t = Traced(VaeTrainer::new(tc, args.seed, Some(&test), &device)?);
             fit(&mut t, &train, &cfg, &out, &device)?;
         }
-        other => anyhow::bail!("--model {other}: expected classifier or vae"),
+        "gan" => {
+            // DCGAN with batch norm: two networks, two optimizers, running statistics.
+            let tc = GanTrainConfig {
+                model: GanConfig {
+                    generator: GanArchitecture::Dcgan { channels: 4 },
+                    discriminator: GanArchitecture::Dcgan { channels: 4 },
+                    latent_dim: 8,
+                    ..GanConfig::dcgan_mnist()
+                },
+                grid_samples: 16,
+                ..GanTrainConfig::dcgan_mnist()
+            };
+            let mut t = Traced(GanTrainer::new(tc, args.seed, &device)?);
+            fit(&mut t, &train, &cfg, &out, &device)?;
+        }
+        "flow" => {
+            // Data-dependent initialisation on the first batch, dequantization noise.
+            let tc = FlowTrainConfig {
+                model: ImageFlowConfig {
+                    checkerboard_steps: 1,
+                    checkerboard_hidden: 4,
+                    levels: 2,
+                    steps_per_level: 1,
+                    hidden: 4,
+                    ..Default::default()
+                },
+                warmup_steps: 2,
+                eval_images: 20,
+                eval_batch: 10,
+                ..Default::default()
+            };
+            let mut t = Traced(FlowTrainer::new(tc, args.seed, Some(&test), &device)?);
+            fit(&mut t, &train, &cfg, &out, &device)?;
+        }
+        other => anyhow::bail!("--model {other}: expected classifier, vae, gan or flow"),
     }
     Ok(())
 }
@@ -233,9 +270,13 @@ impl Aim {
     }
 }
 
-/// The files of a run folder (relative, `/`-separated) below `dir`.
+/// The files of a run folder (relative, `/`-separated) below `dir`; none when a process was
+/// killed before it made the folder.
 fn files(dir: &Path) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
+    if !dir.exists() {
+        return out;
+    }
     let mut todo = vec![PathBuf::new()];
     while let Some(rel) = todo.pop() {
         for e in std::fs::read_dir(dir.join(&rel)).unwrap() {
@@ -421,6 +462,16 @@ fn kill_and_resume(kills: usize) {
             seed: 5,
             scale: 0.25,
         },
+        Model {
+            name: "gan",
+            seed: 7,
+            scale: 0.5,
+        },
+        Model {
+            name: "flow",
+            seed: 9,
+            scale: 0.5,
+        },
     ];
     let mut rng = GmRng::new(27);
     let mut tally = Tally::default();
@@ -480,12 +531,12 @@ fn killed_runs_resume_to_the_uninterrupted_files() {
     let kills = std::env::var("GM_KILLS")
         .ok()
         .and_then(|k| k.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(50);
     kill_and_resume(kills);
 }
 
 #[test]
-#[ignore = "50 kills: about four times the default's time"]
-fn fifty_kills() {
-    kill_and_resume(50);
+#[ignore = "500 kills: about ten times the default's time"]
+fn five_hundred_kills() {
+    kill_and_resume(500);
 }

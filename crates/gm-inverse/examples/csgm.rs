@@ -9,7 +9,7 @@
 //! entries and the noise std is 0.1 per measurement; the table gives the per-pixel MSE with
 //! 1.96 standard errors for VAE (lambda = 0), VAE+Reg (lambda > 0), the pixel Lasso and the
 //! DCT Lasso, the factor by which the prior saves measurements at equal error, and writes
-//! `error_vs_m.png`, `grids/m{m}.png` (rows: truth, Lasso, VAE, VAE+Reg), `table.md` and
+//! `error_vs_m.svg`, `grids/m{m}.png` (rows: truth, Lasso, VAE, VAE+Reg), `table.md` and
 //! `results.json` into the run folder. A prior trained by an earlier csgm or inpainting run
 //! with the same settings is reused; otherwise it is trained into the run's `prior/` folder.
 //!
@@ -30,10 +30,10 @@ use candle_core::{Device, Tensor};
 use clap::Parser;
 use gm_core::cli::RunArgs;
 use gm_core::data::mnist_embedded;
+use gm_core::viz::{plot_error_bars, ErrorCurve};
 use gm_core::GmRng;
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::metrics::saving_factors;
-use gm_inverse::plot::{save_error_plot, Curve};
 use gm_inverse::{
     mean_with_ci, measure, per_image_mse, recover, recover_each, CsgmConfig, GaussianMeasurement,
     MeanCi,
@@ -388,14 +388,14 @@ fn run() -> Result<()> {
         crossover.map_or("never (in range)".to_string(), |m| m.to_string())
     ));
 
-    let curve = |name: &str, f: &dyn Fn(&Row) -> MeanCi| Curve {
+    let curve = |name: &str, f: &dyn Fn(&Row) -> MeanCi| ErrorCurve {
         name: name.into(),
         points: rows
             .iter()
             .map(|r| (r.m as f64, f(r).mean, f(r).ci95))
             .collect(),
     };
-    save_error_plot(
+    plot_error_bars(
         "MNIST: reconstruction error vs measurements",
         "number of measurements m",
         "per-pixel MSE",
@@ -405,7 +405,7 @@ fn run() -> Result<()> {
             curve("Lasso", &|r| r.lasso),
             curve("Lasso DCT", &|r| r.lasso_dct),
         ],
-        out.join("error_vs_m.png"),
+        out.join("error_vs_m.svg"),
     )?;
 
     // Batched vs per-image wall time (the paper's setting at m = 100, fewer steps here;

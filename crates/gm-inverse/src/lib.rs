@@ -19,7 +19,6 @@
 //! - [`dct`]: the orthonormal 2-D DCT-II.
 //! - [`metrics`]: per-pixel MSE with 1.96 standard errors, and the measurement-saving factor
 //!   at equal error.
-//! - [`plot`]: the error-vs-measurements figure as a PNG.
 //! - [`srec`]: Bora et al.'s S-REC condition measured on any generator's range: random
 //!   pairs and a search for the worst chord.
 //! - [`theory`]: the empirical restricted isometry constant of a Gaussian A.
@@ -31,7 +30,6 @@ pub mod estimator;
 pub mod lasso;
 pub mod metrics;
 pub mod operator;
-pub mod plot;
 pub mod srec;
 pub mod theory;
 

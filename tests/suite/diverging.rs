@@ -1,7 +1,7 @@
 //! Numerics under stress across trainers: a learning rate that diverges (1e30) stops `fit`
 //! with a non-finite error naming the step, and the checkpoint of the step before it (when
 //! there is one) still loads with finite tensors; for the VAE, the flow and MADE, as
-//! crates/gm-gan/tests/gan.rs checks for the GAN; and latents of extreme norm (an encoder
+//! crates/gm-gan/tests/suite/gan.rs checks for the GAN; and latents of extreme norm (an encoder
 //! whose variance overflows, a flow whose map overflows) stop the VAE and the flow at once.
 
 use candle_core::Device;

@@ -1,0 +1,8 @@
+//! The integration tests of this crate, one module per subject, built as one test binary
+//! (one link and one process instead of one per file).
+
+mod f_divergence;
+mod kernel;
+mod omega_rho;
+mod theory;
+mod transport;

@@ -2,8 +2,8 @@
 //! 0.05): every method trains with gm-core's `fit` loop, then 2,500 samples are scored with
 //! the VEEGAN definitions of gm-eval (a sample is high quality within 3 std of its nearest
 //! mode; a mode is captured when one high-quality sample is nearest to it). One markdown
-//! table: modes captured (mean and range over seeds), high-quality share, reverse KL of the
-//! mode histogram to uniform.
+//! table: modes captured (mean, its standard error and range over seeds), high-quality
+//! share, reverse KL of the mode histogram to uniform.
 //!
 //! ```text
 //! cargo xtask reproduce mode-collapse [--quick] [--seeds 5] [--steps 3000]
@@ -576,8 +576,17 @@ fn run() -> Result<()> {
             } else {
                 String::new()
             };
+            // The standard error of the mean over seeds (sample standard deviation / sqrt n).
+            let n = captured.len() as f64;
+            let se = if captured.len() > 1 {
+                let m = mean(&captured);
+                let var = captured.iter().map(|c| (c - m).powi(2)).sum::<f64>() / (n - 1.0);
+                format!(" ± {:.1}", (var / n).sqrt())
+            } else {
+                String::new()
+            };
             row.push(format!(
-                "{:.1} / {} ({lo:.0}-{hi:.0}{note})",
+                "{:.1}{se} / {} ({lo:.0}-{hi:.0}{note})",
                 mean(&captured),
                 mix.means.len()
             ));

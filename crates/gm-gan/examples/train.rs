@@ -499,19 +499,11 @@ fn cgan_model(cli: &Cli, device: &Device) -> Result<()> {
     if cli.data.data.is_some() {
         bail!("--data: cgan trains on the labelled embedded digits only");
     }
-    let kit = &cli.toolkit;
-    if kit.ema.is_some() || kit.r1.is_some() || kit.r2.is_some() || kit.diff_augment.is_some() {
-        bail!(
-            "cgan takes --loss and --spectral-norm of the GAN toolkit, not --ema, --r1, --r2 \
-             or --diff-augment"
-        );
-    }
-    let objective = match kit.loss.as_deref() {
-        None | Some("gan") => Objective::default(),
-        Some("hinge") => Objective::Hinge,
-        Some("lsgan") => Objective::LeastSquares,
-        Some(other) => bail!("--loss {other}: cgan takes gan, hinge or lsgan"),
-    };
+    let mut objective = Objective::default();
+    let mut tricks = gm_gan::Tricks::default();
+    cli.toolkit.apply_game(&mut objective, &mut tricks)?;
+    // The conditional discriminator normalizes its own layers (not the class embedding).
+    let spectral_norm = std::mem::take(&mut tricks.spectral_norm);
     let conditioning = Conditioning::parse(&cli.conditioning).ok_or_else(|| {
         anyhow!(
             "--conditioning {}: use projection or acgan",
@@ -535,8 +527,9 @@ fn cgan_model(cli: &Cli, device: &Device) -> Result<()> {
         label_embedding,
         conditioning,
         objective,
+        tricks,
         critic_classifies_generated: !cli.acgan_real_classes,
-        spectral_norm: kit.spectral_norm,
+        spectral_norm,
         adam_g: adam(lr, 0.5, 0.999),
         adam_d: adam(lr, 0.5, 0.999),
         ..CganConfig::default()
@@ -624,6 +617,21 @@ fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     opts.steps = RunArgs::need(args.steps, "steps")?;
     opts.batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     opts.fd_samples = cli.samples;
+    let kit = &cli.toolkit;
+    let kit_given = kit.loss.is_some()
+        || kit.ema.is_some()
+        || kit.r1.is_some()
+        || kit.r2.is_some()
+        || kit.diff_augment.is_some()
+        || kit.spectral_norm;
+    if name == "cyclegan" && kit_given {
+        bail!("cyclegan keeps its own adversarial loss: it takes none of the GAN toolkit's flags");
+    }
+    if name != "cyclegan" {
+        let mut objective = gm_gan::Objective::default();
+        cli.toolkit.apply_game(&mut objective, &mut opts.tricks)?;
+        opts.objective = cli.toolkit.loss.is_some().then_some(objective);
+    }
     let rows = match name {
         "lapgan" => experiments::lapgan::rows(&opts, &data, device)?,
         "progressive" => experiments::progressive::rows(&opts, &data, device)?,

@@ -7,6 +7,8 @@
 //! - [`unrolled`]: the unrolled GAN of Metz et al. (2017), exact or first-order.
 //! - [`tricks`]: n critic steps, feature matching, historical averaging, instance noise,
 //!   one-sided label smoothing.
+//! - [`adversarial`]: one adversarial step for every model, a [`adversarial::Player`] per
+//!   network and a [`adversarial::Game`] that owns the objective, penalties and tricks.
 //! - [`trainer`]: [`GanTrainer`], a [`gm_core::Trainer`] for gm-core's `fit` loop.
 //! - [`mix`]: MIX+GAN (Arora et al. 2017), mixtures of generators and critics.
 //! - [`latent`]: interpolation walks and latent vector arithmetic as image grids.
@@ -20,6 +22,7 @@
 //!   discriminator, trained by [`CganTrainer`].
 #![warn(missing_docs)]
 
+pub mod adversarial;
 pub mod augment;
 pub mod bigan;
 pub mod conditional;

@@ -88,7 +88,8 @@ pub fn train_and_evaluate_mnist(
 /// `cargo xtask run <model>`; each one left out keeps the model's own recipe.
 #[derive(clap::Args, Debug, Clone, Default)]
 pub struct ToolkitArgs {
-    /// Adversarial loss: gan (non-saturating), hinge, lsgan or wgan-gp [default: the model's]
+    /// Adversarial loss: gan (non-saturating), hinge, lsgan, wgan (clipping 0.01) or wgan-gp
+    /// [default: the model's]
     #[arg(long, value_name = "LOSS")]
     pub loss: Option<String>,
     /// Decay of the generator's weight average used for sampling and evaluation (e.g. 0.999)
@@ -114,19 +115,30 @@ pub struct ToolkitArgs {
 impl ToolkitArgs {
     /// `cfg` with the options given; an unknown loss or policy is an error naming the flag.
     pub fn apply(&self, cfg: &mut gm_gan::GanTrainConfig) -> Result<()> {
+        self.apply_game(&mut cfg.objective, &mut cfg.tricks)?;
+        Ok(cfg.validate()?)
+    }
+
+    /// The objective and tricks of any model's game with the options given (each model's
+    /// configuration then refuses what it cannot take, by name).
+    pub fn apply_game(
+        &self,
+        objective: &mut gm_gan::Objective,
+        t: &mut gm_gan::Tricks,
+    ) -> Result<()> {
         use gm_gan::{GanGeneratorLoss, Objective};
         if let Some(loss) = &self.loss {
-            cfg.objective = match loss.as_str() {
+            *objective = match loss.as_str() {
                 "gan" => Objective::Gan {
                     generator_loss: GanGeneratorLoss::NonSaturating,
                 },
                 "hinge" => Objective::Hinge,
                 "lsgan" => Objective::LeastSquares,
+                "wgan" => Objective::Wgan { clip: 0.01 },
                 "wgan-gp" => Objective::WganGp { penalty: 10.0 },
-                other => anyhow::bail!("--loss {other}: use gan, hinge, lsgan or wgan-gp"),
+                other => anyhow::bail!("--loss {other}: use gan, hinge, lsgan, wgan or wgan-gp"),
             };
         }
-        let t = &mut cfg.tricks;
         if let Some(b) = self.ema {
             t.ema_decay = b;
             t.ema_start = self.ema_start;
@@ -138,6 +150,6 @@ impl ToolkitArgs {
             t.diff_augment = gm_gan::Augment::parse_policy(p)
                 .map_err(|e| anyhow::anyhow!("--diff-augment {p}: {e}"))?;
         }
-        Ok(cfg.validate()?)
+        Ok(())
     }
 }

@@ -25,6 +25,8 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
     let dir = opts.out_dir.join("bigan");
     let cfg = BiganConfig {
         data_shape: data.item_shape().to_vec(),
+        objective: opts.objective.clone().unwrap_or_default(),
+        tricks: opts.tricks.clone(),
         ..BiganConfig::default()
     };
     let mut trainer = BiganTrainer::new(cfg, opts.seed, device)?;

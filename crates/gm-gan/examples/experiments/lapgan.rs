@@ -26,6 +26,8 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
     let cfg = LapganConfig {
         image_size: side,
         image_channels: c,
+        objective: opts.objective.clone().unwrap_or_default(),
+        tricks: opts.tricks.clone(),
         ..LapganConfig::default()
     };
     cfg.validate()?;

@@ -43,6 +43,10 @@ pub struct ZooOptions {
     /// Continue each model from the checkpoint in its folder (a stopped run), instead of
     /// requiring fresh folders.
     pub resume: bool,
+    /// The objective of LAPGAN, progressive growing and BiGAN (`None`: each model's own).
+    pub objective: Option<gm_gan::Objective>,
+    /// Their critic tricks.
+    pub tricks: gm_gan::Tricks,
 }
 
 impl ZooOptions {
@@ -57,6 +61,8 @@ impl ZooOptions {
             fd_samples: if quick { 500 } else { 2_000 },
             out_dir: out_dir.into(),
             resume: false,
+            objective: None,
+            tricks: gm_gan::Tricks::default(),
         }
     }
 

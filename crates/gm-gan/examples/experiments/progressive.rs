@@ -58,6 +58,8 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
         stage_steps: epochs * (items / opts.batch_size),
         image_channels: c,
         channels: stage_channels(side)?,
+        objective: opts.objective.clone().unwrap_or_default(),
+        tricks: opts.tricks.clone(),
         ..ProgressiveConfig::default()
     };
     let mut trainer = ProgressiveTrainer::new(cfg, opts.seed, device)?;

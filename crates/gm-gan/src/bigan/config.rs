@@ -3,8 +3,10 @@
 use gm_core::AdamConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::Game;
 use crate::nets::{Activation, Architecture, GanConfig};
 use crate::objective::Objective;
+use crate::tricks::Tricks;
 use crate::{Error, Result};
 
 /// Hyperparameters of a BiGAN run.
@@ -24,9 +26,15 @@ pub struct BiganConfig {
     /// `(G, E)` updates. Without it `D` soon tells `(x, E(x))` from `(G(z), z)` almost
     /// perfectly and `G` never leaves noise (measured here: 0 and 0.2 fail, 0.5 trains).
     pub discriminator_dropout: f64,
-    /// The GAN objective (minimax or non-saturating); other objectives have no swapped-label
-    /// form here.
+    /// The objective: GAN (minimax or non-saturating), WGAN, WGAN-GP or hinge, whose
+    /// generator loss, applied to the negated score of `(x, E(x))`, is the encoder's side of
+    /// the game; the others have no swapped-label form here.
     pub objective: Objective,
+    /// The critic's tricks (n critic steps, penalties on the joint pair `[x, z]`, instance
+    /// noise on it, label smoothing, historical averaging); DiffAugment, feature matching,
+    /// spectral normalization and the weight average are refused.
+    #[serde(default)]
+    pub tricks: Tricks,
     /// The discriminator's Adam.
     pub adam_d: AdamConfig,
     /// The one Adam shared by the generator and the encoder.
@@ -53,6 +61,7 @@ impl Default for BiganConfig {
             discriminator_hidden: vec![512, 512],
             discriminator_dropout: 0.5,
             objective: Objective::default(),
+            tricks: Tricks::default(),
             adam_d: adam,
             adam_ge: adam,
             grid_samples: 64,
@@ -103,11 +112,25 @@ impl BiganConfig {
                 "must lie in [0, 1)",
             ));
         }
-        if !matches!(self.objective, Objective::Gan { .. }) {
+        if !matches!(
+            self.objective,
+            Objective::Gan { .. }
+                | Objective::Wgan { .. }
+                | Objective::WganGp { .. }
+                | Objective::Hinge
+        ) {
             return Err(Error::config(
                 "objective",
                 self.objective.name(),
-                "BiGAN swaps the GAN labels for the encoder: needs the GAN objective",
+                "BiGAN swaps the labels for the encoder: needs GAN, WGAN, WGAN-GP or hinge",
+            ));
+        }
+        Game::new(&self.objective, &self.tricks).validate("BiGAN", false)?;
+        if !self.tricks.diff_augment.is_empty() {
+            return Err(Error::config(
+                "tricks.diff_augment",
+                "on (BiGAN)",
+                "the critic sees joint pairs [x, z], not images",
             ));
         }
         self.adam_d.validate()?;

@@ -4,8 +4,10 @@
 use gm_core::AdamConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::Game;
 use crate::nets::GanConfig;
 use crate::objective::Objective;
+use crate::tricks::Tricks;
 use crate::{Error, Result};
 
 /// How the generator sees the class `y`: a code `e(y)` concatenated with `z` before the
@@ -75,9 +77,16 @@ pub struct CganConfig {
     pub label_embedding: LabelEmbedding,
     /// How the discriminator sees the class: projection or ACGAN.
     pub conditioning: Conditioning,
-    /// The adversarial loss on the real/fake scores: any adversarial objective without a
-    /// gradient penalty (GAN, hinge, least squares, f-GAN, omega/rho, WGAN with clipping).
+    /// The adversarial loss on the real/fake scores: any adversarial objective (GAN, hinge,
+    /// least squares, f-GAN, omega/rho, WGAN with clipping, WGAN-GP, whose interpolates the
+    /// critic scores with the real items' labels).
     pub objective: Objective,
+    /// The critic's tricks (n critic steps, R1 with the real labels, R2 with the generated
+    /// ones, instance noise, label smoothing, DiffAugment, historical averaging); spectral
+    /// normalization is the field `spectral_norm`; feature matching and the weight average
+    /// are refused.
+    #[serde(default)]
+    pub tricks: Tricks,
     /// ACGAN: weight of the class cross-entropy in each player's loss (1 in the paper).
     /// Unused by the projection discriminator.
     pub class_loss_weight: f64,
@@ -118,6 +127,7 @@ impl Default for CganConfig {
             label_embedding: LabelEmbedding::Learned { dim: 10 },
             conditioning: Conditioning::Projection,
             objective: Objective::default(),
+            tricks: Tricks::default(),
             class_loss_weight: 1.0,
             critic_classifies_generated: true,
             spectral_norm: false,
@@ -160,12 +170,12 @@ impl CganConfig {
                 "a learned embedding needs at least 1 dimension",
             ));
         }
-        self.objective.validate()?;
-        if !self.objective.is_adversarial() || self.objective.needs_second_order() {
+        Game::new(&self.objective, &self.tricks).validate("the conditional GAN", false)?;
+        if !self.tricks.diff_augment.is_empty() && self.model.data_shape.len() != 3 {
             return Err(Error::config(
-                "objective",
-                self.objective.name(),
-                "needs an adversarial objective without a gradient penalty",
+                "tricks.diff_augment",
+                format!("{:?}", self.model.data_shape),
+                "DiffAugment transforms images (channels, height, width)",
             ));
         }
         if !(self.class_loss_weight.is_finite() && self.class_loss_weight > 0.0) {
@@ -240,24 +250,29 @@ mod tests {
     }
 
     #[test]
-    fn objective_must_be_adversarial_and_first_order() {
-        for o in [
-            Objective::WganGp { penalty: 10.0 },
-            Objective::Mmd {
+    fn objective_must_be_adversarial() {
+        let c = CganConfig {
+            objective: Objective::Mmd {
                 bandwidths: vec![1.0],
             },
-        ] {
-            let c = CganConfig {
-                objective: o,
-                ..CganConfig::default()
-            };
-            assert_eq!(field(c), "objective");
-        }
-        let hinge = CganConfig {
-            objective: Objective::Hinge,
             ..CganConfig::default()
         };
-        hinge.validate().unwrap();
+        assert_eq!(field(c), "objective");
+        for objective in [Objective::Hinge, Objective::WganGp { penalty: 10.0 }] {
+            let c = CganConfig {
+                objective,
+                ..CganConfig::default()
+            };
+            c.validate().unwrap();
+        }
+        let c = CganConfig {
+            tricks: Tricks {
+                feature_matching: true,
+                ..Tricks::default()
+            },
+            ..CganConfig::default()
+        };
+        assert_eq!(field(c), "tricks.feature_matching");
     }
 
     #[test]

@@ -6,12 +6,12 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Batch;
-use gm_core::{Adam, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::nets::{class_cross_entropy, uniform_labels, CriticOutput};
 use super::{CganConfig, ConditionalDiscriminator, ConditionalGenerator};
+use crate::adversarial::{read_metrics, CriticInputs, Game, PendingMetrics, Player};
 use crate::error::to_core;
-use crate::objective::Objective;
 use crate::{Error, Result};
 
 /// The parts of one player's loss.
@@ -41,11 +41,9 @@ pub struct CganLoss {
 pub struct CganTrainer {
     cfg: CganConfig,
     gen: ConditionalGenerator,
-    g_store: ParamStore,
-    g_opt: Adam,
+    g: Player,
     disc: ConditionalDiscriminator,
-    d_store: ParamStore,
-    d_opt: Adam,
+    d: Player,
     step: u64,
     device: Device,
 }
@@ -55,23 +53,23 @@ impl CganTrainer {
     /// `seed + 1`.
     pub fn new(cfg: CganConfig, seed: u64, device: &Device) -> Result<Self> {
         cfg.validate()?;
+        Game::new(&cfg.objective, &cfg.tricks).enable_second_order("the conditional GAN")?;
+        let ha = cfg.tricks.historical_averaging > 0.0;
         let g_store = ParamStore::new(seed);
         let gen = ConditionalGenerator::new(&cfg, g_store.var_builder(device))?;
-        let g_opt = Adam::new(&g_store, cfg.adam_g)?;
+        let g = Player::new(g_store, cfg.adam_g, ha)?;
         let d_store = ParamStore::new(seed.wrapping_add(1));
         let mut disc = ConditionalDiscriminator::new(&cfg, d_store.var_builder(device))?;
-        let d_opt = Adam::new(&d_store, cfg.adam_d)?;
+        let d = Player::new(d_store.clone(), cfg.adam_d, ha)?;
         if cfg.spectral_norm {
             disc.enable_spectral_norm(d_store.var_builder(device))?;
         }
         Ok(Self {
             cfg,
             gen,
-            g_store,
-            g_opt,
+            g,
             disc,
-            d_store,
-            d_opt,
+            d,
             step: 0,
             device: device.clone(),
         })
@@ -91,11 +89,11 @@ impl CganTrainer {
     }
     /// The generator's weights.
     pub fn generator_store(&self) -> &ParamStore {
-        &self.g_store
+        self.g.store()
     }
     /// The discriminator's weights.
     pub fn discriminator_store(&self) -> &ParamStore {
-        &self.d_store
+        self.d.store()
     }
     /// Training steps taken.
     pub fn steps(&self) -> u64 {
@@ -160,8 +158,8 @@ impl CganTrainer {
     }
 
     /// The critic's loss on `real` (network space) of classes `y_real` against
-    /// `G(z, y_fake)` (detached). ACGAN's `class_fake` is reported even when the critic does
-    /// not descend it.
+    /// `G(z, y_fake)` (detached), with no augmentation, noise or gradient penalty (R1 and R2
+    /// included). ACGAN's `class_fake` is reported even when the critic does not descend it.
     pub fn critic_loss(
         &self,
         real: &Tensor,
@@ -169,13 +167,35 @@ impl CganTrainer {
         z: &Tensor,
         y_fake: &Tensor,
     ) -> Result<CganLoss> {
-        let fake = self.gen.forward_t(z, y_fake, true)?.detach();
-        let out_real = self.disc.forward(real, y_real)?;
-        let out_fake = self.disc.forward(&fake, y_fake)?;
-        let mut total = self
-            .cfg
-            .objective
-            .critic_loss(&out_real.score, &out_fake.score, 1.0)?;
+        let inputs = CriticInputs {
+            real: real.clone(),
+            fake: self.gen.forward_t(z, y_fake, true)?.detach(),
+            eps: None,
+        };
+        self.critic_loss_on(&inputs, y_real, y_fake, &mut Vec::new())
+    }
+
+    /// The critic's loss on its inputs (items as the critic sees them), the game's
+    /// penalties included, pushing the game's metrics onto `m`.
+    fn critic_loss_on(
+        &self,
+        inputs: &CriticInputs,
+        y_real: &Tensor,
+        y_fake: &Tensor,
+        m: &mut PendingMetrics,
+    ) -> Result<CganLoss> {
+        let out_real = self.disc.forward(&inputs.real, y_real)?;
+        let out_fake = self.disc.forward(&inputs.fake, y_fake)?;
+        let with_real = |t: &Tensor| Ok(self.disc.forward(t, y_real)?.score);
+        let with_fake = |t: &Tensor| Ok(self.disc.forward(t, y_fake)?.score);
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        let mut total = game.critic_loss_conditioned(
+            [&with_real, &with_fake],
+            &out_real.score,
+            &out_fake.score,
+            inputs,
+            m,
+        )?;
         let class_real = Self::class_loss(&out_real, y_real)?;
         let class_fake = Self::class_loss(&out_fake, y_fake)?;
         if let (Some(r), Some(f)) = (&class_real, &class_fake) {
@@ -195,9 +215,24 @@ impl CganTrainer {
 
     /// The generator's loss on `G(z, y)`.
     pub fn generator_loss(&self, z: &Tensor, y: &Tensor) -> Result<CganLoss> {
-        let fake = self.gen.forward_t(z, y, true)?;
+        self.generator_loss_seen(z, y, None)
+    }
+
+    /// The generator's loss on `G(z, y)` as the critic sees it at `step` (the game's draws
+    /// from `rng`, when given).
+    fn generator_loss_seen(
+        &self,
+        z: &Tensor,
+        y: &Tensor,
+        seen: Option<(u64, &mut GmRng)>,
+    ) -> Result<CganLoss> {
+        let mut fake = self.gen.forward_t(z, y, true)?;
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        if let Some((step, rng)) = seen {
+            fake = game.seen_one(&fake, step, rng)?;
+        }
         let out = self.disc.forward(&fake, y)?;
-        let mut total = self.cfg.objective.generator_loss(&out.score)?;
+        let mut total = game.generator_loss(&out.score)?;
         let class_fake = Self::class_loss(&out, y)?;
         if let Some(c) = &class_fake {
             total = (total + c.affine(self.cfg.class_loss_weight, 0.0)?)?;
@@ -225,7 +260,8 @@ impl CganTrainer {
         scalar(&self.generator_loss(z, y)?.total)
     }
 
-    /// One critic update; returns its losses before the update (`d_loss`, and ACGAN's
+    /// One critic update (the game's draws from `rng`: penalty mix, DiffAugment, instance
+    /// noise); returns its losses before the update (`d_loss`, the penalties, and ACGAN's
     /// `d_class_real`, `d_class_fake`).
     pub fn critic_step(
         &mut self,
@@ -233,30 +269,29 @@ impl CganTrainer {
         y_real: &Tensor,
         z: &Tensor,
         y_fake: &Tensor,
+        rng: &mut GmRng,
     ) -> Result<Metrics> {
         self.disc.power_iteration()?;
-        let loss = self.critic_loss(real, y_real, z, y_fake)?;
-        let mut m = vec![("d_loss".to_string(), scalar(&loss.total)?)];
+        let fake = self.gen.forward_t(z, y_fake, true)?.detach();
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        let inputs = game.critic_inputs(real, &fake, self.step + 1, rng)?;
+        let mut m = Vec::new();
+        let loss = self.critic_loss_on(&inputs, y_real, y_fake, &mut m)?;
         if let (Some(r), Some(f)) = (&loss.class_real, &loss.class_fake) {
-            m.push(("d_class_real".into(), scalar(r)?));
-            m.push(("d_class_fake".into(), scalar(f)?));
+            m.push(("d_class_real".into(), r.detach()));
+            m.push(("d_class_fake".into(), f.detach()));
         }
-        self.d_opt.backward_step(&loss.total)?;
-        if let Objective::Wgan { clip } = self.cfg.objective {
-            for (name, var) in self.d_store.vars() {
-                if !name.contains("running_") {
-                    var.set(&var.as_tensor().clamp(-clip, clip)?)?;
-                }
-            }
-        }
-        Ok(m)
+        game.critic_update(&mut self.d, &loss.total)?;
+        read_metrics(m)
     }
 
-    /// One generator update; returns its loss before the update.
-    pub fn generator_step(&mut self, z: &Tensor, y: &Tensor) -> Result<f64> {
-        let loss = self.generator_loss(z, y)?;
+    /// One generator update (the game's draws from `rng`); returns its loss before the
+    /// update.
+    pub fn generator_step(&mut self, z: &Tensor, y: &Tensor, rng: &mut GmRng) -> Result<f64> {
+        let loss = self.generator_loss_seen(z, y, Some((self.step + 1, rng)))?;
         let v = scalar(&loss.total)?;
-        self.g_opt.backward_step(&loss.total)?;
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        game.generator_update(&mut self.g, &loss.total)?;
         Ok(v)
     }
 
@@ -272,10 +307,12 @@ impl CganTrainer {
         let n = real.dim(0)?;
         let y_real = self.batch_labels(labels, n)?;
         let (z, y_fake) = self.latents_and_labels(n, rng)?;
-        let mut m = self.critic_step(&real, &y_real, &z, &y_fake)?;
-        let (z, y) = self.latents_and_labels(n, rng)?;
-        let g = self.generator_step(&z, &y)?;
-        m.insert(1, ("g_loss".into(), g));
+        let mut m = self.critic_step(&real, &y_real, &z, &y_fake, rng)?;
+        if Game::new(&self.cfg.objective, &self.cfg.tricks).generator_turn(self.step + 1) {
+            let (z, y) = self.latents_and_labels(n, rng)?;
+            let g = self.generator_step(&z, &y, rng)?;
+            m.insert(1, ("g_loss".into(), g));
+        }
         self.step += 1;
         Ok(m)
     }
@@ -322,15 +359,15 @@ impl Trainer for CganTrainer {
 
     fn state(&self) -> gm_core::Result<TrainState> {
         let mut st = TrainState::default();
-        st.insert_network("g", &self.g_store, &self.g_opt)?;
-        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        self.g.insert_state(&mut st, "g")?;
+        self.d.insert_state(&mut st, "d")?;
         st.scalars.insert("step".into(), self.step.to_string());
         Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        state.load_network("g", &self.g_store, &mut self.g_opt)?;
-        state.load_network("d", &self.d_store, &mut self.d_opt)?;
+        self.g.load_state(state, "g")?;
+        self.d.load_state(state, "d")?;
         self.step = state.scalar("step")?;
         Ok(())
     }
@@ -339,8 +376,8 @@ impl Trainer for CganTrainer {
     /// (with `projection.weight` or `class_head.*`).
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
         Ok(crate::trainer::run_weights(
-            &self.g_store,
-            Some(&self.d_store),
+            self.g.store(),
+            Some(self.d.store()),
         ))
     }
 

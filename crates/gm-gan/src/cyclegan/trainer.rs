@@ -4,9 +4,10 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Batch;
-use gm_core::{Adam, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::{CycleGanConfig, ImagePool, PatchDiscriminator, ResnetGenerator};
+use crate::adversarial::Player;
 use crate::error::to_core;
 use crate::{Error, Result};
 
@@ -29,12 +30,12 @@ pub struct CycleGanTrainer {
     cfg: CycleGanConfig,
     g: ResnetGenerator,
     f: ResnetGenerator,
-    g_store: ParamStore,
-    g_opt: Adam,
+    /// `G` and `F`, one player (one store, one Adam, as in the reference code).
+    gf: Player,
     d_x: PatchDiscriminator,
     d_y: PatchDiscriminator,
-    d_store: ParamStore,
-    d_opt: Adam,
+    /// `D_X` and `D_Y`, the other player.
+    d: Player,
     pool_x: ImagePool,
     pool_y: ImagePool,
     step: u64,
@@ -70,24 +71,22 @@ impl CycleGanTrainer {
         let vb = g_store.var_builder(device);
         let g = ResnetGenerator::new(&cfg, vb.pp("g"))?;
         let f = ResnetGenerator::new(&cfg, vb.pp("f"))?;
-        let g_opt = Adam::new(&g_store, cfg.adam)?;
+        let gf = Player::new(g_store, cfg.adam, false)?;
         let d_store = ParamStore::new(seed.wrapping_add(1));
         let vb = d_store.var_builder(device);
         let d_x = PatchDiscriminator::new(&cfg, vb.pp("d_x"))?;
         let d_y = PatchDiscriminator::new(&cfg, vb.pp("d_y"))?;
-        let d_opt = Adam::new(&d_store, cfg.adam)?;
+        let d = Player::new(d_store, cfg.adam, false)?;
         Ok(Self {
             pool_x: ImagePool::new(cfg.pool_size),
             pool_y: ImagePool::new(cfg.pool_size),
             cfg,
             g,
             f,
-            g_store,
-            g_opt,
+            gf,
             d_x,
             d_y,
-            d_store,
-            d_opt,
+            d,
             step: 0,
         })
     }
@@ -211,14 +210,14 @@ impl CycleGanTrainer {
         let (x, y) = self.split_batch(batch)?;
         let c = &self.cfg;
         let lr = linear_decay_lr(c.adam.lr, self.step as usize, c.total_steps, c.decay_start);
-        self.g_opt.set_lr(lr);
-        self.d_opt.set_lr(lr);
+        self.gf.optimizer_mut().set_lr(lr);
+        self.d.optimizer_mut().set_lr(lr);
         let gl = self.generator_losses(&x, &y)?;
-        self.g_opt.backward_step(&gl.total)?;
+        self.gf.update(&gl.total, 0.0)?;
         let fake_y = self.pool_y.query(&gl.fake_y, rng)?;
         let fake_x = self.pool_x.query(&gl.fake_x, rng)?;
         let (d_loss, d_x, d_y) = self.discriminator_loss(&x, &y, &fake_x, &fake_y)?;
-        self.d_opt.backward_step(&d_loss)?;
+        self.d.update(&d_loss, 0.0)?;
         self.step += 1;
         let mut m = vec![
             ("g_adversarial".into(), gl.adversarial),
@@ -256,8 +255,8 @@ impl Trainer for CycleGanTrainer {
 
     fn state(&self) -> gm_core::Result<TrainState> {
         let mut st = TrainState::default();
-        st.insert_network("g", &self.g_store, &self.g_opt)?;
-        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        self.gf.insert_state(&mut st, "g")?;
+        self.d.insert_state(&mut st, "d")?;
         for (name, pool) in [("pool_x", &self.pool_x), ("pool_y", &self.pool_y)] {
             if let Some(t) = pool.state().map_err(to_core)? {
                 st.tensors.insert(name.into(), t);
@@ -268,8 +267,8 @@ impl Trainer for CycleGanTrainer {
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        state.load_network("g", &self.g_store, &mut self.g_opt)?;
-        state.load_network("d", &self.d_store, &mut self.d_opt)?;
+        self.gf.load_state(state, "g")?;
+        self.d.load_state(state, "d")?;
         self.pool_x
             .load(state.tensors.get("pool_x"))
             .map_err(to_core)?;
@@ -282,8 +281,8 @@ impl Trainer for CycleGanTrainer {
 
     /// `g.*`, `f.*`, `d_x.*`, `d_y.*`.
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
-        let mut w = self.g_store.tensors();
-        w.extend(self.d_store.tensors());
+        let mut w = self.gf.store().tensors();
+        w.extend(self.d.store().tensors());
         Ok(w)
     }
 }

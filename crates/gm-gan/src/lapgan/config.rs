@@ -3,6 +3,7 @@
 use gm_core::AdamConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::Game;
 use crate::nets::{Activation, Architecture, GanConfig, MlpInit, OutputActivation};
 use crate::objective::Objective;
 use crate::trainer::GanTrainConfig;
@@ -26,8 +27,14 @@ pub struct LapganConfig {
     /// Feature maps of each conditional level's convolutional networks, finest level first
     /// (one entry per level but the coarsest).
     pub channels: Vec<usize>,
-    /// The adversarial objective of every level (no weight clipping, no gradient penalty).
+    /// The adversarial objective of every level (any: WGAN's clipping and WGAN-GP's penalty
+    /// included).
     pub objective: Objective,
+    /// The critic's tricks at every level (n critic steps, penalties, noise, smoothing,
+    /// DiffAugment on the band, historical averaging); feature matching, spectral
+    /// normalization and the weight average are refused.
+    #[serde(default)]
+    pub tricks: Tricks,
     /// Adam of every network.
     pub adam: AdamConfig,
     /// Images in the periodic sample grid.
@@ -47,6 +54,7 @@ impl Default for LapganConfig {
             coarse_hidden: vec![256, 256],
             channels: vec![8, 16],
             objective: Objective::default(),
+            tricks: Tricks::default(),
             adam: AdamConfig {
                 lr: 2e-4,
                 beta1: 0.5,
@@ -103,19 +111,7 @@ impl LapganConfig {
                 "one positive entry per conditional level (levels - 1)",
             ));
         }
-        if !self.objective.is_adversarial()
-            || matches!(
-                self.objective,
-                Objective::Wgan { .. } | Objective::WganGp { .. }
-            )
-        {
-            return Err(Error::config(
-                "objective",
-                self.objective.name(),
-                "the conditional levels take the GAN, f-GAN and omega/rho objectives \
-                 (no weight clipping, no gradient penalty)",
-            ));
-        }
+        Game::new(&self.objective, &self.tricks).validate("LAPGAN", false)?;
         self.adam.validate()?;
         self.coarse_config().validate()
     }
@@ -141,7 +137,7 @@ impl LapganConfig {
             objective: self.objective.clone(),
             adam_g: self.adam,
             adam_d: self.adam,
-            tricks: Tricks::default(),
+            tricks: self.tricks.clone(),
             unrolled: None,
             grid_samples: 0,
         }

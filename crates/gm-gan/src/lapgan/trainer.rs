@@ -4,24 +4,22 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Batch;
-use gm_core::{Adam, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::nets::{ResidualDiscriminator, ResidualGenerator};
 use super::{upsample, LapganConfig, LaplacianPyramid};
+use crate::adversarial::{read_metrics, CriticInputs, Game, Player};
 use crate::error::to_core;
-use crate::objective::Objective;
 use crate::trainer::GanTrainer;
 use crate::{Error, Result};
 
-/// One conditional level: its two networks, their stores and optimisers.
+/// One conditional level: its two networks and their players.
 struct ConditionalLevel {
     side: usize,
     gen: ResidualGenerator,
     disc: ResidualDiscriminator,
-    g_store: ParamStore,
-    d_store: ParamStore,
-    g_opt: Adam,
-    d_opt: Adam,
+    g: Player,
+    d: Player,
 }
 
 impl ConditionalLevel {
@@ -33,14 +31,13 @@ impl ConditionalLevel {
         let c = cfg.image_channels;
         let gen = ResidualGenerator::new(c, ch, g_store.var_builder(device))?;
         let disc = ResidualDiscriminator::new(c, ch, side, d_store.var_builder(device))?;
+        let ha = cfg.tricks.historical_averaging > 0.0;
         Ok(Self {
             side,
-            g_opt: Adam::new(&g_store, cfg.adam)?,
-            d_opt: Adam::new(&d_store, cfg.adam)?,
+            g: Player::new(g_store, cfg.adam, ha)?,
+            d: Player::new(d_store, cfg.adam, ha)?,
             gen,
             disc,
-            g_store,
-            d_store,
         })
     }
 
@@ -54,39 +51,51 @@ impl ConditionalLevel {
         Ok(self.gen.forward(cond, &z)?.detach())
     }
 
+    /// The critic's loss on the band and `G(cond, z)` given `cond` (penalties on the band
+    /// input; WGAN-GP's when `inputs.eps` is given), pushing its metrics onto `m`.
     fn critic_loss(
         &self,
-        obj: &Objective,
-        band: &Tensor,
+        game: Game<'_>,
+        inputs: &CriticInputs,
         cond: &Tensor,
-        z: &Tensor,
+        m: &mut Vec<(String, Tensor)>,
     ) -> Result<Tensor> {
-        let fake = self.gen.forward(cond, z)?.detach();
-        let v_real = self.disc.forward(band, cond)?;
-        let v_fake = self.disc.forward(&fake, cond)?;
-        obj.critic_loss(&v_real, &v_fake, 1.0)
+        let score = |t: &Tensor| self.disc.forward(t, cond);
+        game.critic_loss(&score, inputs, m)
     }
 
-    /// One critic update against fakes from fresh noise; returns the loss before it.
+    /// One critic update against fakes from fresh noise (then the game's draws); returns the
+    /// loss before it.
     fn critic_step(
         &mut self,
-        obj: &Objective,
+        game: Game<'_>,
         band: &Tensor,
         cond: &Tensor,
+        step: u64,
         rng: &mut GmRng,
     ) -> Result<f64> {
         let z = self.noise(band.dim(0)?, rng, band.device())?;
-        let loss = self.critic_loss(obj, band, cond, &z)?;
-        self.d_opt.backward_step(&loss)?;
-        Ok(loss.to_scalar::<f32>()? as f64)
+        let fake = self.gen.forward(cond, &z)?.detach();
+        let inputs = game.critic_inputs(band, &fake, step, rng)?;
+        let mut m = Vec::new();
+        let loss = self.critic_loss(game, &inputs, cond, &mut m)?;
+        game.critic_update(&mut self.d, &loss)?;
+        Ok(read_metrics(m)?[0].1)
     }
 
-    /// One generator update on fresh noise; returns the loss before it.
-    fn generator_step(&mut self, obj: &Objective, cond: &Tensor, rng: &mut GmRng) -> Result<f64> {
+    /// One generator update on fresh noise (then the game's draws); returns the loss before
+    /// it.
+    fn generator_step(
+        &mut self,
+        game: Game<'_>,
+        cond: &Tensor,
+        step: u64,
+        rng: &mut GmRng,
+    ) -> Result<f64> {
         let z = self.noise(cond.dim(0)?, rng, cond.device())?;
-        let fake = self.gen.forward(cond, &z)?;
-        let loss = obj.generator_loss(&self.disc.forward(&fake, cond)?)?;
-        self.g_opt.backward_step(&loss)?;
+        let fake = game.seen_one(&self.gen.forward(cond, &z)?, step, rng)?;
+        let loss = game.generator_loss(&self.disc.forward(&fake, cond)?)?;
+        game.generator_update(&mut self.g, &loss)?;
         Ok(loss.to_scalar::<f32>()? as f64)
     }
 }
@@ -200,14 +209,18 @@ impl LapganTrainer {
         for (name, v) in self.coarse.train_step(pyr.coarse(), rng)? {
             m.push((format!("{name}_{s}"), v));
         }
+        // The coarse trainer counts the steps: this batch's is its latest.
+        let step = self.coarse.steps();
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
         for k in (0..self.levels.len()).rev() {
             let cond = upsample(&pyr.images()[k + 1])?;
-            let obj = &self.cfg.objective;
             let level = &mut self.levels[k];
-            let d = level.critic_step(obj, &pyr.bands()[k], &cond, rng)?;
-            let g = level.generator_step(obj, &cond, rng)?;
+            let d = level.critic_step(game, &pyr.bands()[k], &cond, step, rng)?;
             m.push((format!("d_loss_{}", level.side), d));
-            m.push((format!("g_loss_{}", level.side), g));
+            if game.generator_turn(step) {
+                let g = level.generator_step(game, &cond, step, rng)?;
+                m.push((format!("g_loss_{}", level.side), g));
+            }
         }
         Ok(m)
     }
@@ -221,10 +234,12 @@ impl LapganTrainer {
         let z = rng.normal((x.dim(0)?, self.cfg.latent_dim), 0.0, 1.0, &self.device)?;
         let cm = self.coarse.critic_step(&real, &z, rng)?;
         let mut out = vec![cm.first().map(|(_, v)| *v).unwrap_or(f64::NAN)];
+        let step = self.coarse.steps().max(1);
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
         for k in (0..self.levels.len()).rev() {
             let cond = upsample(&pyr.images()[k + 1])?;
             let level = &mut self.levels[k];
-            out.push(level.critic_step(&self.cfg.objective, &pyr.bands()[k], &cond, rng)?);
+            out.push(level.critic_step(game, &pyr.bands()[k], &cond, step, rng)?);
         }
         Ok(out)
     }
@@ -243,7 +258,13 @@ impl LapganTrainer {
             let cond = upsample(&pyr.images()[k + 1])?;
             let level = &self.levels[k];
             let z = level.noise(n, rng, &self.device)?;
-            let l = level.critic_loss(&self.cfg.objective, &pyr.bands()[k], &cond, &z)?;
+            let inputs = CriticInputs {
+                real: pyr.bands()[k].clone(),
+                fake: level.gen.forward(&cond, &z)?.detach(),
+                eps: None,
+            };
+            let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+            let l = level.critic_loss(game, &inputs, &cond, &mut Vec::new())?;
             out.push(l.to_scalar::<f32>()? as f64);
         }
         Ok(out)
@@ -287,8 +308,8 @@ impl Trainer for LapganTrainer {
         let mut st = self.coarse.state()?.prefixed("coarse.");
         for l in &self.levels {
             let mut level = TrainState::default();
-            level.insert_network("g", &l.g_store, &l.g_opt)?;
-            level.insert_network("d", &l.d_store, &l.d_opt)?;
+            l.g.insert_state(&mut level, "g")?;
+            l.d.insert_state(&mut level, "d")?;
             st.extend(level.prefixed(&format!("level{}.", l.side)));
         }
         Ok(st)
@@ -298,8 +319,8 @@ impl Trainer for LapganTrainer {
         self.coarse.load_state(&state.nested("coarse."))?;
         for l in &mut self.levels {
             let level = state.nested(&format!("level{}.", l.side));
-            level.load_network("g", &l.g_store, &mut l.g_opt)?;
-            level.load_network("d", &l.d_store, &mut l.d_opt)?;
+            l.g.load_state(&level, "g")?;
+            l.d.load_state(&level, "d")?;
         }
         Ok(())
     }
@@ -309,9 +330,9 @@ impl Trainer for LapganTrainer {
         let mut w = prefixed(&self.coarse.weights()?, "coarse.");
         for l in &self.levels {
             let p = format!("level{}.", l.side);
-            w.extend(prefixed(&l.g_store.tensors(), &format!("{p}generator.")));
+            w.extend(prefixed(&l.g.store().tensors(), &format!("{p}generator.")));
             w.extend(prefixed(
-                &l.d_store.tensors(),
+                &l.d.store().tensors(),
                 &format!("{p}discriminator."),
             ));
         }

@@ -3,7 +3,9 @@
 use gm_core::AdamConfig;
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::Game;
 use crate::objective::Objective;
+use crate::tricks::Tricks;
 use crate::{Error, Result};
 
 /// Hyperparameters of a progressively grown GAN.
@@ -19,8 +21,13 @@ pub struct ProgressiveConfig {
     /// Feature maps at each stage's resolution (one entry per stage: `start_size`, twice
     /// that, ...); the number of entries sets the final resolution.
     pub channels: Vec<usize>,
-    /// The adversarial objective (no weight clipping, no gradient penalty).
+    /// The adversarial objective (any: WGAN's clipping and WGAN-GP's penalty included).
     pub objective: Objective,
+    /// The critic's tricks (n critic steps, penalties, noise, smoothing, DiffAugment,
+    /// historical averaging); feature matching, spectral normalization and the weight
+    /// average are refused.
+    #[serde(default)]
+    pub tricks: Tricks,
     /// Adam of both networks.
     pub adam: AdamConfig,
     /// Training steps per stage; the fade-in takes the first half.
@@ -38,6 +45,7 @@ impl Default for ProgressiveConfig {
             image_channels: 1,
             channels: vec![32, 32, 16, 8],
             objective: Objective::default(),
+            tricks: Tricks::default(),
             adam: AdamConfig {
                 lr: 1e-3,
                 beta1: 0.0,
@@ -109,19 +117,7 @@ impl ProgressiveConfig {
                 "must be at least 2 (the fade-in takes the first half)",
             ));
         }
-        if !self.objective.is_adversarial()
-            || matches!(
-                self.objective,
-                Objective::Wgan { .. } | Objective::WganGp { .. }
-            )
-        {
-            return Err(Error::config(
-                "objective",
-                self.objective.name(),
-                "progressive growing takes the GAN, f-GAN and omega/rho objectives \
-                 (no weight clipping, no gradient penalty)",
-            ));
-        }
+        Game::new(&self.objective, &self.tricks).validate("progressive growing", false)?;
         self.adam.validate()?;
         Ok(())
     }

@@ -4,10 +4,11 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Batch;
-use gm_core::{Adam, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::nets::fade;
 use super::{ProgressiveConfig, ProgressiveDiscriminator, ProgressiveGenerator};
+use crate::adversarial::{read_metrics, Game, Player};
 use crate::error::to_core;
 use crate::lapgan::upsample;
 use crate::{Error, Result};
@@ -19,10 +20,8 @@ pub struct ProgressiveTrainer {
     cfg: ProgressiveConfig,
     gen: ProgressiveGenerator,
     disc: ProgressiveDiscriminator,
-    g_store: ParamStore,
-    d_store: ParamStore,
-    g_opt: Adam,
-    d_opt: Adam,
+    g: Player,
+    d: Player,
     stage: usize,
     /// Steps taken in the current stage.
     stage_step: u64,
@@ -30,21 +29,23 @@ pub struct ProgressiveTrainer {
 }
 
 impl ProgressiveTrainer {
-    /// Fresh networks at the first stage: G's weights from `seed`, D's from `seed + 1`.
+    /// Fresh networks at the first stage: G's weights from `seed`, D's from `seed + 1`. A
+    /// second-order game (WGAN-GP, R1, R2) sets `CANDLE_GRAD_DO_NOT_DETACH=1` and fails if
+    /// this thread already ran a backward pass without it.
     pub fn new(cfg: ProgressiveConfig, seed: u64, device: &Device) -> Result<Self> {
         cfg.validate()?;
+        Game::new(&cfg.objective, &cfg.tricks).enable_second_order("progressive growing")?;
         let g_store = ParamStore::new(seed);
         let d_store = ParamStore::new(seed.wrapping_add(1));
         let gen = ProgressiveGenerator::new(&cfg, g_store.var_builder(device))?;
         let disc = ProgressiveDiscriminator::new(&cfg, d_store.var_builder(device))?;
+        let ha = cfg.tricks.historical_averaging > 0.0;
         Ok(Self {
-            g_opt: Adam::new(&g_store, cfg.adam)?,
-            d_opt: Adam::new(&d_store, cfg.adam)?,
+            g: Player::new(g_store, cfg.adam, ha)?,
+            d: Player::new(d_store, cfg.adam, ha)?,
             cfg,
             gen,
             disc,
-            g_store,
-            d_store,
             stage: 0,
             stage_step: 0,
             device: device.clone(),
@@ -98,8 +99,8 @@ impl ProgressiveTrainer {
         }
         self.stage += 1;
         self.stage_step = 0;
-        self.g_opt = Adam::new(&self.g_store, self.cfg.adam)?;
-        self.d_opt = Adam::new(&self.d_store, self.cfg.adam)?;
+        self.g.restart_optimizer(self.cfg.adam)?;
+        self.d.restart_optimizer(self.cfg.adam)?;
         Ok(())
     }
 
@@ -132,47 +133,83 @@ impl ProgressiveTrainer {
         Ok(rng.normal((n, self.cfg.latent_dim), 0.0, 1.0, &self.device)?)
     }
 
-    /// The critic loss on a network-space batch and `G(z)`, at fade-in weight `alpha`.
-    pub fn critic_loss(&self, real: &Tensor, z: &Tensor, alpha: f64) -> Result<Tensor> {
+    /// The rules both players follow.
+    fn game(&self) -> Game<'_> {
+        Game::new(&self.cfg.objective, &self.cfg.tricks)
+    }
+
+    /// The critic loss (penalties included: WGAN-GP's with mixing weights from `rng`, when
+    /// given) on a network-space batch and `G(z)`, at fade-in weight `alpha`, with no
+    /// augmentation or noise.
+    pub fn critic_loss(
+        &self,
+        real: &Tensor,
+        z: &Tensor,
+        alpha: f64,
+        rng: Option<&mut GmRng>,
+    ) -> Result<Tensor> {
         let fake = self.gen.forward(z, self.stage, alpha)?.detach();
-        let v_real = self.disc.forward(real, self.stage, alpha)?;
-        let v_fake = self.disc.forward(&fake, self.stage, alpha)?;
-        self.cfg.objective.critic_loss(&v_real, &v_fake, 1.0)
+        let eps = match rng {
+            Some(rng) => {
+                let rank = real.rank() - 1;
+                self.game()
+                    .penalty_mix(real.dim(0)?, rank, real.device(), rng)?
+            }
+            None => None,
+        };
+        let inputs = crate::adversarial::CriticInputs {
+            real: real.clone(),
+            fake,
+            eps,
+        };
+        let (stage, disc) = (self.stage, &self.disc);
+        let score = |t: &Tensor| disc.forward(t, stage, alpha);
+        self.game().critic_loss(&score, &inputs, &mut Vec::new())
     }
 
     /// The generator loss on `G(z)` at fade-in weight `alpha`.
     pub fn generator_loss(&self, z: &Tensor, alpha: f64) -> Result<Tensor> {
         let fake = self.gen.forward(z, self.stage, alpha)?;
-        self.cfg
-            .objective
+        self.game()
             .generator_loss(&self.disc.forward(&fake, self.stage, alpha)?)
     }
 
-    /// One critic update alone on `x` (data space) and fakes from fresh latents; returns the
-    /// loss before it.
-    pub fn critic_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<f64> {
+    /// One critic update alone on `x` (data space) and fakes from fresh latents (then the
+    /// game's draws: penalty mix, DiffAugment, instance noise); returns its metrics before
+    /// it (`d_loss` first).
+    pub fn critic_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let alpha = self.alpha();
         let real = self.real_batch(x, alpha)?;
         let z = self.latents(real.dim(0)?, rng)?;
-        let loss = self.critic_loss(&real, &z, alpha)?;
-        self.d_opt.backward_step(&loss)?;
-        Ok(loss.to_scalar::<f32>()? as f64)
+        let fake = self.gen.forward(&z, self.stage, alpha)?.detach();
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        let inputs = game.critic_inputs(&real, &fake, self.stage_step + 1, rng)?;
+        let (stage, disc) = (self.stage, &self.disc);
+        let score = |t: &Tensor| disc.forward(t, stage, alpha);
+        let mut m = Vec::new();
+        let loss = game.critic_loss(&score, &inputs, &mut m)?;
+        game.critic_update(&mut self.d, &loss)?;
+        read_metrics(m)
     }
 
-    /// One critic update, then one generator update on fresh latents, at the current fade-in
-    /// weight; metrics `d_loss`, `g_loss`, `alpha`.
+    /// One critic update, then (every `tricks.n_critic` steps of the stage) one generator
+    /// update on fresh latents, at the current fade-in weight; metrics `d_loss`, `g_loss`
+    /// (on generator steps), the penalties, `alpha`.
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let alpha = self.alpha();
-        let d = self.critic_step(x, rng)?;
-        let z = self.latents(x.dim(0)?, rng)?;
-        let loss = self.generator_loss(&z, alpha)?;
-        self.g_opt.backward_step(&loss)?;
+        let mut m = self.critic_step(x, rng)?;
         self.stage_step += 1;
-        Ok(vec![
-            ("d_loss".into(), d),
-            ("g_loss".into(), loss.to_scalar::<f32>()? as f64),
-            ("alpha".into(), alpha),
-        ])
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        if game.generator_turn(self.stage_step) {
+            let z = self.latents(x.dim(0)?, rng)?;
+            let fake = self.gen.forward(&z, self.stage, alpha)?;
+            let fake = game.seen_one(&fake, self.stage_step, rng)?;
+            let loss = game.generator_loss(&self.disc.forward(&fake, self.stage, alpha)?)?;
+            game.generator_update(&mut self.g, &loss)?;
+            m.insert(1, ("g_loss".into(), loss.to_scalar::<f32>()? as f64));
+        }
+        m.push(("alpha".into(), alpha));
+        Ok(m)
     }
 
     /// `n` samples `(n, c, r, r)` of the current stage in data space (`(y + 1) / 2`, not
@@ -201,8 +238,8 @@ impl Trainer for ProgressiveTrainer {
 
     fn state(&self) -> gm_core::Result<TrainState> {
         let mut st = TrainState::default();
-        st.insert_network("g", &self.g_store, &self.g_opt)?;
-        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        self.g.insert_state(&mut st, "g")?;
+        self.d.insert_state(&mut st, "d")?;
         st.scalars.insert("stage".into(), self.stage.to_string());
         st.scalars
             .insert("stage_step".into(), self.stage_step.to_string());
@@ -217,8 +254,8 @@ impl Trainer for ProgressiveTrainer {
                 self.cfg.stages()
             )));
         }
-        state.load_network("g", &self.g_store, &mut self.g_opt)?;
-        state.load_network("d", &self.d_store, &mut self.d_opt)?;
+        self.g.load_state(state, "g")?;
+        self.d.load_state(state, "d")?;
         self.stage = stage;
         self.stage_step = state.scalar("stage_step")?;
         Ok(())
@@ -228,8 +265,8 @@ impl Trainer for ProgressiveTrainer {
     /// stages' layers, the unused ones at their initial values).
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
         Ok(crate::trainer::run_weights(
-            &self.g_store,
-            Some(&self.d_store),
+            self.g.store(),
+            Some(self.d.store()),
         ))
     }
 

@@ -29,12 +29,7 @@ impl Trainer for GanTrainer {
 
     fn state(&self) -> gm_core::Result<TrainState> {
         let mut st = TrainState::default();
-        st.insert_network("g", &self.g_store, &self.g_opt)?;
-        if let Some(h) = &self.g_hist {
-            let (t, n) = h.state("hist_g.");
-            st.tensors.extend(t);
-            st.scalars.insert("hist_g.count".into(), n.to_string());
-        }
+        self.g.insert_state(&mut st, "g")?;
         if let Some(e) = &self.ema {
             st.tensors.extend(
                 e.store
@@ -46,12 +41,7 @@ impl Trainer for GanTrainer {
                 .insert("ema_g.updates".into(), e.updates.to_string());
         }
         if let Some(c) = &self.critic {
-            st.insert_network("d", &c.store, &c.opt)?;
-            if let Some(h) = &c.hist {
-                let (t, n) = h.state("hist_d.");
-                st.tensors.extend(t);
-                st.scalars.insert("hist_d.count".into(), n.to_string());
-            }
+            c.player.insert_state(&mut st, "d")?;
         }
         st.scalars.insert("step".into(), self.step.to_string());
         st.scalars
@@ -60,22 +50,14 @@ impl Trainer for GanTrainer {
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        state.load_network("g", &self.g_store, &mut self.g_opt)?;
-        if let Some(h) = &mut self.g_hist {
-            h.load(&state.tensors, "hist_g.", state.scalar("hist_g.count")?)
-                .map_err(to_core)?;
-        }
+        self.g.load_state(state, "g")?;
         if let Some(e) = &mut self.ema {
             let t = strip_prefix(&state.tensors, "ema_g.");
             e.store.load(&t, "checkpoint (generator average)")?;
             e.updates = state.scalar("ema_g.updates")?;
         }
         if let Some(c) = &mut self.critic {
-            state.load_network("d", &c.store, &mut c.opt)?;
-            if let Some(h) = &mut c.hist {
-                h.load(&state.tensors, "hist_d.", state.scalar("hist_d.count")?)
-                    .map_err(to_core)?;
-            }
+            c.player.load_state(state, "d")?;
         }
         self.step = state.scalar("step")?;
         self.last_g_loss = state.scalar("last_g_loss")?;
@@ -87,7 +69,7 @@ impl Trainer for GanTrainer {
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
         Ok(run_weights(
             self.sampling_store(),
-            self.critic.as_ref().map(|c| &c.store),
+            self.critic.as_ref().map(|c| c.player.store()),
         ))
     }
 

@@ -12,11 +12,11 @@
 //! average, and the checkpoint keeps both.
 
 use candle_core::{Device, Tensor};
-use gm_core::{Adam, Generator, GmRng, ParamStore};
+use gm_core::{Generator, GmRng, ParamStore};
 
+use crate::adversarial::{Game, Player};
 use crate::nets::{Discriminator, GanGenerator};
 use crate::objective::enable_second_order;
-use crate::tricks::HistoricalAverage;
 use crate::{Error, Result};
 
 mod config;
@@ -28,12 +28,10 @@ mod step;
 pub use config::GanTrainConfig;
 pub use loaded::{generator_from_weights, LoadedGenerator};
 pub(crate) use loaded::{run_weights, strip_prefix};
-/// The critic side of a trainer.
+/// The critic side of a trainer: its network and its player.
 struct Critic {
     net: Discriminator,
-    store: ParamStore,
-    opt: Adam,
-    hist: Option<HistoricalAverage>,
+    player: Player,
 }
 
 /// The moving average of the generator's weights (running batch-norm statistics are copied,
@@ -121,9 +119,7 @@ impl Ema {
 pub struct GanTrainer {
     cfg: GanTrainConfig,
     gen: GanGenerator,
-    g_store: ParamStore,
-    g_opt: Adam,
-    g_hist: Option<HistoricalAverage>,
+    g: Player,
     ema: Option<Ema>,
     critic: Option<Critic>,
     /// The written-out MLP step where the configuration allows it ([`fused`]).
@@ -150,37 +146,22 @@ impl GanTrainer {
         }
         let g_store = ParamStore::new(seed);
         let gen = GanGenerator::new(&cfg.model, g_store.var_builder(device))?;
-        let g_opt = Adam::new(&g_store, cfg.adam_g)?;
-        let ha = cfg.tricks.historical_averaging > 0.0;
-        let g_hist = if ha {
-            Some(HistoricalAverage::new(&g_store)?)
-        } else {
-            None
-        };
         let ema = if cfg.tricks.ema_decay > 0.0 {
             Some(Ema::new(&cfg.model, &g_store, device)?)
         } else {
             None
         };
+        let ha = cfg.tricks.historical_averaging > 0.0;
+        let g = Player::new(g_store, cfg.adam_g, ha)?;
         let critic = if cfg.objective.is_adversarial() {
             let store = ParamStore::new(seed.wrapping_add(1));
             let mut net = Discriminator::new(&cfg.model, store.var_builder(device))?;
-            let opt = Adam::new(&store, cfg.adam_d)?;
+            let player = Player::new(store.clone(), cfg.adam_d, ha)?;
             if cfg.tricks.spectral_norm {
                 // After the optimizer: the power-iteration vectors are state, not parameters.
                 net.enable_spectral_norm(store.var_builder(device))?;
             }
-            let hist = if ha {
-                Some(HistoricalAverage::new(&store)?)
-            } else {
-                None
-            };
-            Some(Critic {
-                net,
-                store,
-                opt,
-                hist,
-            })
+            Some(Critic { net, player })
         } else {
             None
         };
@@ -188,9 +169,7 @@ impl GanTrainer {
         Ok(Self {
             cfg,
             gen,
-            g_store,
-            g_opt,
-            g_hist,
+            g,
             ema,
             critic,
             fused,
@@ -211,7 +190,7 @@ impl GanTrainer {
     }
     /// The weights of [`GanTrainer::generator`].
     pub fn sampling_store(&self) -> &ParamStore {
-        self.ema.as_ref().map_or(&self.g_store, |e| &e.store)
+        self.ema.as_ref().map_or(self.g.store(), |e| &e.store)
     }
     /// The critic; `None` for the non-adversarial objectives (kernel generator, MMD).
     pub fn discriminator(&self) -> Option<&Discriminator> {
@@ -219,11 +198,11 @@ impl GanTrainer {
     }
     /// The weights of the trained generator ([`GanTrainer::online_generator`]).
     pub fn generator_store(&self) -> &ParamStore {
-        &self.g_store
+        self.g.store()
     }
     /// The critic's weights; `None` without a critic.
     pub fn discriminator_store(&self) -> Option<&ParamStore> {
-        self.critic.as_ref().map(|c| &c.store)
+        self.critic.as_ref().map(|c| c.player.store())
     }
     /// The configuration of the run.
     pub fn config(&self) -> &GanTrainConfig {
@@ -232,6 +211,10 @@ impl GanTrainer {
     /// Training steps taken.
     pub fn steps(&self) -> u64 {
         self.step
+    }
+    /// The rules both players follow: the objective and the tricks.
+    pub fn game(&self) -> Game<'_> {
+        Game::new(&self.cfg.objective, &self.cfg.tricks)
     }
 
     /// Whether the updates take the written-out MLP path ([`GanTrainer::set_fused`]).

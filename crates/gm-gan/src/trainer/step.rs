@@ -8,21 +8,13 @@ use candle_core::Tensor;
 use gm_core::{GmRng, Metrics};
 
 use super::{Critic, GanTrainer};
-use crate::augment::diff_augment;
-use crate::objective::{gradient_norm_penalty, gradient_penalty, Objective};
+use crate::adversarial::{read_metrics, CriticInputs, Game, PendingMetrics};
 use crate::unrolled::unrolled_params;
 use crate::{Error, Result};
 
 impl GanTrainer {
     fn latents(&self, n: usize, rng: &mut GmRng) -> Result<Tensor> {
         Ok(rng.normal((n, self.cfg.model.latent_dim), 0.0, 1.0, &self.device)?)
-    }
-
-    fn noisy(&self, x: &Tensor, std: f64, rng: &mut GmRng) -> Result<Tensor> {
-        match self.instance_noise(x, std, 1, rng)? {
-            Some(e) => Ok((x + &e[0])?),
-            None => Ok(x.clone()),
-        }
     }
 
     /// `count` draws of instance noise shaped as `x`, or none (and no draw) when `std` is 0.
@@ -42,11 +34,6 @@ impl GanTrainer {
             .map(Some)
     }
 
-    /// `x` through DiffAugment's policy (unchanged, and no draws, when it is empty).
-    fn augmented(&self, x: &Tensor, rng: &mut GmRng) -> Result<Tensor> {
-        diff_augment(x, &self.cfg.tricks.diff_augment, rng)
-    }
-
     /// One optimisation step on a data-space batch; returns the batch's losses.
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let real = self.network_batch(x)?;
@@ -59,7 +46,7 @@ impl GanTrainer {
         }
         let z = self.latents(n, rng)?;
         let mut m = self.critic_step(&real, &z, rng)?;
-        if self.step.is_multiple_of(self.cfg.tricks.n_critic as u64) {
+        if self.game().generator_turn(self.step) {
             let z = self.latents(n, rng)?;
             self.last_g_loss = self.generator_step(&real, &z, rng)?;
         }
@@ -86,54 +73,27 @@ impl GanTrainer {
 
     /// The gradient-penalty mixing weights `(n, 1, ...)` ~ U[0, 1) (WGAN-GP only).
     pub fn penalty_mix(&self, n: usize, rng: &mut GmRng) -> Result<Option<Tensor>> {
-        Ok(match self.cfg.objective {
-            Objective::WganGp { .. } => {
-                let mut shape = vec![n];
-                shape.extend(std::iter::repeat_n(1, self.cfg.model.data_shape.len()));
-                Some(rng.uniform(shape, 0.0, 1.0, &self.device)?)
-            }
-            _ => None,
-        })
+        let rank = self.cfg.model.data_shape.len();
+        self.game().penalty_mix(n, rank, &self.device, rng)
     }
 
-    /// The critic's loss (with the weighted gradient penalty when `eps` is given) on a
-    /// network-space batch and the items generated from `z`.
+    /// The critic's loss (with the penalties; WGAN-GP's when `eps` is given) on network-space
+    /// batches as the critic sees them.
     fn critic_total(
         &self,
         c: &Critic,
         real_in: &Tensor,
         fake_in: &Tensor,
         eps: Option<&Tensor>,
-        m: &mut Vec<(String, Tensor)>,
+        m: &mut PendingMetrics,
     ) -> Result<Tensor> {
-        let target = self.cfg.tricks.real_target();
-        let v_real = c.net.forward(real_in)?;
-        let v_fake = c.net.forward(fake_in)?;
-        let mut loss = self.cfg.objective.critic_loss(&v_real, &v_fake, target)?;
-        m.push(("d_loss".into(), loss.detach()));
-        if let (Some(eps), Objective::WganGp { penalty }) = (eps, &self.cfg.objective) {
-            let gp = gradient_penalty(|t| c.net.forward(t), real_in, fake_in, eps)?;
-            m.push(("gradient_penalty".into(), gp.detach()));
-            loss = (loss + gp.affine(*penalty, 0.0)?)?;
-        }
-        for (name, gamma, x) in [
-            ("r1", self.cfg.tricks.r1, real_in),
-            ("r2", self.cfg.tricks.r2, fake_in),
-        ] {
-            if gamma > 0.0 {
-                let p = gradient_norm_penalty(|t| c.net.forward(t), x)?;
-                m.push((name.into(), p.detach()));
-                loss = (loss + p.affine(gamma / 2.0, 0.0)?)?;
-            }
-        }
-        if matches!(
-            self.cfg.objective,
-            Objective::Wgan { .. } | Objective::WganGp { .. }
-        ) {
-            let w = (v_real.mean_all()? - v_fake.mean_all()?)?;
-            m.push(("critic_gap".into(), w.detach()));
-        }
-        Ok(loss)
+        let inputs = CriticInputs {
+            real: real_in.clone(),
+            fake: fake_in.clone(),
+            eps: eps.cloned(),
+        };
+        self.game()
+            .critic_loss(&|t: &Tensor| c.net.forward(t), &inputs, m)
     }
 
     /// The critic's loss, penalties included, on `real` (network space) and `G(z)`, with no
@@ -172,46 +132,28 @@ impl GanTrainer {
             let noise = self.instance_noise(real, sigma, 2, rng)?;
             let noise = noise.as_ref().map(|v| (&v[0], &v[1]));
             let c = self.critic.as_mut().ok_or_else(no_critic)?;
-            let m = f.critic_step(&self.cfg.objective, real, z, target, noise, &mut c.opt)?;
+            let opt = c.player.optimizer_mut();
+            let m = f.critic_step(&self.cfg.objective, real, z, target, noise, opt)?;
             self.clip_critic()?;
             return Ok(m);
         }
-        let n = real.dim(0)?;
-        let sigma = self.cfg.tricks.noise_std(self.step.max(1));
         let fake = self.gen.forward_t(z, true)?.detach();
-        let eps = self.penalty_mix(n, rng)?;
-        let real_aug = self.augmented(real, rng)?;
-        let fake_aug = self.augmented(&fake, rng)?;
-        let real_in = self.noisy(&real_aug, sigma, rng)?;
-        let fake_in = self.noisy(&fake_aug, sigma, rng)?;
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        let inputs = game.critic_inputs(real, &fake, self.step, rng)?;
         let mut m = Vec::new();
-        let c = self.critic.as_ref().ok_or_else(no_critic)?;
+        let c = self.critic.as_mut().ok_or_else(no_critic)?;
         c.net.power_iteration()?;
-        let mut loss = self.critic_total(c, &real_in, &fake_in, eps.as_ref(), &mut m)?;
-        if let Some(h) = &c.hist {
-            let p = h.penalty(&c.store)?;
-            loss = (loss + p.affine(self.cfg.tricks.historical_averaging, 0.0)?)?;
-        }
-        let c = self.critic.as_mut().ok_or_else(no_critic)?;
-        c.opt.backward_step(&loss)?;
-        self.clip_critic()?;
-        let c = self.critic.as_mut().ok_or_else(no_critic)?;
-        if let Some(h) = &mut c.hist {
-            h.update(&c.store)?;
-        }
+        let loss = game.critic_loss(&|t: &Tensor| c.net.forward(t), &inputs, &mut m)?;
+        game.critic_update(&mut c.player, &loss)?;
         read_metrics(m)
     }
 
     /// WGAN's clipping of the critic's weights to `[-clip, clip]` (other objectives: nothing).
     fn clip_critic(&self) -> Result<()> {
-        if let (Objective::Wgan { clip }, Some(c)) = (&self.cfg.objective, &self.critic) {
-            for (name, var) in c.store.vars() {
-                if !name.contains("running_") {
-                    var.set(&var.as_tensor().clamp(-*clip, *clip)?)?;
-                }
-            }
+        match &self.critic {
+            Some(c) => self.game().clip(&c.player),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// One generator update on `G(z)`; `real` (network space) feeds feature matching, the
@@ -223,19 +165,16 @@ impl GanTrainer {
             let sigma = self.cfg.tricks.noise_std(self.step.max(1));
             let noise = self.instance_noise(real, sigma, 2, rng)?;
             let fake_noise = noise.as_ref().map(|v| &v[1]);
-            let value = f.generator_step(&self.cfg.objective, z, fake_noise, &mut self.g_opt)?;
-            self.after_generator_update()?;
+            let opt = self.g.optimizer_mut();
+            let value = f.generator_step(&self.cfg.objective, z, fake_noise, opt)?;
+            self.after_ema()?;
             return Ok(value);
         }
         let fake = self.gen.forward_t(z, true)?;
         let loss = match &self.critic {
             None => self.cfg.objective.kernel_loss(real, &fake)?,
             Some(c) => {
-                let sigma = self.cfg.tricks.noise_std(self.step.max(1));
-                let real_aug = self.augmented(real, rng)?;
-                let fake_aug = self.augmented(&fake, rng)?;
-                let real_in = self.noisy(&real_aug, sigma, rng)?;
-                let fake_in = self.noisy(&fake_aug, sigma, rng)?;
+                let (real_in, fake_in) = self.game().seen(real, &fake, self.step, rng)?;
                 if self.cfg.tricks.feature_matching {
                     let (f_real, _) = c.net.features_and_output(&real_in)?;
                     let (f_fake, _) = c.net.features_and_output(&fake_in)?;
@@ -250,15 +189,12 @@ impl GanTrainer {
                         &fake_in,
                         target,
                         u,
-                        Some(&c.opt),
+                        Some(c.player.optimizer()),
                     )?;
-                    self.cfg
-                        .objective
+                    self.game()
                         .generator_loss(&c.net.forward_with(&p, &fake_in)?)?
                 } else {
-                    self.cfg
-                        .objective
-                        .generator_loss(&c.net.forward(&fake_in)?)?
+                    self.game().generator_loss(&c.net.forward(&fake_in)?)?
                 }
             }
         };
@@ -269,46 +205,20 @@ impl GanTrainer {
     }
 
     fn generator_update(&mut self, loss: Tensor) -> Result<()> {
-        let loss = match &self.g_hist {
-            Some(h) => {
-                let p = h.penalty(&self.g_store)?;
-                (loss + p.affine(self.cfg.tricks.historical_averaging, 0.0)?)?
-            }
-            None => loss,
-        };
-        self.g_opt.backward_step(&loss)?;
-        self.after_generator_update()
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
+        game.generator_update(&mut self.g, &loss)?;
+        self.after_ema()
     }
 
-    /// Historical averaging's and the weight average's bookkeeping after an update.
-    fn after_generator_update(&mut self) -> Result<()> {
-        if let Some(h) = &mut self.g_hist {
-            h.update(&self.g_store)?;
-        }
+    /// The weight average's bookkeeping after an update (historical averaging has none on
+    /// the written-out path, which refuses it).
+    fn after_ema(&mut self) -> Result<()> {
         if let Some(e) = &mut self.ema {
             let t = &self.cfg.tricks;
-            e.update(&self.g_store, t.ema_decay, t.ema_start)?;
+            e.update(self.g.store(), t.ema_decay, t.ema_start)?;
         }
         Ok(())
     }
-}
-
-/// The metrics' scalar tensors, read after the update with one transfer from the device (in
-/// their order), so that a GPU step is not stopped by a read before its backward pass.
-fn read_metrics(pending: Vec<(String, Tensor)>) -> Result<Metrics> {
-    if pending.is_empty() {
-        return Ok(Vec::new());
-    }
-    let scalars = pending
-        .iter()
-        .map(|(_, t)| t.to_dtype(candle_core::DType::F32)?.reshape(()))
-        .collect::<candle_core::Result<Vec<_>>>()?;
-    let values = Tensor::stack(&scalars, 0)?.to_vec1::<f32>()?;
-    Ok(pending
-        .into_iter()
-        .zip(values)
-        .map(|((name, _), v)| (name, v as f64))
-        .collect())
 }
 
 fn no_critic() -> Error {

@@ -233,12 +233,20 @@ fn hidden_widths_cannot_be_zero() {
 }
 
 #[test]
-fn objective_must_be_the_gan_objective() {
+fn objective_must_have_a_swapped_label_form() {
     let c = BiganConfig {
-        objective: Objective::Wgan { clip: 0.01 },
+        objective: Objective::LeastSquares,
         ..tiny()
     };
     assert_eq!(config_error(c), "objective");
+    let c = BiganConfig {
+        tricks: gm_gan::Tricks {
+            diff_augment: vec![gm_gan::Augment::Translation],
+            ..Default::default()
+        },
+        ..tiny()
+    };
+    assert_eq!(config_error(c), "tricks.diff_augment");
     let minimax = BiganConfig {
         objective: Objective::Gan {
             generator_loss: GanGeneratorLoss::Minimax,
@@ -270,7 +278,7 @@ fn dropout_draws_masks_only_in_updates() {
     assert_eq!(a, t.critic_loss_value(&x, &z).unwrap());
     // An update reports the loss under its own masks, which drop units: it differs.
     let mut rng = GmRng::new(5);
-    let masked = t.critic_step(&x, &z, &mut rng).unwrap();
+    let masked = t.critic_step(&x, &z, &mut rng).unwrap()[0].1;
     assert!((masked - a).abs() > 1e-6, "{masked} vs {a}");
 }
 

@@ -301,13 +301,14 @@ fn a_few_steps_lower_each_players_loss_on_a_fixed_batch() {
             let what = format!("{} / {}", conditioning.name(), objective.name());
             let d0 = t.critic_loss_value(&real, &yr, &z, &yf).unwrap();
             for _ in 0..10 {
-                t.critic_step(&real, &yr, &z, &yf).unwrap();
+                t.critic_step(&real, &yr, &z, &yf, &mut GmRng::new(0))
+                    .unwrap();
             }
             let d1 = t.critic_loss_value(&real, &yr, &z, &yf).unwrap();
             assert!(d1 < d0 - 0.05, "{what}: D loss {d0} -> {d1}");
             let g0 = t.generator_loss_value(&z, &yf).unwrap();
             for _ in 0..10 {
-                t.generator_step(&z, &yf).unwrap();
+                t.generator_step(&z, &yf, &mut GmRng::new(0)).unwrap();
             }
             let g1 = t.generator_loss_value(&z, &yf).unwrap();
             assert!(g1 < g0 - 0.05, "{what}: G loss {g0} -> {g1}");
@@ -466,7 +467,9 @@ fn a_bad_config_names_its_field() {
         ),
         (
             CganConfig {
-                objective: Objective::WganGp { penalty: 10.0 },
+                objective: Objective::Mmd {
+                    bandwidths: vec![1.0],
+                },
                 ..base.clone()
             },
             "objective",

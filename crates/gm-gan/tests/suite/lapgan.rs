@@ -232,10 +232,13 @@ fn bad_configs_are_refused_by_name() {
         ),
         (
             LapganConfig {
-                objective: Objective::WganGp { penalty: 10.0 },
+                tricks: gm_gan::Tricks {
+                    spectral_norm: true,
+                    ..Default::default()
+                },
                 ..tiny()
             },
-            "objective",
+            "tricks.spectral_norm",
         ),
         (
             LapganConfig {

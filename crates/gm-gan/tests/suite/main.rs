@@ -4,6 +4,7 @@
 mod bigan;
 mod conditional;
 mod cyclegan;
+mod every_game;
 mod gan;
 mod lapgan;
 mod progressive;

@@ -218,7 +218,7 @@ fn critic_updates_lower_the_critic_loss_during_a_fade_in() {
     let z = GmRng::new(8).normal((32, 8), 0.0, 1.0, &dev).unwrap();
     let value = |t: &ProgressiveTrainer| {
         let real = t.real_batch(&x, 0.5).unwrap();
-        t.critic_loss(&real, &z, 0.5)
+        t.critic_loss(&real, &z, 0.5, None)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap()
@@ -331,7 +331,9 @@ fn bad_configs_are_refused_by_name() {
         ),
         (
             ProgressiveConfig {
-                objective: Objective::Wgan { clip: 0.01 },
+                objective: Objective::Mmd {
+                    bandwidths: vec![1.0],
+                },
                 ..tiny()
             },
             "objective",

@@ -16,9 +16,10 @@ use std::collections::BTreeMap;
 
 use candle_core::{Device, Tensor, D};
 use gm_core::data::Batch;
-use gm_core::{Adam, Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
+use gm_core::{Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
 use serde::{Deserialize, Serialize};
 
+use crate::adversarial::Player;
 use crate::error::to_core;
 use crate::nets::{Discriminator, GanGenerator};
 use crate::trainer::GanTrainConfig;
@@ -241,10 +242,8 @@ pub struct MixGanTrainer {
     gen: MixGenerator,
     critics: Vec<Discriminator>,
     critic_logits: Tensor,
-    g_store: ParamStore,
-    d_store: ParamStore,
-    g_opt: Adam,
-    d_opt: Adam,
+    g: Player,
+    d: Player,
     device: Device,
 }
 
@@ -266,8 +265,8 @@ impl MixGanTrainer {
         let zero = candle_nn::Init::Const(0.0);
         let g_logits = gvb.pp("mix").get_with_hints(k, "logits", zero)?;
         let critic_logits = dvb.pp("mix").get_with_hints(k, "logits", zero)?;
-        let g_opt = Adam::new(&g_store, cfg.base.adam_g)?;
-        let d_opt = Adam::new(&d_store, cfg.base.adam_d)?;
+        let g = Player::new(g_store, cfg.base.adam_g, false)?;
+        let d = Player::new(d_store, cfg.base.adam_d, false)?;
         Ok(Self {
             gen: MixGenerator {
                 components,
@@ -275,10 +274,8 @@ impl MixGanTrainer {
             },
             critics,
             critic_logits,
-            g_store,
-            d_store,
-            g_opt,
-            d_opt,
+            g,
+            d,
             cfg,
             device: device.clone(),
         })
@@ -333,8 +330,8 @@ impl MixGanTrainer {
         }
         let d_loss = d_loss.ok_or_else(|| Error::config("components", k, "no components"))?;
         let d_value = d_loss.to_scalar::<f32>()? as f64;
-        self.d_opt
-            .backward_step(&(d_loss + neg_hu.affine(lambda, 0.0)?)?)?;
+        self.d
+            .update(&(d_loss + neg_hu.affine(lambda, 0.0)?)?, 0.0)?;
 
         // Generators: critic weights held constant.
         let (u, _) = weights_and_neg_entropy(&self.critic_logits)?;
@@ -354,8 +351,8 @@ impl MixGanTrainer {
         }
         let g_loss = g_loss.ok_or_else(|| Error::config("components", k, "no components"))?;
         let g_value = g_loss.to_scalar::<f32>()? as f64;
-        self.g_opt
-            .backward_step(&(g_loss + neg_hw.affine(lambda, 0.0)?)?)?;
+        self.g
+            .update(&(g_loss + neg_hw.affine(lambda, 0.0)?)?, 0.0)?;
 
         let ent = |t: &Tensor| -> Result<f64> { Ok(-(t.to_scalar::<f32>()? as f64)) };
         Ok(vec![
@@ -389,20 +386,20 @@ impl Trainer for MixGanTrainer {
 
     fn state(&self) -> gm_core::Result<TrainState> {
         let mut st = TrainState::default();
-        st.insert_network("g", &self.g_store, &self.g_opt)?;
-        st.insert_network("d", &self.d_store, &self.d_opt)?;
+        self.g.insert_state(&mut st, "g")?;
+        self.d.insert_state(&mut st, "d")?;
         Ok(st)
     }
 
     fn load_state(&mut self, state: &TrainState) -> gm_core::Result<()> {
-        state.load_network("g", &self.g_store, &mut self.g_opt)?;
-        state.load_network("d", &self.d_store, &mut self.d_opt)
+        self.g.load_state(state, "g")?;
+        self.d.load_state(state, "d")
     }
 
     fn weights(&self) -> gm_core::Result<BTreeMap<String, Tensor>> {
         Ok(crate::trainer::run_weights(
-            &self.g_store,
-            Some(&self.d_store),
+            self.g.store(),
+            Some(self.d.store()),
         ))
     }
 

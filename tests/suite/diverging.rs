@@ -1,7 +1,8 @@
 //! Numerics under stress across trainers: a learning rate that diverges (1e30) stops `fit`
 //! with a non-finite error naming the step, and the checkpoint of the step before it (when
 //! there is one) still loads with finite tensors; for the VAE, the flow and MADE, as
-//! crates/gm-gan/tests/suite/gan.rs checks for the GAN; and latents of extreme norm (an encoder
+//! crates/gm-gan/tests/suite/gan.rs checks for the GAN, and for LAPGAN, progressive growing,
+//! BiGAN, CycleGAN and the conditional GAN; and latents of extreme norm (an encoder
 //! whose variance overflows, a flow whose map overflows) stop the VAE and the flow at once.
 
 use candle_core::Device;
@@ -152,4 +153,110 @@ fn latents_of_extreme_norm_stop_the_vae_and_the_flow_cleanly() {
     let (mut t, small) = small_flow(AdamConfig::default());
     set_params(t.store(), &["invconv", "log_s"], 100.0);
     assert_eq!(stops_cleanly(&mut t, &small, "flow, extreme latents"), 1);
+}
+
+/// `n` images `(channels, side, side)` of uniform noise, with labels `i % 3`.
+fn noise_images(n: usize, side: usize, channels: usize) -> Dataset {
+    let x = GmRng::new(1).uniform_vec(n * channels * side * side, 0.0, 1.0);
+    let labels = (0..n).map(|i| (i % 3) as u32).collect();
+    Dataset::new("noise", vec![channels, side, side], x, Some(labels)).unwrap()
+}
+
+#[test]
+fn a_diverging_rate_stops_every_adversarial_trainer_cleanly() {
+    use gm::gan::bigan::{BiganConfig, BiganTrainer};
+    use gm::gan::cyclegan::{CycleGanConfig, CycleGanTrainer};
+    use gm::gan::lapgan::{LapganConfig, LapganTrainer};
+    use gm::gan::progressive::{ProgressiveConfig, ProgressiveTrainer};
+    use gm::gan::{Activation, Architecture, CganConfig, CganTrainer, GanConfig};
+    let dev = Device::Cpu;
+    let mut t = LapganTrainer::new(
+        LapganConfig {
+            image_size: 16,
+            levels: 2,
+            latent_dim: 4,
+            coarse_hidden: vec![16],
+            channels: vec![4],
+            adam: diverging(),
+            grid_samples: 0,
+            ..LapganConfig::default()
+        },
+        0,
+        &dev,
+    )
+    .unwrap();
+    stops_cleanly(&mut t, &noise_images(128, 16, 1), "lapgan");
+
+    let mut t = ProgressiveTrainer::new(
+        ProgressiveConfig {
+            latent_dim: 4,
+            channels: vec![4, 4],
+            stage_steps: 100,
+            grid_samples: 0,
+            adam: diverging(),
+            ..ProgressiveConfig::default()
+        },
+        0,
+        &dev,
+    )
+    .unwrap();
+    stops_cleanly(&mut t, &noise_images(128, 8, 1), "progressive");
+
+    let mut t = BiganTrainer::new(
+        BiganConfig {
+            latent_dim: 3,
+            data_shape: vec![1, 4, 4],
+            encoder_hidden: vec![16],
+            generator_hidden: vec![16],
+            discriminator_hidden: vec![16],
+            adam_d: diverging(),
+            adam_ge: diverging(),
+            grid_samples: 0,
+            ..BiganConfig::default()
+        },
+        0,
+        &dev,
+    )
+    .unwrap();
+    stops_cleanly(&mut t, &noise_images(128, 4, 1), "bigan");
+
+    let mut t = CycleGanTrainer::new(
+        CycleGanConfig {
+            image_size: 8,
+            channels: 2,
+            residual_blocks: 1,
+            pool_size: 0,
+            adam: diverging(),
+            ..CycleGanConfig::default()
+        },
+        0,
+        &dev,
+    )
+    .unwrap();
+    stops_cleanly(&mut t, &noise_images(128, 8, 2), "cyclegan");
+
+    let mlp = |activation| Architecture::Mlp {
+        hidden: vec![16],
+        activation,
+    };
+    let mut t = CganTrainer::new(
+        CganConfig {
+            model: GanConfig {
+                latent_dim: 3,
+                data_shape: vec![1, 4, 4],
+                generator: mlp(Activation::Relu),
+                discriminator: mlp(Activation::LeakyRelu),
+                ..GanConfig::mlp_mnist()
+            },
+            n_classes: 3,
+            adam_g: diverging(),
+            adam_d: diverging(),
+            class_grid: false,
+            ..CganConfig::default()
+        },
+        0,
+        &dev,
+    )
+    .unwrap();
+    stops_cleanly(&mut t, &noise_images(128, 4, 1), "cgan");
 }

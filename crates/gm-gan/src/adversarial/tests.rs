@@ -1,3 +1,7 @@
+//! Tests of the one adversarial step: the critic loss against its parts computed directly,
+//! no draws for tricks that are off, instance noise, clipping, historical averaging, the
+//! n-critic schedule, a player's checkpoint state, and the refusals by field.
+
 use candle_core::{Device, Module, Tensor};
 use gm_core::{AdamConfig, GmRng, ParamStore, TrainState};
 

@@ -49,9 +49,10 @@ pub fn bits_per_dim(elbo_nats: f64, data_dim: usize) -> f64 {
     -elbo_nats / (data_dim as f64 * std::f64::consts::LN_2)
 }
 
-/// softplus(x) = log(1 + e^x), computed as max(x, 0) + log(1 + e^{-|x|}).
+/// softplus(x) = log(1 + e^x), computed as max(x, 0) + log(1 + e^{-|x|})
+/// ([`gm_core::nn::softplus`]).
 pub fn softplus(x: &Tensor) -> Result<Tensor> {
-    Ok((x.relu()? + (x.abs()?.neg()?.exp()? + 1.0)?.log()?)?)
+    Ok(gm_core::nn::softplus(x)?)
 }
 
 /// z = mu + exp(logvar / 2) * eps; `eps` may carry leading sample dimensions over `mu`.

@@ -25,6 +25,18 @@ pub enum Activation {
     Softplus,
 }
 
+impl Activation {
+    /// The nonlinearity of gm-core's MLP layers (and of their host-memory counterpart).
+    pub fn dense(self) -> gm_core::nn::DenseActivation {
+        use gm_core::nn::DenseActivation;
+        match self {
+            Activation::Relu => DenseActivation::Relu,
+            Activation::Tanh => DenseActivation::Tanh,
+            Activation::Softplus => DenseActivation::Softplus,
+        }
+    }
+}
+
 /// The observation model p(x|z).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

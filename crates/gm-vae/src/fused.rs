@@ -18,7 +18,7 @@ use gm_core::nn::{DenseActivation, DenseStack};
 use gm_core::{Adam, GmRng};
 
 use crate::bound::KlEstimator;
-use crate::config::{Activation, Likelihood};
+use crate::config::Likelihood;
 use crate::model::Vae;
 use crate::trainer::Objective;
 use crate::Result;
@@ -40,14 +40,6 @@ pub(crate) struct FusedElbo {
     pub kl: f64,
     enc_grads: Vec<Vec<f32>>,
     dec_grads: Vec<Vec<f32>>,
-}
-
-pub(crate) fn dense(a: Activation) -> DenseActivation {
-    match a {
-        Activation::Relu => DenseActivation::Relu,
-        Activation::Tanh => DenseActivation::Tanh,
-        Activation::Softplus => DenseActivation::Softplus,
-    }
 }
 
 fn host(t: &Tensor) -> Result<Vec<f32>> {
@@ -90,7 +82,7 @@ impl FusedVae {
         let mut dw = vec![d];
         dw.extend(&cfg.decoder_hidden);
         dw.push(cfg.data_dim());
-        let act = dense(cfg.activation);
+        let act = cfg.activation.dense();
         Ok(Some(Self {
             enc: DenseStack::new(&ew, act, DenseActivation::Identity)?,
             dec: DenseStack::new(&dw, act, DenseActivation::Identity)?,
@@ -224,7 +216,7 @@ impl FusedVae {
 mod tests {
     use super::*;
     use crate::bound::elbo_terms;
-    use crate::config::VaeConfig;
+    use crate::config::{Activation, VaeConfig};
     use crate::trainer::{VaeTrainConfig, VaeTrainer};
     use gm_core::ParamStore;
 

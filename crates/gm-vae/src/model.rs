@@ -10,32 +10,31 @@
 use candle_core::{Device, Module, Tensor};
 use candle_nn::{linear, Linear, VarBuilder};
 use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTranspose2d};
+use gm_core::nn::{Mlp, MlpInit};
 use gm_core::{GmRng, ParamStore};
 
-use crate::bound::softplus;
 use crate::config::{Activation, Architecture, ConvLayout, Likelihood, VaeConfig};
 use crate::{Error, Result};
 
 fn activate(a: Activation, x: &Tensor) -> Result<Tensor> {
-    match a {
-        Activation::Relu => Ok(x.relu()?),
-        Activation::Tanh => Ok(x.tanh()?),
-        Activation::Softplus => softplus(x),
-    }
+    Ok(a.dense().apply_tensor(x)?)
 }
 
-fn mlp(dims: &[usize], vb: &VarBuilder, prefix: &str) -> Result<Vec<Linear>> {
-    dims.windows(2)
-        .enumerate()
-        .map(|(i, w)| Ok(linear(w[0], w[1], vb.pp(format!("{prefix}{i}")))?))
-        .collect()
+/// The hidden layers `fc0, fc1, ...` through `dims`, each followed by the activation;
+/// `None` without hidden layers.
+fn hidden_stack(dims: &[usize], a: Activation, vb: &VarBuilder) -> Result<Option<Mlp>> {
+    if dims.len() < 2 {
+        return Ok(None);
+    }
+    let m = Mlp::new(dims, a.dense(), MlpInit::Default, vb.clone(), "fc")?;
+    Ok(Some(m.with_activated_output()))
 }
 
-fn run_mlp(layers: &[Linear], a: Activation, mut h: Tensor) -> Result<Tensor> {
-    for l in layers {
-        h = activate(a, &l.forward(&h)?)?;
-    }
-    Ok(h)
+fn run_mlp(hidden: &Option<Mlp>, h: Tensor) -> Result<Tensor> {
+    Ok(match hidden {
+        Some(m) => m.forward(&h)?,
+        None => h,
+    })
 }
 
 fn conv_cfg() -> ConvConfig {
@@ -102,7 +101,7 @@ pub struct Encoder {
     activation: Activation,
     body: Option<ConvBody>,
     convs: Vec<Conv2d>,
-    hidden: Vec<Linear>,
+    hidden: Option<Mlp>,
     mu: Linear,
     logvar: Linear,
 }
@@ -132,7 +131,7 @@ impl Encoder {
             activation: cfg.activation,
             body,
             convs,
-            hidden: mlp(&dims, &vb, "fc")?,
+            hidden: hidden_stack(&dims, cfg.activation, &vb)?,
             mu: linear(last, cfg.latent_dim, vb.pp("mu"))?,
             logvar: linear(last, cfg.latent_dim, vb.pp("logvar"))?,
         })
@@ -149,7 +148,7 @@ impl Encoder {
             }
             h = h.flatten_from(1)?;
         }
-        let h = run_mlp(&self.hidden, self.activation, h)?;
+        let h = run_mlp(&self.hidden, h)?;
         Ok((self.mu.forward(&h)?, self.logvar.forward(&h)?))
     }
 }
@@ -172,10 +171,10 @@ impl Encoder {
         if self.body.is_some() {
             return Ok(None);
         }
-        let mut hidden = Vec::new();
-        for l in &self.hidden {
-            hidden.extend(linear_params(l)?);
-        }
+        let hidden = self
+            .hidden
+            .as_ref()
+            .map_or(Vec::new(), |m| m.params().to_vec());
         Ok(Some((
             hidden,
             linear_params(&self.mu)?,
@@ -189,7 +188,7 @@ impl Encoder {
 pub struct Decoder {
     cfg: VaeConfig,
     body: Option<ConvBody>,
-    hidden: Vec<Linear>,
+    hidden: Option<Mlp>,
     out: Linear,
     deconvs: Vec<ConvTranspose2d>,
 }
@@ -223,7 +222,7 @@ impl Decoder {
         };
         // Created after the transposed convolutions, as they always were: the seeded initial
         // weights of the 28x28 layout stay the same.
-        let hidden = mlp(&dims, &vb, "fc")?;
+        let hidden = hidden_stack(&dims, cfg.activation, &vb)?;
         let per_value = cfg.likelihood.outputs_per_value();
         let out_dim = body.map_or(cfg.data_dim() * per_value, |b| b.flat());
         let out = linear(last, out_dim, vb.pp("out"))?;
@@ -239,7 +238,7 @@ impl Decoder {
     /// Decoder outputs (logits for Bernoulli, means for Gaussian; means then raw scales for
     /// the learned variance, `(n, 2 D)`), flat `(n, D)`.
     pub fn decode(&self, z: &Tensor) -> Result<Tensor> {
-        let h = run_mlp(&self.hidden, self.cfg.activation, z.clone())?;
+        let h = run_mlp(&self.hidden, z.clone())?;
         let mut y = self.out.forward(&h)?;
         if let Some(b) = &self.body {
             let n = z.dim(0)?;
@@ -296,10 +295,11 @@ impl Decoder {
         if self.body.is_some() {
             return Ok(None);
         }
-        let mut p = Vec::new();
-        for l in self.hidden.iter().chain(std::iter::once(&self.out)) {
-            p.extend(linear_params(l)?);
-        }
+        let mut p = self
+            .hidden
+            .as_ref()
+            .map_or(Vec::new(), |m| m.params().to_vec());
+        p.extend(linear_params(&self.out)?);
         Ok(Some(p))
     }
 }
@@ -346,7 +346,7 @@ impl gm_core::Generator for Decoder {
         let mut widths = vec![self.cfg.latent_dim];
         widths.extend(&self.cfg.decoder_hidden);
         widths.push(self.cfg.data_dim());
-        let stack = DenseStack::new(&widths, crate::fused::dense(self.cfg.activation), output)?;
+        let stack = DenseStack::new(&widths, self.cfg.activation.dense(), output)?;
         let params = parts
             .iter()
             .map(|p| p.flatten_all()?.to_vec1::<f32>())

@@ -3,12 +3,14 @@
 //! transposed-convolution loop, which its conv2d backward pass also uses. [`channel`] holds
 //! per-channel affine maps (biases, batch norm) in one pass, with contiguous reductions for
 //! their gradients. [`dense`] holds fully connected stacks on host memory with the backward
-//! pass written out, the fast path of MLP training steps.
+//! pass written out, the fast path of MLP training steps; [`mlp`] the MLP of every model on
+//! candle tensors.
 
 pub mod act;
 pub mod channel;
 pub mod conv;
 pub mod dense;
+pub mod mlp;
 
 pub use act::{leaky_relu, relu};
 pub use channel::{
@@ -16,6 +18,7 @@ pub use channel::{
 };
 pub use conv::{conv2d, conv_transpose2d, Conv2d, ConvTranspose2d};
 pub use dense::{DenseActivation, DenseStack, DenseTape};
+pub use mlp::{softplus, Mlp, MlpInit};
 
 /// Comparisons shared by the layer tests.
 #[cfg(test)]

@@ -1,16 +1,20 @@
 //! The encoder `E: x -> z` and the discriminator of joint pairs `(x, z)`.
 
-use candle_core::{Module, Tensor};
-use candle_nn::{linear, Linear, VarBuilder};
+use candle_core::Tensor;
+use candle_nn::VarBuilder;
+use gm_core::nn::{DenseActivation, Mlp, MlpInit};
 use gm_core::GmRng;
 
 use crate::Result;
+
+/// The hidden nonlinearity of both networks.
+const LEAKY: DenseActivation = DenseActivation::LeakyRelu(0.2);
 
 /// The encoder `E: x -> z`, an MLP with LeakyReLU(0.2) hidden layers and a linear output
 /// (the latent space is unbounded, like `z ~ N(0, I)`).
 #[derive(Debug, Clone)]
 pub struct Encoder {
-    layers: Vec<Linear>,
+    mlp: Mlp,
 }
 
 impl Encoder {
@@ -24,24 +28,13 @@ impl Encoder {
         let mut widths = vec![data_dim];
         widths.extend_from_slice(hidden);
         widths.push(latent_dim);
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| linear(w[0], w[1], vb.pp(format!("fc{i}"))))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers })
+        let mlp = Mlp::new(&widths, LEAKY, MlpInit::Default, vb, "fc")?;
+        Ok(Self { mlp })
     }
 
     /// `E(x)` `(n, latent)` of network-space items `(n, ...)`.
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        let mut h = x.flatten_from(1)?;
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = gm_core::nn::leaky_relu(&h, 0.2)?;
-            }
-        }
-        Ok(h)
+        Ok(self.mlp.forward(&x.flatten_from(1)?)?)
     }
 }
 
@@ -49,7 +42,7 @@ impl Encoder {
 /// hidden layers, one raw score per pair, with optional dropout after each hidden layer.
 #[derive(Debug, Clone)]
 pub struct JointDiscriminator {
-    layers: Vec<Linear>,
+    mlp: Mlp,
     dropout: f64,
 }
 
@@ -59,33 +52,17 @@ impl JointDiscriminator {
         let mut widths = vec![joint_dim];
         widths.extend_from_slice(hidden);
         widths.push(1);
-        let layers = widths
-            .windows(2)
-            .enumerate()
-            .map(|(i, w)| linear(w[0], w[1], vb.pp(format!("fc{i}"))))
-            .collect::<candle_core::Result<Vec<_>>>()?;
-        Ok(Self { layers, dropout })
+        let mlp = Mlp::new(&widths, LEAKY, MlpInit::Default, vb, "fc")?;
+        Ok(Self { mlp, dropout })
     }
 
     /// Raw scores `(n, 1)` of network-space items `x` and latents `z`; with `rng`, each
     /// hidden unit is dropped with the configured probability (inverted dropout).
-    pub fn forward(&self, x: &Tensor, z: &Tensor, mut rng: Option<&mut GmRng>) -> Result<Tensor> {
-        let mut h = Tensor::cat(&[&x.flatten_from(1)?, z], 1)?;
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = gm_core::nn::leaky_relu(&h, 0.2)?;
-                if let Some(r) = rng.as_deref_mut() {
-                    if self.dropout > 0.0 {
-                        let keep = r
-                            .uniform(h.shape(), 0.0, 1.0, h.device())?
-                            .ge(self.dropout)?
-                            .to_dtype(h.dtype())?;
-                        h = (h * keep.affine(1.0 / (1.0 - self.dropout), 0.0)?)?;
-                    }
-                }
-            }
-        }
-        Ok(h)
+    pub fn forward(&self, x: &Tensor, z: &Tensor, rng: Option<&mut GmRng>) -> Result<Tensor> {
+        let h = Tensor::cat(&[&x.flatten_from(1)?, z], 1)?;
+        Ok(match rng {
+            Some(r) => self.mlp.forward_dropout(&h, self.dropout, r)?,
+            None => self.mlp.forward(&h)?,
+        })
     }
 }

@@ -6,9 +6,9 @@ use candle_nn::VarBuilder;
 use gm_core::ToHostF64;
 
 use super::dcgan::DcganDisc;
-use super::mlp::Mlp;
 use super::{Architecture, GanConfig};
 use crate::{Error, Result};
+use gm_core::nn::{DenseActivation, Mlp};
 
 #[derive(Debug, Clone)]
 enum DiscBody {
@@ -33,7 +33,7 @@ impl Discriminator {
                 let mut w = vec![cfg.data_dim()];
                 w.extend_from_slice(hidden);
                 w.push(1);
-                DiscBody::Mlp(Mlp::new(&w, *activation, cfg.mlp_init, vb)?)
+                DiscBody::Mlp(Mlp::new(&w, activation.dense(), cfg.mlp_init, vb, "fc")?)
             }
             Architecture::Dcgan { channels } => {
                 DiscBody::Dcgan(Box::new(DcganDisc::new(&cfg.data_shape, *channels, vb)?))
@@ -49,7 +49,7 @@ impl Discriminator {
     fn layer_weights(&self) -> Vec<(String, Tensor)> {
         match &self.body {
             DiscBody::Mlp(m) => m
-                .params
+                .params()
                 .iter()
                 .step_by(2)
                 .enumerate()
@@ -84,9 +84,9 @@ impl Discriminator {
     }
 
     /// An MLP critic's parameters `[w0, b0, ...]` and hidden activation.
-    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], super::Activation)> {
+    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], DenseActivation)> {
         match &self.body {
-            DiscBody::Mlp(m) => Some((&m.params, m.activation())),
+            DiscBody::Mlp(m) => Some((m.params(), m.activation())),
             DiscBody::Dcgan(_) => None,
         }
     }
@@ -138,7 +138,7 @@ impl Discriminator {
             return Ok(match &self.body {
                 DiscBody::Mlp(m) => {
                     let p: Vec<Tensor> = m
-                        .params
+                        .params()
                         .iter()
                         .enumerate()
                         .map(|(i, t)| {
@@ -155,7 +155,7 @@ impl Discriminator {
             });
         }
         Ok(match &self.body {
-            DiscBody::Mlp(m) => m.forward_with(&m.params, &x.flatten_from(1)?)?,
+            DiscBody::Mlp(m) => m.forward_with(m.params(), &x.flatten_from(1)?)?,
             DiscBody::Dcgan(d) => d.forward(x, None)?,
         })
     }
@@ -168,7 +168,7 @@ impl Discriminator {
     /// The parameters in the order [`Discriminator::forward_with`] takes them (MLP only:
     /// `[w0, b0, w1, b1, ...]`); these are the store's variables themselves.
     pub fn params(&self) -> Result<Vec<Tensor>> {
-        Ok(self.functional()?.params.clone())
+        Ok(self.functional()?.params().to_vec())
     }
 
     /// The MLP body, for functional evaluation; a DCGAN critic has none.
@@ -186,11 +186,11 @@ impl Discriminator {
     /// The MLP body, checking that `params` has one tensor per stored parameter.
     fn functional_with(&self, params: &[Tensor]) -> Result<&Mlp> {
         let m = self.functional()?;
-        if params.len() != m.params.len() {
+        if params.len() != m.params().len() {
             return Err(Error::Shape {
                 what: "discriminator parameter list",
                 got: vec![params.len()],
-                expected: vec![m.params.len()],
+                expected: vec![m.params().len()],
             });
         }
         Ok(m)

@@ -5,9 +5,9 @@ use candle_nn::VarBuilder;
 use gm_core::{Generator, ParamStore};
 
 use super::dcgan::DcganGen;
-use super::mlp::Mlp;
 use super::{Architecture, GanConfig, OutputActivation};
 use crate::Result;
+use gm_core::nn::{DenseActivation, Mlp};
 
 #[derive(Debug, Clone)]
 enum GenBody {
@@ -31,7 +31,7 @@ impl GanGenerator {
                 let mut w = vec![cfg.latent_dim];
                 w.extend_from_slice(hidden);
                 w.push(cfg.data_dim());
-                GenBody::Mlp(Mlp::new(&w, *activation, cfg.mlp_init, vb)?)
+                GenBody::Mlp(Mlp::new(&w, activation.dense(), cfg.mlp_init, vb, "fc")?)
             }
             Architecture::Dcgan { channels } => GenBody::Dcgan(Box::new(DcganGen::new(
                 cfg.latent_dim,
@@ -59,9 +59,9 @@ impl GanGenerator {
     }
 
     /// An MLP generator's parameters `[w0, b0, ...]` and hidden activation.
-    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], super::Activation)> {
+    pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], DenseActivation)> {
         match &self.body {
-            GenBody::Mlp(m) => Some((&m.params, m.activation())),
+            GenBody::Mlp(m) => Some((m.params(), m.activation())),
             GenBody::Dcgan(_) => None,
         }
     }
@@ -71,7 +71,7 @@ impl GanGenerator {
     pub fn forward_t(&self, z: &Tensor, train: bool) -> Result<Tensor> {
         let n = z.dim(0)?;
         let y = match &self.body {
-            GenBody::Mlp(m) => m.forward_with(&m.params, z)?.1,
+            GenBody::Mlp(m) => m.forward_with(m.params(), z)?.1,
             GenBody::Dcgan(d) => d.forward_t(z, train)?,
         };
         let y = match self.cfg.output {

@@ -23,11 +23,9 @@
 mod dcgan;
 mod discriminator;
 mod generator;
-mod mlp;
 #[cfg(test)]
 mod tests;
 
-use candle_core::Tensor;
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
@@ -50,22 +48,13 @@ pub enum Activation {
 }
 
 impl Activation {
-    fn apply(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+    /// The nonlinearity of gm-core's MLP layers (and of their host-memory counterpart).
+    pub fn dense(self) -> gm_core::nn::DenseActivation {
+        use gm_core::nn::DenseActivation;
         match self {
-            Activation::Relu => gm_core::nn::relu(x),
-            Activation::LeakyRelu => gm_core::nn::leaky_relu(x, 0.2),
-            Activation::Tanh => x.tanh(),
-        }
-    }
-
-    /// The derivative at the pre-activation `z`, given the output `out = apply(z)`. The
-    /// piecewise-linear ones are constant masks (their second derivative is zero almost
-    /// everywhere); tanh's, `1 - out^2`, stays differentiable.
-    fn derivative(&self, z: &Tensor, out: &Tensor) -> candle_core::Result<Tensor> {
-        match self {
-            Activation::Relu => z.gt(0.0)?.to_dtype(z.dtype()),
-            Activation::LeakyRelu => z.gt(0.0)?.to_dtype(z.dtype())?.affine(0.8, 0.2),
-            Activation::Tanh => out.sqr()?.affine(-1.0, 1.0),
+            Activation::Relu => DenseActivation::Relu,
+            Activation::LeakyRelu => DenseActivation::LeakyRelu(0.2),
+            Activation::Tanh => DenseActivation::Tanh,
         }
     }
 }
@@ -80,22 +69,7 @@ pub enum OutputActivation {
     Tanh,
 }
 
-/// How MLP layers draw their initial weights.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case", tag = "kind")]
-pub enum MlpInit {
-    /// candle's (PyTorch's) default: Kaiming-uniform weights, biases uniform in
-    /// `+-1/sqrt(fan_in)`.
-    #[default]
-    Default,
-    /// Random orthogonal weights times `gain` (Saxe et al. 2014; rows orthonormal when a
-    /// layer narrows or keeps its width, columns when it widens), biases zero: the
-    /// initialiser of Metz et al.'s 2-D experiments (gain 1.4).
-    Orthogonal {
-        /// The factor applied to the orthogonal weights.
-        gain: f64,
-    },
-}
+pub use gm_core::nn::MlpInit;
 
 /// One network's architecture.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

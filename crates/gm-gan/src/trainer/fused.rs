@@ -13,7 +13,7 @@ use gm_core::nn::{DenseActivation, DenseStack};
 use gm_core::{Adam, Metrics};
 
 use super::GanTrainConfig;
-use crate::nets::{Activation, Discriminator, GanGenerator, OutputActivation};
+use crate::nets::{Discriminator, GanGenerator, OutputActivation};
 use crate::objective::{GanGeneratorLoss, Objective};
 use crate::Result;
 
@@ -23,14 +23,6 @@ pub(super) struct FusedMlp {
     d: DenseStack,
     g_params: Vec<Tensor>,
     d_params: Vec<Tensor>,
-}
-
-fn dense(a: Activation) -> DenseActivation {
-    match a {
-        Activation::Relu => DenseActivation::Relu,
-        Activation::LeakyRelu => DenseActivation::LeakyRelu(0.2),
-        Activation::Tanh => DenseActivation::Tanh,
-    }
 }
 
 /// Whether the objective and the tricks of `cfg` allow the fused step.
@@ -196,8 +188,8 @@ impl FusedMlp {
             OutputActivation::Tanh => DenseActivation::Tanh,
         };
         Ok(Some(Self {
-            g: DenseStack::new(&widths(gp)?, dense(ga), out)?,
-            d: DenseStack::new(&widths(dp)?, dense(da), DenseActivation::Identity)?,
+            g: DenseStack::new(&widths(gp)?, ga, out)?,
+            d: DenseStack::new(&widths(dp)?, da, DenseActivation::Identity)?,
             g_params: gp.to_vec(),
             d_params: dp.to_vec(),
         }))

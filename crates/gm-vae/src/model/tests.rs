@@ -82,12 +82,12 @@ fn conv_28_layout_is_unchanged() {
     let (e, d) = (vb.pp("encoder"), vb.pp("decoder"));
     conv2d(1, 4, 4, conv_cfg(), e.pp("conv0")).unwrap();
     conv2d(4, 8, 4, conv_cfg(), e.pp("conv1")).unwrap();
-    mlp(&[8 * 7 * 7, 16], &e, "fc").unwrap();
+    linear(8 * 7 * 7, 16, e.pp("fc0")).unwrap();
     linear(16, 20, e.pp("mu")).unwrap();
     linear(16, 20, e.pp("logvar")).unwrap();
     conv_transpose2d(8, 4, 4, conv_cfg(), d.pp("deconv0")).unwrap();
     conv_transpose2d(4, 1, 4, conv_cfg(), d.pp("deconv1")).unwrap();
-    mlp(&[20, 16], &d, "fc").unwrap();
+    linear(20, 16, d.pp("fc0")).unwrap();
     linear(16, 8 * 7 * 7, d.pp("out")).unwrap();
     let flat = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
     let (new, old) = (store.tensors(), old.tensors());

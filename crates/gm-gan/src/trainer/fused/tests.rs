@@ -1,7 +1,7 @@
 //! Unit tests of gm-gan's `trainer::fused`.
 
 use super::*;
-use crate::nets::{Architecture, GanConfig, MlpInit};
+use crate::nets::{Activation, Architecture, GanConfig, MlpInit};
 use crate::trainer::GanTrainer;
 use crate::tricks::Tricks;
 use gm_core::GmRng;

@@ -35,10 +35,8 @@ fn run() -> Result<()> {
         ],
     );
     let args = &cli.run;
-    let device = args.device()?;
+    let (device, epochs, batch_size) = args.epoch_budget()?;
     let mnist = mnist_embedded()?;
-    let epochs = RunArgs::need(args.epochs, "epochs")?;
-    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     let cfg = ClassifierTrainConfig {
         adam: AdamConfig {
             lr: RunArgs::need(args.lr, "lr")?,

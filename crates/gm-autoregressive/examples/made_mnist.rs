@@ -62,9 +62,7 @@ fn run() -> Result<()> {
         ],
     );
     let args = &cli.run;
-    let device = args.device()?;
-    let epochs = RunArgs::need(args.epochs, "epochs")?;
-    let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
+    let (device, epochs, batch_size) = args.epoch_budget()?;
     let data = mnist_embedded()?;
     let cfg = MadeTrainConfig {
         model: MadeConfig {

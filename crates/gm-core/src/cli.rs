@@ -175,6 +175,14 @@ impl RunArgs {
     pub fn need<T: Copy>(value: Option<T>, flag: &str) -> Result<T> {
         value.ok_or_else(|| Error::Msg(format!("--{flag} needs a value")))
     }
+
+    /// The device, `--epochs` and `--batch-size` of a command budgeted in epochs (each flag
+    /// must have a value: a default or the user's).
+    pub fn epoch_budget(&self) -> Result<(Device, usize, usize)> {
+        let epochs = Self::need(self.epochs, "epochs")?;
+        let batch_size = Self::need(self.batch_size, "batch-size")?;
+        Ok((self.device()?, epochs, batch_size))
+    }
 }
 
 /// Runs a command's body: the process-wide runtime settings first ([`crate::runtime::init`]),

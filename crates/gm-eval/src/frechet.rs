@@ -11,7 +11,9 @@ use candle_core::Tensor;
 use gm_core::ToHostF64;
 use serde::{Deserialize, Serialize};
 
-use crate::linalg::{mean_and_covariance, symmetrize, trace, trace_sqrt_product, trace_sqrt_psd};
+use crate::linalg::{
+    feature_dims, mean_and_covariance, symmetrize, trace, trace_sqrt_product, trace_sqrt_psd,
+};
 use crate::{Error, Result};
 
 /// A Gaussian fitted to features: mean `(d)` and covariance `(d, d)` row-major, in f64.
@@ -103,22 +105,6 @@ pub fn frechet_distance_features(x: &Tensor, y: &Tensor) -> Result<f64> {
     } else {
         frechet_distance_dual(x, y)
     }
-}
-
-fn feature_dims(x: &Tensor) -> Result<(usize, usize)> {
-    let (n, d) = x.dims2().map_err(|_| Error::Shape {
-        what: "features",
-        expected: "(n, d)",
-        found: x.dims().to_vec(),
-    })?;
-    if n < 2 {
-        return Err(Error::TooFew {
-            what: "covariance",
-            needed: 2,
-            found: n,
-        });
-    }
-    Ok((n, d))
 }
 
 /// The Frechet distance of the fitted Gaussians computed without `d x d` matrices, for

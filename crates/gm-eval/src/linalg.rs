@@ -20,8 +20,8 @@ use crate::{Error, Result};
 /// sweeps for the matrices met here.
 const MAX_SWEEPS: usize = 100;
 
-/// Mean `(d)` and unbiased covariance `(d, d)` of the rows of `x: (n, d)`, in f64.
-pub fn mean_and_covariance(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+/// The `(n, d)` of a feature matrix with at least two rows (a covariance needs them).
+pub fn feature_dims(x: &Tensor) -> Result<(usize, usize)> {
     let (n, d) = x.dims2().map_err(|_| Error::Shape {
         what: "features",
         expected: "(n, d)",
@@ -34,6 +34,12 @@ pub fn mean_and_covariance(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
             found: n,
         });
     }
+    Ok((n, d))
+}
+
+/// Mean `(d)` and unbiased covariance `(d, d)` of the rows of `x: (n, d)`, in f64.
+pub fn mean_and_covariance(x: &Tensor) -> Result<(Vec<f64>, Vec<f64>)> {
+    let (n, d) = feature_dims(x)?;
     let x = x.to_host_f64()?;
     let mean = x.mean_keepdim(0)?;
     let xc = x.broadcast_sub(&mean)?;

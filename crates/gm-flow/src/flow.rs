@@ -145,6 +145,16 @@ pub(crate) fn to_f64_vec(t: &Tensor) -> Result<Vec<f64>> {
     Ok(t.to_host_f64()?.flatten_all()?.to_vec1::<f64>()?)
 }
 
+/// Row-major f64 values computed on the host as a tensor of `like`'s shape, dtype and
+/// device.
+pub(crate) fn from_f64_like(values: Vec<f64>, like: &Tensor) -> Result<Tensor> {
+    Ok(
+        Tensor::from_vec(values, like.shape(), &candle_core::Device::Cpu)?
+            .to_dtype(like.dtype())?
+            .to_device(like.device())?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

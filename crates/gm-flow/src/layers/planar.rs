@@ -10,10 +10,10 @@
 //! `a`) by bisection in f64, then `x = z - u^ tanh(a)`; it is exact to f64 rounding but lies
 //! outside the autograd graph.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
-use crate::flow::{softplus, to_f64_vec, Flow};
+use crate::flow::{from_f64_like, softplus, to_f64_vec, Flow};
 use crate::{Error, Result};
 
 /// A planar layer over vectors of `d` coordinates.
@@ -104,9 +104,7 @@ impl Flow for Planar {
             let t = (0.5 * (lo + hi)).tanh();
             out.extend(row.iter().zip(&u).map(|(zi, ui)| zi - ui * t));
         }
-        Ok(Tensor::from_vec(out, z.shape(), &Device::Cpu)?
-            .to_dtype(z.dtype())?
-            .to_device(z.device())?)
+        from_f64_like(out, z)
     }
 }
 
@@ -114,6 +112,7 @@ impl Flow for Planar {
 mod tests {
     use super::*;
     use crate::test_util::{assert_log_det_matches, assert_round_trip, randomize};
+    use candle_core::Device;
     use gm_core::{GmRng, ParamStore};
 
     #[test]

@@ -11,10 +11,10 @@
 //! quadratic in `r` with one positive root, then `x - x0 = (z - x0) / (1 + beta h(r))`
 //! (computed in f64, outside the autograd graph).
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use candle_nn::VarBuilder;
 
-use crate::flow::{softplus, to_f64_vec, Flow};
+use crate::flow::{from_f64_like, softplus, to_f64_vec, Flow};
 use crate::{Error, Result};
 
 /// A radial layer over vectors of `d` coordinates.
@@ -109,9 +109,7 @@ impl Flow for Radial {
             let f = 1.0 + beta / (alpha + r);
             out.extend(row.iter().zip(&x0).map(|(zi, ci)| ci + (zi - ci) / f));
         }
-        Ok(Tensor::from_vec(out, z.shape(), &Device::Cpu)?
-            .to_dtype(z.dtype())?
-            .to_device(z.device())?)
+        from_f64_like(out, z)
     }
 }
 
@@ -119,6 +117,7 @@ impl Flow for Radial {
 mod tests {
     use super::*;
     use crate::test_util::{assert_log_det_matches, assert_round_trip, randomize};
+    use candle_core::Device;
     use gm_core::{GmRng, ParamStore};
 
     #[test]

@@ -617,21 +617,9 @@ fn zoo_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     opts.steps = RunArgs::need(args.steps, "steps")?;
     opts.batch_size = RunArgs::need(args.batch_size, "batch-size")?;
     opts.fd_samples = cli.samples;
-    let kit = &cli.toolkit;
-    let kit_given = kit.loss.is_some()
-        || kit.ema.is_some()
-        || kit.r1.is_some()
-        || kit.r2.is_some()
-        || kit.diff_augment.is_some()
-        || kit.spectral_norm;
-    if name == "cyclegan" && kit_given {
-        bail!("cyclegan keeps its own adversarial loss: it takes none of the GAN toolkit's flags");
-    }
-    if name != "cyclegan" {
-        let mut objective = gm_gan::Objective::default();
-        cli.toolkit.apply_game(&mut objective, &mut opts.tricks)?;
-        opts.objective = cli.toolkit.loss.is_some().then_some(objective);
-    }
+    let mut objective = gm_gan::Objective::default();
+    cli.toolkit.apply_game(&mut objective, &mut opts.tricks)?;
+    opts.objective = cli.toolkit.loss.is_some().then_some(objective);
     let rows = match name {
         "lapgan" => experiments::lapgan::rows(&opts, &data, device)?,
         "progressive" => experiments::progressive::rows(&opts, &data, device)?,

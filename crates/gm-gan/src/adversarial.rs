@@ -402,9 +402,16 @@ impl<'a> Game<'a> {
     /// WGAN's clipping of the critic's weights to `[-clip, clip]` (running statistics
     /// excepted); nothing for other objectives.
     pub fn clip(&self, critic: &Player) -> Result<()> {
+        self.clip_except(critic, &[])
+    }
+
+    /// [`Game::clip`] leaving out, besides running statistics, the parameters whose names
+    /// contain one of `unclipped` (MIX+GAN's mixture logits).
+    pub fn clip_except(&self, critic: &Player, unclipped: &[&str]) -> Result<()> {
         if let Objective::Wgan { clip } = self.objective {
             for (name, var) in critic.store.vars() {
-                if !name.contains("running_") {
+                let left_out = unclipped.iter().any(|u| name.contains(u));
+                if !name.contains("running_") && !left_out {
                     var.set(&var.as_tensor().clamp(-*clip, *clip)?)?;
                 }
             }

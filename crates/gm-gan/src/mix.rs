@@ -19,7 +19,7 @@ use gm_core::data::Batch;
 use gm_core::{Generator, GmRng, Metrics, ParamStore, TrainState, Trainer};
 use serde::{Deserialize, Serialize};
 
-use crate::adversarial::Player;
+use crate::adversarial::{CriticInputs, Game, Player};
 use crate::error::to_core;
 use crate::nets::{Discriminator, GanGenerator};
 use crate::trainer::GanTrainConfig;
@@ -29,7 +29,8 @@ use crate::{Error, Result};
 /// Hyperparameters of a MIX+GAN run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MixGanConfig {
-    /// Networks, objective and optimisers of every component (tricks and unrolling unused).
+    /// Networks, objective (any adversarial one) and optimisers of every component; of the
+    /// tricks, label smoothing, R1 and R2; no unrolling.
     pub base: GanTrainConfig,
     /// Components per player, `K`.
     pub components: usize,
@@ -68,19 +69,19 @@ impl MixGanConfig {
                 "must be finite and >= 0",
             ));
         }
-        let o = &self.base.objective;
-        if !o.is_adversarial() || o.needs_second_order() {
-            return Err(Error::config(
-                "base.objective",
-                o.name(),
-                "MIX+GAN here needs a first-order adversarial objective",
-            ));
-        }
-        if self.base.unrolled.is_some() || self.base.tricks != Tricks::default() {
+        let t = &self.base.tricks;
+        Game::new(&self.base.objective, t).validate("MIX+GAN", false)?;
+        let mixture_tricks = Tricks {
+            label_smoothing: t.label_smoothing,
+            r1: t.r1,
+            r2: t.r2,
+            ..Tricks::default()
+        };
+        if self.base.unrolled.is_some() || *t != mixture_tricks {
             return Err(Error::config(
                 "base.tricks",
                 "set",
-                "MIX+GAN takes no tricks and no unrolling",
+                "MIX+GAN takes label smoothing, R1 and R2 of the tricks, and no unrolling",
             ));
         }
         Ok(())
@@ -251,6 +252,7 @@ impl MixGanTrainer {
     /// Fresh mixtures: generators from `seed`, critics from `seed + 1`.
     pub fn new(cfg: MixGanConfig, seed: u64, device: &Device) -> Result<Self> {
         cfg.validate()?;
+        Game::new(&cfg.base.objective, &cfg.base.tricks).enable_second_order("MIX+GAN")?;
         let k = cfg.components;
         let g_store = ParamStore::new(seed);
         let d_store = ParamStore::new(seed.wrapping_add(1));
@@ -294,13 +296,13 @@ impl MixGanTrainer {
     /// One critic-mixture update and one generator-mixture update on a data-space batch.
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         let k = self.cfg.components;
-        let obj = &self.cfg.base.objective;
+        let game = Game::new(&self.cfg.base.objective, &self.cfg.base.tricks);
         let lambda = self.cfg.entropy_weight;
         let g0 = &self.gen.components[0];
         let real = g0.to_network_space(x)?;
         let n = real.dim(0)?;
         let latent = self.cfg.base.model.latent_dim;
-        let target = 1.0;
+        let rank = self.cfg.base.model.data_shape.len();
 
         let (w, neg_hw) = weights_and_neg_entropy(&self.gen.logits)?;
         let (u, neg_hu) = weights_and_neg_entropy(&self.critic_logits)?;
@@ -319,8 +321,22 @@ impl MixGanTrainer {
         let mut d_loss: Option<Tensor> = None;
         for (j, d) in self.critics.iter().enumerate() {
             let v_real = d.forward(&real)?;
+            let score = |t: &Tensor| d.forward(t);
             for (i, fake) in fakes.iter().enumerate() {
-                let l = obj.critic_loss(&v_real, &d.forward(fake)?, target)?;
+                // Each pair's loss with its penalties (WGAN-GP's mixing weights per pair).
+                let inputs = CriticInputs {
+                    real: real.clone(),
+                    fake: fake.clone(),
+                    eps: game.penalty_mix(n, rank, &self.device, rng)?,
+                };
+                let v_fake = d.forward(fake)?;
+                let l = game.critic_loss_from_scores(
+                    &score,
+                    &v_real,
+                    &v_fake,
+                    &inputs,
+                    &mut Vec::new(),
+                )?;
                 let term = l.broadcast_mul(&(wd.get(i)? * u.get(j)?)?)?;
                 d_loss = Some(match d_loss {
                     Some(t) => (t + term)?,
@@ -332,6 +348,8 @@ impl MixGanTrainer {
         let d_value = d_loss.to_scalar::<f32>()? as f64;
         self.d
             .update(&(d_loss + neg_hu.affine(lambda, 0.0)?)?, 0.0)?;
+        // WGAN's clipping of the critics' weights, not of their mixture logits.
+        game.clip_except(&self.d, &["mix."])?;
 
         // Generators: critic weights held constant.
         let (u, _) = weights_and_neg_entropy(&self.critic_logits)?;
@@ -341,7 +359,7 @@ impl MixGanTrainer {
             let z = rng.normal((n, latent), 0.0, 1.0, &self.device)?;
             let fake = g.forward_t(&z, true)?;
             for (j, d) in self.critics.iter().enumerate() {
-                let l = obj.generator_loss(&d.forward(&fake)?)?;
+                let l = game.generator_loss(&d.forward(&fake)?)?;
                 let term = l.broadcast_mul(&(w.get(i)? * ud.get(j)?)?)?;
                 g_loss = Some(match g_loss {
                     Some(t) => (t + term)?,

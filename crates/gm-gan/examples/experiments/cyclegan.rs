@@ -57,6 +57,8 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
     let cfg = CycleGanConfig {
         total_steps: opts.steps,
         image_size: side,
+        objective: opts.objective.clone(),
+        tricks: opts.tricks.clone(),
         ..CycleGanConfig::default()
     };
     let mut trainer = CycleGanTrainer::new(cfg, opts.seed, device)?;

@@ -43,7 +43,8 @@ pub struct ZooOptions {
     /// Continue each model from the checkpoint in its folder (a stopped run), instead of
     /// requiring fresh folders.
     pub resume: bool,
-    /// The objective of LAPGAN, progressive growing and BiGAN (`None`: each model's own).
+    /// The objective of every zoo model (`None`: each model's own; CycleGAN's is its paper's
+    /// least-squares loss).
     pub objective: Option<gm_gan::Objective>,
     /// Their critic tricks.
     pub tricks: gm_gan::Tricks,

@@ -4,7 +4,9 @@ use candle_core::Tensor;
 use gm_core::AdamConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::objective::bce_with_logits;
+use crate::adversarial::Game;
+use crate::objective::{bce_with_logits, Objective};
+use crate::tricks::Tricks;
 use crate::{Error, Result};
 
 /// The adversarial loss of both generator/discriminator pairs.
@@ -51,8 +53,18 @@ pub struct CycleGanConfig {
     pub channels: usize,
     /// Residual blocks at half resolution in each generator.
     pub residual_blocks: usize,
-    /// The adversarial loss of both generator/discriminator pairs.
+    /// The adversarial loss of both generator/discriminator pairs, in the paper's form
+    /// (the discriminators' loss halved); unused when `objective` is given.
     pub adversarial: AdversarialLoss,
+    /// Any adversarial objective of gm-gan in place of `adversarial` (WGAN's clipping and
+    /// WGAN-GP's penalty included), through the one adversarial step, with `tricks`.
+    #[serde(default)]
+    pub objective: Option<Objective>,
+    /// The discriminators' tricks under `objective` (n critic steps, penalties, instance
+    /// noise, label smoothing, DiffAugment, historical averaging); feature matching,
+    /// spectral normalization and the weight average are refused.
+    #[serde(default)]
+    pub tricks: Tricks,
     /// `lambda`, the weight of the cycle-consistency loss (10 in the paper).
     pub cycle_weight: f64,
     /// Weight of the identity loss (0: off; the paper's is `0.5 lambda` where used).
@@ -77,6 +89,8 @@ impl Default for CycleGanConfig {
             channels: 8,
             residual_blocks: 2,
             adversarial: AdversarialLoss::LeastSquares,
+            objective: None,
+            tricks: Tricks::default(),
             cycle_weight: 10.0,
             identity_weight: 0.0,
             pool_size: 50,
@@ -122,6 +136,17 @@ impl CycleGanConfig {
                 self.decay_start,
                 "must lie in [0, 1]",
             ));
+        }
+        match &self.objective {
+            Some(o) => Game::new(o, &self.tricks).validate("CycleGAN", false)?,
+            None if self.tricks != Tricks::default() => {
+                return Err(Error::config(
+                    "tricks",
+                    "set",
+                    "the paper's adversarial loss takes no tricks: give an objective",
+                ))
+            }
+            None => {}
         }
         self.adam.validate()?;
         Ok(())

@@ -7,7 +7,7 @@ use gm_core::data::Batch;
 use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::{CycleGanConfig, ImagePool, PatchDiscriminator, ResnetGenerator};
-use crate::adversarial::Player;
+use crate::adversarial::{read_metrics, Game, Player};
 use crate::error::to_core;
 use crate::{Error, Result};
 
@@ -67,16 +67,20 @@ impl CycleGanTrainer {
     /// (`d_y.*`) from `seed + 1`.
     pub fn new(cfg: CycleGanConfig, seed: u64, device: &Device) -> Result<Self> {
         cfg.validate()?;
+        if let Some(o) = &cfg.objective {
+            Game::new(o, &cfg.tricks).enable_second_order("CycleGAN")?;
+        }
+        let ha = cfg.tricks.historical_averaging > 0.0;
         let g_store = ParamStore::new(seed);
         let vb = g_store.var_builder(device);
         let g = ResnetGenerator::new(&cfg, vb.pp("g"))?;
         let f = ResnetGenerator::new(&cfg, vb.pp("f"))?;
-        let gf = Player::new(g_store, cfg.adam, false)?;
+        let gf = Player::new(g_store, cfg.adam, ha)?;
         let d_store = ParamStore::new(seed.wrapping_add(1));
         let vb = d_store.var_builder(device);
         let d_x = PatchDiscriminator::new(&cfg, vb.pp("d_x"))?;
         let d_y = PatchDiscriminator::new(&cfg, vb.pp("d_y"))?;
-        let d = Player::new(d_store, cfg.adam, false)?;
+        let d = Player::new(d_store, cfg.adam, ha)?;
         Ok(Self {
             pool_x: ImagePool::new(cfg.pool_size),
             pool_y: ImagePool::new(cfg.pool_size),
@@ -148,12 +152,35 @@ impl CycleGanTrainer {
 
     /// The generators' objective on network-space `x`, `y`: adversarial losses of `G`
     /// against `D_Y` and `F` against `D_X`, `lambda L_cyc`, and the weighted identity loss.
-    fn generator_losses(&self, x: &Tensor, y: &Tensor) -> Result<GeneratorLosses> {
-        let adv = self.cfg.adversarial;
+    /// Under `objective`, the game's draws (DiffAugment, instance noise at `step`) come from
+    /// `seen`'s generator, when given.
+    fn generator_losses(
+        &self,
+        x: &Tensor,
+        y: &Tensor,
+        seen: Option<&mut (u64, &mut GmRng)>,
+    ) -> Result<GeneratorLosses> {
         let fake_y = self.g.forward(x)?;
         let fake_x = self.f.forward(y)?;
-        let adversarial = (adv.generator_loss(&self.d_y.forward(&fake_y)?)?
-            + adv.generator_loss(&self.d_x.forward(&fake_x)?)?)?;
+        let adversarial = match &self.cfg.objective {
+            None => {
+                let adv = self.cfg.adversarial;
+                (adv.generator_loss(&self.d_y.forward(&fake_y)?)?
+                    + adv.generator_loss(&self.d_x.forward(&fake_x)?)?)?
+            }
+            Some(o) => {
+                let game = Game::new(o, &self.cfg.tricks);
+                let (seen_y, seen_x) = match seen {
+                    Some((step, rng)) => (
+                        game.seen_one(&fake_y, *step, rng)?,
+                        game.seen_one(&fake_x, *step, rng)?,
+                    ),
+                    None => (fake_y.clone(), fake_x.clone()),
+                };
+                (game.generator_loss(&self.d_y.forward(&seen_y)?)?
+                    + game.generator_loss(&self.d_x.forward(&seen_x)?)?)?
+            }
+        };
         let cycle = cycle_loss(x, &self.f.forward(&fake_y)?, y, &self.g.forward(&fake_x)?)?;
         let mut total = (&adversarial + cycle.affine(self.cfg.cycle_weight, 0.0)?)?;
         let mut identity = 0.0;
@@ -174,7 +201,7 @@ impl CycleGanTrainer {
 
     /// The generators' total loss on network-space `x`, `y`, with no update.
     pub fn generator_loss_value(&self, x: &Tensor, y: &Tensor) -> Result<f64> {
-        scalar(&self.generator_losses(x, y)?.total)
+        scalar(&self.generator_losses(x, y, None)?.total)
     }
 
     /// The two discriminators' summed loss on real `x`, `y` and generated `fake_x`,
@@ -203,6 +230,36 @@ impl CycleGanTrainer {
         Ok(((l_x + l_y)?, vx, vy))
     }
 
+    /// Both discriminators' losses under `objective` through the game (each with its
+    /// penalties; the game's draws for `D_X`, then `D_Y`), their sum, and the metrics
+    /// `d_x_*` and `d_y_*` waiting to be read.
+    fn game_discriminator_loss(
+        &self,
+        game: Game<'_>,
+        real: [&Tensor; 2],
+        fake: [&Tensor; 2],
+        rng: &mut GmRng,
+    ) -> Result<(Tensor, Vec<(String, Tensor)>)> {
+        let mut total: Option<Tensor> = None;
+        let mut metrics = Vec::new();
+        for (i, (name, d)) in [("d_x", &self.d_x), ("d_y", &self.d_y)].iter().enumerate() {
+            let inputs = game.critic_inputs(real[i], fake[i], self.step + 1, rng)?;
+            let score = |t: &Tensor| d.forward(t);
+            let mut m = Vec::new();
+            let l = game.critic_loss(&score, &inputs, &mut m)?;
+            metrics.extend(m.into_iter().map(|(k, v)| {
+                let k = k.strip_prefix("d_").unwrap_or(&k).to_string();
+                (format!("{name}_{k}"), v)
+            }));
+            total = Some(match total {
+                Some(t) => (t + l)?,
+                None => l,
+            });
+        }
+        let total = total.ok_or_else(|| Error::config("discriminators", 0, "none"))?;
+        Ok((total, metrics))
+    }
+
     /// One step on a data-space batch `(n, 2, s, s)`, in the reference code's order: the
     /// generators' update, then the discriminators' on buffered fakes (made before that
     /// update), each at the scheduled learning rate.
@@ -212,25 +269,53 @@ impl CycleGanTrainer {
         let lr = linear_decay_lr(c.adam.lr, self.step as usize, c.total_steps, c.decay_start);
         self.gf.optimizer_mut().set_lr(lr);
         self.d.optimizer_mut().set_lr(lr);
-        let gl = self.generator_losses(&x, &y)?;
-        self.gf.update(&gl.total, 0.0)?;
-        let fake_y = self.pool_y.query(&gl.fake_y, rng)?;
-        let fake_x = self.pool_x.query(&gl.fake_x, rng)?;
-        let (d_loss, d_x, d_y) = self.discriminator_loss(&x, &y, &fake_x, &fake_y)?;
-        self.d.update(&d_loss, 0.0)?;
-        self.step += 1;
-        let mut m = vec![
-            ("g_adversarial".into(), gl.adversarial),
-            ("cycle_l1".into(), gl.cycle),
-        ];
-        if self.cfg.identity_weight > 0.0 {
-            m.push(("identity_l1".into(), gl.identity));
+        let game = self
+            .cfg
+            .objective
+            .as_ref()
+            .map(|o| Game::new(o, &self.cfg.tricks));
+        let generator_turn = game.is_none_or(|g| g.generator_turn(self.step + 1));
+        let mut seen = (self.step + 1, &mut *rng);
+        let gl = self.generator_losses(&x, &y, game.map(|_| &mut seen))?;
+        if generator_turn {
+            let hist = self.cfg.tricks.historical_averaging;
+            self.gf.update(&gl.total, hist)?;
         }
-        m.extend([
-            ("d_x_loss".into(), d_x),
-            ("d_y_loss".into(), d_y),
-            ("lr".into(), lr),
-        ]);
+        let fake_y = self.pool_y.query(&gl.fake_y.detach(), rng)?;
+        let fake_x = self.pool_x.query(&gl.fake_x.detach(), rng)?;
+        let (d_x, d_y, extra) = match game {
+            None => {
+                let (d_loss, d_x, d_y) = self.discriminator_loss(&x, &y, &fake_x, &fake_y)?;
+                self.d.update(&d_loss, 0.0)?;
+                (d_x, d_y, Vec::new())
+            }
+            Some(game) => {
+                let (d_loss, pending) =
+                    self.game_discriminator_loss(game, [&x, &y], [&fake_x, &fake_y], rng)?;
+                game.critic_update(&mut self.d, &d_loss)?;
+                let m = read_metrics(pending)?;
+                let get = |k: &str| m.iter().find(|(n, _)| n == k).map_or(f64::NAN, |(_, v)| *v);
+                let (d_x, d_y) = (get("d_x_loss"), get("d_y_loss"));
+                let rest = m
+                    .into_iter()
+                    .filter(|(k, _)| k != "d_x_loss" && k != "d_y_loss")
+                    .collect::<Vec<_>>();
+                (d_x, d_y, rest)
+            }
+        };
+        self.step += 1;
+        // The generators' losses on the steps that update them.
+        let mut m: Metrics = Vec::new();
+        if generator_turn {
+            m.push(("g_adversarial".into(), gl.adversarial));
+            m.push(("cycle_l1".into(), gl.cycle));
+            if self.cfg.identity_weight > 0.0 {
+                m.push(("identity_l1".into(), gl.identity));
+            }
+        }
+        m.extend([("d_x_loss".into(), d_x), ("d_y_loss".into(), d_y)]);
+        m.extend(extra);
+        m.push(("lr".into(), lr));
         Ok(m)
     }
 }

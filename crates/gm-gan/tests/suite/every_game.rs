@@ -1,6 +1,6 @@
 //! Every objective and the shared critic tricks with every model that trains through the one
-//! adversarial step (`gm_gan::adversarial`): progressive growing, LAPGAN, BiGAN and both
-//! conditional discriminators take GAN, WGAN (clipping), WGAN-GP, hinge and least squares
+//! adversarial step (`gm_gan::adversarial`): progressive growing, LAPGAN, BiGAN, CycleGAN (with
+//! an objective in place of its paper's loss), MIX+GAN and both conditional discriminators take GAN, WGAN (clipping), WGAN-GP, hinge and least squares
 //! where their maths allows, and R1, R2, n critic steps, instance noise, label smoothing and
 //! historical averaging. Each run's metrics are finite, name the penalties the game adds,
 //! move the generator only on its turns, and WGAN leaves every critic weight clipped.
@@ -10,11 +10,12 @@ use std::collections::BTreeMap;
 use candle_core::{Device, Tensor};
 use gm_core::{AdamConfig, GmRng, Metrics, Trainer};
 use gm_gan::bigan::{BiganConfig, BiganTrainer};
+use gm_gan::cyclegan::{CycleGanConfig, CycleGanTrainer};
 use gm_gan::lapgan::{LapganConfig, LapganTrainer};
 use gm_gan::progressive::{ProgressiveConfig, ProgressiveTrainer};
 use gm_gan::{
     Activation, Architecture, CganConfig, CganTrainer, Conditioning, Error, GanConfig,
-    LabelEmbedding, Objective, Tricks,
+    GanTrainConfig, LabelEmbedding, MixGanConfig, MixGanTrainer, Objective, Tricks,
 };
 
 /// The games: (objective, tricks, name).
@@ -238,4 +239,124 @@ fn both_conditional_discriminators_take_every_game() {
             assert_clipped(&what, &objective, &t.weights().unwrap());
         }
     }
+}
+
+#[test]
+fn cyclegan_takes_every_game_for_both_discriminators() {
+    let x = images(6, 8, 5);
+    let batch = Tensor::cat(&[&x, &images(6, 8, 6)], 1).unwrap();
+    for (objective, tricks, name) in games() {
+        let cfg = CycleGanConfig {
+            image_size: 8,
+            channels: 2,
+            residual_blocks: 1,
+            pool_size: 4,
+            objective: Some(objective.clone()),
+            tricks: tricks.clone(),
+            ..CycleGanConfig::default()
+        };
+        let mut t = CycleGanTrainer::new(cfg, 0, &Device::Cpu).unwrap();
+        let what = format!("CycleGAN / {name}");
+        check(&what, &objective, &tricks, "g_adversarial", |rng| {
+            let m = t.train_step(&batch, rng).unwrap();
+            // Both discriminators report their losses and penalties; D_X's are checked under
+            // the names the other models use.
+            assert!(m.iter().any(|(k, _)| k == "d_y_loss"), "{what}: {m:?}");
+            m.into_iter()
+                .filter(|(k, _)| !k.starts_with("d_y_"))
+                .map(|(k, v)| match k.as_str() {
+                    "d_x_loss" => ("d_loss".to_string(), v),
+                    _ => (k.strip_prefix("d_x_").unwrap_or(&k).to_string(), v),
+                })
+                .collect()
+        });
+        let w = t.weights().unwrap();
+        let critic = w
+            .into_iter()
+            .map(|(k, v)| (format!("discriminator.{k}"), v))
+            .filter(|(k, _)| k.contains(".d_"))
+            .collect();
+        assert_clipped(&what, &objective, &critic);
+    }
+}
+
+#[test]
+fn mix_gan_takes_every_objective_with_its_penalties() {
+    let x = images(8, 4, 7);
+    let mlp = |activation| Architecture::Mlp {
+        hidden: vec![8],
+        activation,
+    };
+    for (objective, tricks, name) in games() {
+        let what = format!("MIX+GAN / {name}");
+        let base = GanTrainConfig {
+            model: GanConfig {
+                latent_dim: 3,
+                data_shape: vec![1, 4, 4],
+                generator: mlp(Activation::Relu),
+                discriminator: mlp(Activation::LeakyRelu),
+                ..GanConfig::mlp_mnist()
+            },
+            objective: objective.clone(),
+            tricks: tricks.clone(),
+            ..GanTrainConfig::default()
+        };
+        let cfg = MixGanConfig {
+            base,
+            components: 2,
+            ..MixGanConfig::default()
+        };
+        if tricks.n_critic > 1 {
+            // Mixtures take label smoothing, R1 and R2 only.
+            let e = MixGanTrainer::new(cfg, 0, &Device::Cpu).err().unwrap();
+            assert_eq!(config_field(&e), Some("base.tricks"), "{what}: {e}");
+            continue;
+        }
+        let mut t = MixGanTrainer::new(cfg, 0, &Device::Cpu).unwrap();
+        let mut rng = GmRng::new(2);
+        for _ in 0..3 {
+            let m = t.train_step(&x, &mut rng).unwrap();
+            assert!(m.iter().all(|(_, v)| v.is_finite()), "{what}: {m:?}");
+        }
+        let w = t.weights().unwrap();
+        let critics = w
+            .iter()
+            .filter(|(k, _)| !k.contains("mix."))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        assert_clipped(&what, &objective, &critics);
+    }
+}
+
+#[test]
+fn mix_gan_with_the_label_smoothing_r1_and_r2_trains() {
+    let x = images(8, 4, 7);
+    let mlp = |activation| Architecture::Mlp {
+        hidden: vec![8],
+        activation,
+    };
+    let base = GanTrainConfig {
+        model: GanConfig {
+            latent_dim: 3,
+            data_shape: vec![1, 4, 4],
+            generator: mlp(Activation::Relu),
+            discriminator: mlp(Activation::LeakyRelu),
+            ..GanConfig::mlp_mnist()
+        },
+        tricks: Tricks {
+            label_smoothing: 0.1,
+            r1: 1.0,
+            r2: 1.0,
+            ..Tricks::default()
+        },
+        ..GanTrainConfig::default()
+    };
+    let cfg = MixGanConfig {
+        base,
+        components: 2,
+        ..MixGanConfig::default()
+    };
+    let mut t = MixGanTrainer::new(cfg, 0, &Device::Cpu).unwrap();
+    let m = t.train_step(&x, &mut GmRng::new(1)).unwrap();
+    assert!(m.iter().all(|(_, v)| v.is_finite()), "{m:?}");
 }

@@ -56,13 +56,8 @@ fn run() -> Result<()> {
         gm::core::device::device_name(&device)
     );
     let summary = fit(&mut trainer, &mnist.train, &fit_cfg, &out, &device)?;
-    if summary.stopped_early {
-        println!(
-            "stopped after step {}/{}; resume with --resume --out {}",
-            summary.steps,
-            summary.total_steps,
-            out.display()
-        );
+    if let Some(hint) = summary.resume_hint() {
+        println!("{hint}");
     } else {
         let (acc, loss) = trainer.model.evaluate(&mnist.test, &device)?;
         println!(

@@ -11,7 +11,8 @@
 //! classifier, a VAE, a DCGAN or a multi-scale flow through `fit`, printing a line as each
 //! phase begins so that a kill can aim at it. `GM_KILLS=500 cargo test -p gm --test
 //! killed_runs` raises the number of kills from 50 to 500, as does the ignored test
-//! `five_hundred_kills`.
+//! `five_hundred_kills`. A Ctrl-C (SIGINT) in a step ends the run after that step with a
+//! checkpoint and the hint of how to resume, and the resumed run ends with the same files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -126,7 +127,7 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
         RunArgs::need(args.epochs, "epochs")?,
         RunArgs::need(args.batch_size, "batch-size")?,
     );
-    match cli.model.as_str() {
+    let summary = match cli.model.as_str() {
         "classifier" => {
             let tc = ClassifierTrainConfig {
                 model: ClassifierConfig {
@@ -137,7 +138,7 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let mut t = Traced(ClassifierTrainer::new(tc, args.seed, test, &device)?);
-            fit(&mut t, &train, &cfg, &out, &device)?;
+            fit(&mut t, &train, &cfg, &out, &device)?
         }
         "vae" => {
             let tc = VaeTrainConfig {
@@ -154,7 +155,7 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let mut t = Traced(VaeTrainer::new(tc, args.seed, Some(&test), &device)?);
-            fit(&mut t, &train, &cfg, &out, &device)?;
+            fit(&mut t, &train, &cfg, &out, &device)?
         }
         "gan" => {
             // DCGAN with batch norm: two networks, two optimizers, running statistics.
@@ -169,7 +170,7 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
                 ..GanTrainConfig::dcgan_mnist()
             };
             let mut t = Traced(GanTrainer::new(tc, args.seed, &device)?);
-            fit(&mut t, &train, &cfg, &out, &device)?;
+            fit(&mut t, &train, &cfg, &out, &device)?
         }
         "flow" => {
             // Data-dependent initialisation on the first batch, dequantization noise.
@@ -188,9 +189,13 @@ fn train(argv: Vec<String>) -> anyhow::Result<()> {
                 ..Default::default()
             };
             let mut t = Traced(FlowTrainer::new(tc, args.seed, Some(&test), &device)?);
-            fit(&mut t, &train, &cfg, &out, &device)?;
+            fit(&mut t, &train, &cfg, &out, &device)?
         }
         other => anyhow::bail!("--model {other}: expected classifier, vae, gan or flow"),
+    };
+    // As the examples do: an interrupted run says how to continue.
+    if let Some(hint) = summary.resume_hint() {
+        println!("{hint}");
     }
     Ok(())
 }
@@ -539,4 +544,66 @@ fn killed_runs_resume_to_the_uninterrupted_files() {
 #[ignore = "500 kills: about ten times the default's time"]
 fn five_hundred_kills() {
     kill_and_resume(500);
+}
+
+#[test]
+fn ctrl_c_finishes_the_step_writes_a_checkpoint_and_says_how_to_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("stderr.log");
+    let reference = tmp.path().join("straight");
+    run_to_end("classifier", 3, &reference, &log);
+    let out = tmp.path().join("interrupted");
+    let mut child = start("classifier", 3, &out, false, &log);
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    // SIGINT during the third step, as a terminal's Ctrl-C would send it.
+    let mut steps = 0;
+    let mut before = Vec::new();
+    for line in lines.by_ref() {
+        // (libtest's own "test training_process ... " may open the first line.)
+        steps += usize::from(line.ends_with(&format!("{PHASE}step")));
+        before.push(line);
+        if steps == 3 {
+            break;
+        }
+    }
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let rest: Vec<String> = lines.collect();
+    let status = child.wait().unwrap();
+    let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(
+        stderr.contains("interrupt: finishing the current step and writing a checkpoint"),
+        "{stderr}"
+    );
+    // The step under way when the signal lands ends, no later one starts, and the
+    // checkpoint is of that step (the signal may land a step or two after the third began).
+    let begun = 3 + rest
+        .iter()
+        .filter(|l| *l == &format!("{PHASE}step"))
+        .count();
+    let ckpt = read_checkpoint(&out.join(CHECKPOINT_FILE), &Device::Cpu).unwrap();
+    assert_eq!(ckpt.step as usize, begun, "{before:?} then {rest:?}");
+    assert!(begun < 30, "the run ended before the signal: {rest:?}");
+    let hint = rest
+        .iter()
+        .find(|l| l.contains("continue with --resume --out"))
+        .unwrap_or_else(|| panic!("no resume hint in {rest:?}"));
+    assert!(
+        hint.starts_with(&format!("stopped after step {begun}/30;")),
+        "{hint}"
+    );
+    assert_eq!(temporary(&out), Vec::<String>::new());
+    // The resumed run ends with the uninterrupted run's files.
+    let status = start("classifier", 3, &out, true, &log).wait().unwrap();
+    assert!(status.success(), "{status}");
+    let want = compared(&reference);
+    assert_eq!(compared(&out), want);
+    for f in &want {
+        assert!(contents(&out, f) == contents(&reference, f), "{f} differs");
+    }
 }

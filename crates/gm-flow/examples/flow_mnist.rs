@@ -95,13 +95,8 @@ fn run() -> Result<()> {
     );
     let fc = args.fit_config(epochs, batch_size);
     let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if s.stopped_early {
-        println!(
-            "stopped after step {}/{}; continue with --resume --out {}",
-            s.steps,
-            s.total_steps,
-            out.display()
-        );
+    if let Some(hint) = s.resume_hint() {
+        println!("{hint}");
         return Ok(());
     }
     let flow = trainer.flow();

@@ -219,13 +219,8 @@ fn run() -> Result<()> {
         let t = Instant::now();
         let summary = fit(&mut trainer, &data.train, &fc, &dir, &device)?;
         let wall = t.elapsed().as_secs_f64();
-        if summary.stopped_early {
-            println!(
-                "{name}: stopped after step {}/{}; continue with --resume --out {}",
-                summary.steps,
-                summary.total_steps,
-                out.display()
-            );
+        if let Some(hint) = summary.resume_hint() {
+            println!("{name}: {hint}");
             continue;
         }
         let eval_cfg = EvalConfig {

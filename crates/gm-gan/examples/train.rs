@@ -642,13 +642,8 @@ fn fit_to_end<T: gm_core::Trainer>(
     device: &Device,
 ) -> Result<Option<f64>> {
     let summary = fit(trainer, data, fc, out, device)?;
-    if summary.stopped_early {
-        println!(
-            "stopped after step {}/{}; continue with --resume --out {}",
-            summary.steps,
-            summary.total_steps,
-            out.display()
-        );
+    if let Some(hint) = summary.resume_hint() {
+        println!("{hint}");
         return Ok(None);
     }
     Ok(Some(summary.wall_seconds))

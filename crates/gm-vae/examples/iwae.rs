@@ -127,13 +127,8 @@ fn run() -> Result<()> {
         // Each model is a sub-run in its own folder of the run.
         let run = out.join(dir);
         let s = fit(&mut trainer, &data.train, &fc, &run, &dev)?;
-        if s.stopped_early {
-            println!(
-                "{name}: stopped after step {}/{}; continue with --resume --out {}",
-                s.steps,
-                s.total_steps,
-                out.display()
-            );
+        if let Some(hint) = s.resume_hint() {
+            println!("{name}: {hint}");
             return Ok(());
         }
         let train_s = s.wall_seconds;

@@ -164,13 +164,8 @@ fn run() -> Result<()> {
         gm_core::device::device_name(&device)
     );
     let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if s.stopped_early {
-        println!(
-            "stopped after step {}/{}; continue with --resume --out {}",
-            s.steps,
-            s.total_steps,
-            out.display()
-        );
+    if let Some(hint) = s.resume_hint() {
+        println!("{hint}");
         return Ok(());
     }
     println!(

@@ -239,6 +239,22 @@ pub struct FitSummary {
     pub wall_seconds: f64,
 }
 
+impl FitSummary {
+    /// How to continue a run that stopped before its budget (an interrupt, `--stop-after`):
+    /// `stopped after step 12/40; continue with --resume --out DIR`; `None` for a finished
+    /// run.
+    pub fn resume_hint(&self) -> Option<String> {
+        self.stopped_early.then(|| {
+            format!(
+                "stopped after step {}/{}; continue with --resume --out {}",
+                self.steps,
+                self.total_steps,
+                self.run_dir.display()
+            )
+        })
+    }
+}
+
 fn check_finite(step: u64, what: &str, t: &Tensor) -> Result<()> {
     let s = t
         .to_dtype(candle_core::DType::F32)?

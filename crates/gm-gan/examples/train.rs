@@ -151,7 +151,7 @@ const MODELS: &[Model] = &[
         about: "class-conditional GAN on the labelled digits: projection discriminator \
                 (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017); class accuracy",
         budget: &[
-            ("steps", Some("1000")),
+            ("steps", Some("3000")),
             ("batch-size", Some("64")),
             ("lr", Some("2e-4")),
         ],

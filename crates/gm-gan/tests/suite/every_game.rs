@@ -207,20 +207,10 @@ fn both_conditional_discriminators_take_every_game() {
     let dev = Device::Cpu;
     let x = images(10, 4, 4);
     let y = Tensor::new((0..10u32).map(|i| i % 3).collect::<Vec<_>>(), &dev).unwrap();
-    let mlp = |activation| Architecture::Mlp {
-        hidden: vec![16],
-        activation,
-    };
     for conditioning in [Conditioning::Projection, Conditioning::Acgan] {
         for (objective, tricks, name) in games() {
             let cfg = CganConfig {
-                model: GanConfig {
-                    latent_dim: 3,
-                    data_shape: vec![1, 4, 4],
-                    generator: mlp(Activation::Relu),
-                    discriminator: mlp(Activation::LeakyRelu),
-                    ..GanConfig::mlp_mnist()
-                },
+                model: tiny_mlp_pair(16),
                 n_classes: 3,
                 label_embedding: LabelEmbedding::Learned { dim: 2 },
                 conditioning,
@@ -283,29 +273,9 @@ fn cyclegan_takes_every_game_for_both_discriminators() {
 #[test]
 fn mix_gan_takes_every_objective_with_its_penalties() {
     let x = images(8, 4, 7);
-    let mlp = |activation| Architecture::Mlp {
-        hidden: vec![8],
-        activation,
-    };
     for (objective, tricks, name) in games() {
         let what = format!("MIX+GAN / {name}");
-        let base = GanTrainConfig {
-            model: GanConfig {
-                latent_dim: 3,
-                data_shape: vec![1, 4, 4],
-                generator: mlp(Activation::Relu),
-                discriminator: mlp(Activation::LeakyRelu),
-                ..GanConfig::mlp_mnist()
-            },
-            objective: objective.clone(),
-            tricks: tricks.clone(),
-            ..GanTrainConfig::default()
-        };
-        let cfg = MixGanConfig {
-            base,
-            components: 2,
-            ..MixGanConfig::default()
-        };
+        let cfg = mix_config(objective.clone(), tricks.clone());
         if tricks.n_critic > 1 {
             // Mixtures take label smoothing, R1 and R2 only.
             let e = MixGanTrainer::new(cfg, 0, &Device::Cpu).err().unwrap();
@@ -331,32 +301,43 @@ fn mix_gan_takes_every_objective_with_its_penalties() {
 #[test]
 fn mix_gan_with_the_label_smoothing_r1_and_r2_trains() {
     let x = images(8, 4, 7);
-    let mlp = |activation| Architecture::Mlp {
-        hidden: vec![8],
-        activation,
+    let tricks = Tricks {
+        label_smoothing: 0.1,
+        r1: 1.0,
+        r2: 1.0,
+        ..Tricks::default()
     };
-    let base = GanTrainConfig {
-        model: GanConfig {
-            latent_dim: 3,
-            data_shape: vec![1, 4, 4],
-            generator: mlp(Activation::Relu),
-            discriminator: mlp(Activation::LeakyRelu),
-            ..GanConfig::mlp_mnist()
-        },
-        tricks: Tricks {
-            label_smoothing: 0.1,
-            r1: 1.0,
-            r2: 1.0,
-            ..Tricks::default()
-        },
-        ..GanTrainConfig::default()
-    };
-    let cfg = MixGanConfig {
-        base,
-        components: 2,
-        ..MixGanConfig::default()
-    };
+    let cfg = mix_config(Objective::default(), tricks);
     let mut t = MixGanTrainer::new(cfg, 0, &Device::Cpu).unwrap();
     let m = t.train_step(&x, &mut GmRng::new(1)).unwrap();
     assert!(m.iter().all(|(_, v)| v.is_finite()), "{m:?}");
+}
+
+/// An MLP pair on 4x4 items with a 3-d latent and one hidden layer of `hidden` units.
+fn tiny_mlp_pair(hidden: usize) -> GanConfig {
+    let mlp = |activation| Architecture::Mlp {
+        hidden: vec![hidden],
+        activation,
+    };
+    GanConfig {
+        latent_dim: 3,
+        data_shape: vec![1, 4, 4],
+        generator: mlp(Activation::Relu),
+        discriminator: mlp(Activation::LeakyRelu),
+        ..GanConfig::mlp_mnist()
+    }
+}
+
+/// Two MIX+GAN components of [`tiny_mlp_pair`] under `objective` and `tricks`.
+fn mix_config(objective: Objective, tricks: Tricks) -> MixGanConfig {
+    MixGanConfig {
+        base: GanTrainConfig {
+            model: tiny_mlp_pair(8),
+            objective,
+            tricks,
+            ..GanTrainConfig::default()
+        },
+        components: 2,
+        ..MixGanConfig::default()
+    }
 }

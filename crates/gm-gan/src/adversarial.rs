@@ -204,7 +204,7 @@ impl<'a> Game<'a> {
     }
 
     /// Checks that the tricks fit the objective, and that `model` supports the tricks it
-    /// would need its own networks for (`networks_tricks`: whether it has feature matching,
+    /// would need its own networks for (`network_tricks`: whether it has feature matching,
     /// spectral normalization and the weight average); each refusal names the field.
     pub fn validate(&self, model: &str, network_tricks: bool) -> Result<()> {
         self.objective.validate()?;

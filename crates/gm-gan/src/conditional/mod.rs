@@ -15,8 +15,9 @@
 //!   maximises `L_C - L_S`); [`CganConfig::critic_classifies_generated`] off keeps the
 //!   critic's `L_C` to real items.
 //!
-//! The real/fake part is any first-order adversarial [`crate::Objective`] (non-saturating
-//! GAN, hinge, least squares, ...). [`CganTrainer`] implements [`gm_core::Trainer`]: `fit`
+//! The real/fake part is any adversarial [`crate::Objective`] (non-saturating GAN, hinge,
+//! least squares, WGAN, WGAN-GP, ...) with the critic tricks, through the one adversarial
+//! step ([`crate::adversarial`]). [`CganTrainer`] implements [`gm_core::Trainer`]: `fit`
 //! gives progress, checkpoints, bit-identical resume and a grid with one row per class; the
 //! saved `model.safetensors` (`gm.model` = `cgan/<conditioning>`) rebuilds the
 //! [`ConditionalGenerator`], a [`gm_core::Generator`] whose latent carries the class code.

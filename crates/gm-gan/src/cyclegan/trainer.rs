@@ -25,7 +25,7 @@ pub fn linear_decay_lr(base: f64, step: usize, total: usize, decay_start: f64) -
     }
 }
 /// Trains a CycleGAN on batches `(n, 2, s, s)` of unpaired items: channel 0 from domain X,
-/// channel 1 from domain Y, pixels in `[0, 1]` (see [`unpaired_domains`]).
+/// channel 1 from domain Y, pixels in `[0, 1]` (see [`unpaired_domains`](super::unpaired_domains)).
 pub struct CycleGanTrainer {
     cfg: CycleGanConfig,
     g: ResnetGenerator,

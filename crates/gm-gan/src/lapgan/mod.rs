@@ -6,7 +6,7 @@
 //! `u` (nearest neighbour) into the low-pass images `I_{k+1} = d(I_k)` and the band-pass
 //! residuals `h_k = I_k - u(I_{k+1})` (the paper's equation 3); the image is rebuilt exactly
 //! by `I_k = u(I_{k+1}) + h_k` (equation 4). At the coarsest level an unconditional GAN (a
-//! fully connected pair, as the paper's 8x8 CIFAR-10 model; here part 1's [`GanTrainer`])
+//! fully connected pair, as the paper's 8x8 CIFAR-10 model; here part 1's [`GanTrainer`](crate::GanTrainer))
 //! learns `I_{K}`; at each finer level `k` a conditional GAN learns the residual given the
 //! upsampled coarser image, `h~_k = G_k(z_k, u(I_{k+1}))`, its discriminator scoring
 //! `(h_k, u(I_{k+1}))` pairs. All levels train on the same batches, each on its own pyramid

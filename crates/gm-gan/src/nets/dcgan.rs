@@ -7,7 +7,8 @@ use gm_core::nn::{batch_norm2d, BatchNorm2d as BatchNorm, BatchNormConfig};
 
 use crate::{Error, Result};
 
-/// The base channel count of [`GanConfig::dcgan_mnist`] and [`GanConfig::dcgan`].
+/// The base channel count of [`GanConfig::dcgan_mnist`](super::GanConfig::dcgan_mnist) and
+/// [`GanConfig::dcgan`](super::GanConfig::dcgan).
 pub const DCGAN_BASE_CHANNELS: usize = 32;
 
 /// Whether `side` gets Radford et al.'s layout through 4x4: a power of two from 16 to 128.

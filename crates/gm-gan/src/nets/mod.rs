@@ -13,7 +13,7 @@
 //! up-samplings.
 //!
 //! Generators work in *network space*: a `tanh` output lies in `[-1, 1]`, and the trainer maps
-//! data in `[0, 1]` there by `2 x - 1`. [`GanGenerator`]'s [`Generator::generate`] maps back to
+//! data in `[0, 1]` there by `2 x - 1`. [`GanGenerator`]'s [`Generator::generate`](gm_core::Generator::generate) maps back to
 //! data space, so every consumer (gm-eval, inverse problems) sees digits in `[0, 1]`.
 //!
 //! MLP discriminators also run *functionally*, on an explicit parameter list

@@ -17,8 +17,9 @@
 //! - the minibatch standard deviation (section 3): D's last block gets one more feature map,
 //!   the standard deviation of each feature over the batch averaged over features and pixels.
 //!
-//! The loss is the non-saturating GAN loss (the paper uses WGAN-GP; the option is the
-//! config's [`Objective`], without weight clipping or gradient penalty). Adam follows the
+//! The loss is the non-saturating GAN loss by default; the paper's WGAN-GP, or any other
+//! adversarial objective with the critic tricks, is the config's `objective` and `tricks`,
+//! through the one adversarial step ([`crate::adversarial`]). Adam follows the
 //! paper: lr 0.001, beta1 0, beta2 0.99, moments reset at each new resolution.
 
 mod config;

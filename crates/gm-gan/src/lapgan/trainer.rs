@@ -254,6 +254,7 @@ impl LapganTrainer {
         let z = rng.normal((n, lat), 0.0, 1.0, &self.device)?;
         let real = self.coarse.network_batch(pyr.coarse())?;
         let mut out = vec![self.coarse.critic_loss_value(&real, &z, None)?];
+        let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
         for k in (0..self.levels.len()).rev() {
             let cond = upsample(&pyr.images()[k + 1])?;
             let level = &self.levels[k];
@@ -263,7 +264,6 @@ impl LapganTrainer {
                 fake: level.gen.forward(&cond, &z)?.detach(),
                 eps: None,
             };
-            let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
             let l = level.critic_loss(game, &inputs, &cond, &mut Vec::new())?;
             out.push(l.to_scalar::<f32>()? as f64);
         }

@@ -138,29 +138,13 @@ impl ProgressiveTrainer {
         Game::new(&self.cfg.objective, &self.cfg.tricks)
     }
 
-    /// The critic loss (penalties included: WGAN-GP's with mixing weights from `rng`, when
-    /// given) on a network-space batch and `G(z)`, at fade-in weight `alpha`, with no
-    /// augmentation or noise.
-    pub fn critic_loss(
-        &self,
-        real: &Tensor,
-        z: &Tensor,
-        alpha: f64,
-        rng: Option<&mut GmRng>,
-    ) -> Result<Tensor> {
-        let fake = self.gen.forward(z, self.stage, alpha)?.detach();
-        let eps = match rng {
-            Some(rng) => {
-                let rank = real.rank() - 1;
-                self.game()
-                    .penalty_mix(real.dim(0)?, rank, real.device(), rng)?
-            }
-            None => None,
-        };
+    /// The critic loss on a network-space batch and `G(z)`, at fade-in weight `alpha`: the
+    /// game's loss with R1/R2 but no WGAN-GP mixing, augmentation or noise.
+    pub fn critic_loss(&self, real: &Tensor, z: &Tensor, alpha: f64) -> Result<Tensor> {
         let inputs = crate::adversarial::CriticInputs {
             real: real.clone(),
-            fake,
-            eps,
+            fake: self.gen.forward(z, self.stage, alpha)?.detach(),
+            eps: None,
         };
         let (stage, disc) = (self.stage, &self.disc);
         let score = |t: &Tensor| disc.forward(t, stage, alpha);

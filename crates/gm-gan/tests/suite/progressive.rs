@@ -218,7 +218,7 @@ fn critic_updates_lower_the_critic_loss_during_a_fade_in() {
     let z = GmRng::new(8).normal((32, 8), 0.0, 1.0, &dev).unwrap();
     let value = |t: &ProgressiveTrainer| {
         let real = t.real_batch(&x, 0.5).unwrap();
-        t.critic_loss(&real, &z, 0.5, None)
+        t.critic_loss(&real, &z, 0.5)
             .unwrap()
             .to_scalar::<f32>()
             .unwrap()

@@ -116,11 +116,19 @@ fn vae_impl(iters: usize, fused: bool) -> Result<()> {
     Ok(())
 }
 
+fn flow(iters: usize) -> Result<()> {
+    flow_impl(iters, true)
+}
+
+fn naive_flow(iters: usize) -> Result<()> {
+    flow_impl(iters, false)
+}
+
 /// One `FlowTrainer` step of the default multi-scale flow (two checkerboard couplings at
 /// 28x28, two levels of four actnorm + 1x1 convolution + channel coupling steps; 80,978
 /// parameters) on 64 images of 8-bit levels: dequantize, logit, forward, exact
-/// log-likelihood, backward, Adam.
-fn flow(iters: usize) -> Result<()> {
+/// log-likelihood, backward, Adam; the written-out step (`fused`) or candle's autograd.
+fn flow_impl(iters: usize, fused: bool) -> Result<()> {
     use gm_flow::{FlowTrainConfig, FlowTrainer};
     let dev = Device::Cpu;
     let cfg = FlowTrainConfig {
@@ -128,6 +136,7 @@ fn flow(iters: usize) -> Result<()> {
         ..Default::default()
     };
     let mut t = FlowTrainer::new(cfg, 0, None, &dev).map_err(to_candle_any)?;
+    t.set_fused(fused).map_err(to_candle_any)?;
     let mut rng = GmRng::new(1);
     let k = rng
         .uniform((64, 1, 28, 28), 0.0, 256.0, &dev)
@@ -139,7 +148,12 @@ fn flow(iters: usize) -> Result<()> {
             .map(|_| ())
             .map_err(to_candle_any)
     })?;
-    report("flow_step_b64", r, None);
+    let name = if fused {
+        "flow_step_b64"
+    } else {
+        "naive_flow_step_b64"
+    };
+    report(name, r, None);
     Ok(())
 }
 
@@ -647,7 +661,7 @@ fn main() -> Result<()> {
     let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
     type Workload = fn(usize) -> Result<()>;
-    let all: [(&str, Workload); 19] = [
+    let all: [(&str, Workload); 20] = [
         ("peak", peak),
         ("vae", vae),
         ("naive_vae", naive_vae),
@@ -667,6 +681,7 @@ fn main() -> Result<()> {
         ("csgm", csgm),
         ("naive_csgm", naive_csgm),
         ("flow", flow),
+        ("naive_flow", naive_flow),
     ];
     for (name, f) in all {
         if what == name || what == "all" || (what == "gm" && !name.starts_with("naive")) {

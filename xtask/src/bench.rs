@@ -13,7 +13,9 @@ const WORKLOADS: &[&str] = &[
 ];
 /// Workloads that also run on the slower path (candle-nn's convolutions, or candle's autograd
 /// for the MLP steps), as the "before" rows.
-const NAIVE: &[&str] = &["dcgan", "convt", "conv", "geninf", "mlpgan", "vae", "csgm"];
+const NAIVE: &[&str] = &[
+    "dcgan", "convt", "conv", "geninf", "mlpgan", "vae", "csgm", "flow",
+];
 const VENV: &str = "venv-torch";
 
 /// Floating-point operations of one call, counted from the layer shapes (a backward pass is

@@ -20,6 +20,7 @@ pub mod density2d;
 pub mod dequantize;
 pub mod error;
 pub mod flow;
+mod fused;
 pub mod layers;
 pub mod linalg;
 pub mod multiscale;

@@ -407,6 +407,23 @@ impl Module for Conv2d {
     }
 }
 
+impl Conv2d {
+    /// The kernel, `(c_out, c_in, k, k)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, `(c_out,)`, when the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    /// Stride and padding.
+    pub fn config(&self) -> ConvConfig {
+        self.cfg
+    }
+}
+
 /// A conv_transpose2d layer with candle-nn's parameter names and initialisation.
 #[derive(Debug, Clone)]
 pub struct ConvTranspose2d {

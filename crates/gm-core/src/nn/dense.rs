@@ -128,8 +128,8 @@ impl DenseActivation {
 }
 
 /// A matrix inside a slice: entry `(i, j)` at `i * rs + j * cs`.
-#[derive(Clone, Copy)]
-struct View<'a> {
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
     data: &'a [f32],
     rows: usize,
     cols: usize,
@@ -138,7 +138,8 @@ struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
+    /// The row-major `rows x cols` matrix in `data`.
+    pub fn new(data: &'a [f32], rows: usize, cols: usize) -> Self {
         Self {
             data,
             rows,
@@ -148,7 +149,19 @@ impl<'a> View<'a> {
         }
     }
 
-    fn t(self) -> Self {
+    /// The `rows x cols` matrix with entry `(i, j)` at `data[i * rs + j * cs]`.
+    pub fn strided(data: &'a [f32], rows: usize, cols: usize, rs: usize, cs: usize) -> Self {
+        Self {
+            data,
+            rows,
+            cols,
+            rs,
+            cs,
+        }
+    }
+
+    /// The transpose, without copying.
+    pub fn t(self) -> Self {
         Self {
             data: self.data,
             rows: self.cols,
@@ -166,8 +179,12 @@ impl<'a> View<'a> {
     }
 }
 
-/// `dst <- [dst +] a b` for a row-major `dst` of `a.rows x b.cols`.
-fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
+/// `dst <- [dst +] a b` for a row-major `dst` of `a.rows x b.cols`, one call of the `gemm`
+/// crate (on candle's threads when the product is large).
+///
+/// # Panics
+/// When the sizes disagree or a view reaches past its slice.
+pub fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     // The invariants the unchecked kernel relies on; every caller passes sizes it derived
     // from one stack's widths, so a failure here is a bug in this module.

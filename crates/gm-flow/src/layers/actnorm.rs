@@ -26,6 +26,14 @@ pub fn actnorm(channels: usize, vb: VarBuilder) -> Result<ActNorm> {
 }
 
 impl ActNorm {
+    /// The layer as the written-out training step sees it.
+    pub(crate) fn host_layer(&self) -> crate::fused::HostLayer {
+        crate::fused::HostLayer::ActNorm {
+            bias: self.bias.clone(),
+            logs: self.logs.clone(),
+        }
+    }
+
     fn check(&self, x: &Tensor) -> Result<usize> {
         let c = self.bias.elem_count();
         if x.rank() < 2 || x.dim(1)? != c {

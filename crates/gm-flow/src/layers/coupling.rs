@@ -280,6 +280,25 @@ fn spatial_mask(mask: Mask, dims: &[usize], dtype: DType, dev: &Device) -> Resul
 }
 
 impl AffineCoupling {
+    /// The layer as the written-out training step sees it; `None` for the MLP conditioner
+    /// of vector couplings.
+    pub(crate) fn host_layer(&self) -> Option<crate::fused::HostLayer> {
+        let Conditioner::Conv(net) = &self.net else {
+            return None;
+        };
+        let conv = |c: &Conv2d| Some((c.weight().clone(), c.bias()?.clone()));
+        Some(crate::fused::HostLayer::Coupling {
+            mask: self.mask,
+            scale_fn: self.scale_fn,
+            scale: self.scale.clone(),
+            convs: [
+                conv(&net.conv_in)?,
+                conv(&net.conv_mid)?,
+                (net.conv_out.weight.clone(), net.conv_out.bias.clone()),
+            ],
+        })
+    }
+
     /// Which part of the input this coupling keeps.
     pub fn mask(&self) -> Mask {
         self.mask

@@ -109,6 +109,17 @@ impl InvConv1x1 {
         Ok(self.perm.detach().matmul(&l.matmul(&u)?)?)
     }
 
+    /// The layer as the written-out training step sees it.
+    pub(crate) fn host_layer(&self) -> crate::fused::HostLayer {
+        crate::fused::HostLayer::InvConv {
+            lower: self.lower.clone(),
+            upper: self.upper.clone(),
+            log_s: self.log_s.clone(),
+            perm: self.perm.clone(),
+            sign: self.sign.clone(),
+        }
+    }
+
     fn check(&self, x: &Tensor) -> Result<(usize, usize)> {
         match x.dims() {
             &[_, c, h, w] if c == self.c => Ok((h, w)),

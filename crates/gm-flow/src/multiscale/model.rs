@@ -14,6 +14,7 @@ use gm_core::{Generator, GmRng, ParamStore};
 use super::config::ImageFlowConfig;
 use crate::dequantize::{bits_per_dim, dequantize, LogitTransform, LEVELS};
 use crate::flow::{standard_normal_log_prob, Flow, FlowSequence};
+use crate::fused::HostLayer;
 use crate::layers::{actnorm, channel_coupling, checkerboard_coupling, invconv1x1, Squeeze};
 use crate::{Error, Result};
 
@@ -30,6 +31,17 @@ struct Level {
     factor_out: Option<usize>,
 }
 
+/// Appends `layer` to `seq` and its written-out form to `host`.
+fn add(
+    seq: &mut FlowSequence,
+    host: &mut Vec<Option<HostLayer>>,
+    form: Option<HostLayer>,
+    layer: impl Flow + 'static,
+) {
+    host.push(form);
+    seq.push(Box::new(layer));
+}
+
 /// The multi-scale image flow; see [`ImageFlowConfig`]. As a [`Flow`], it maps dequantized
 /// images `y (n, c, h, w)` in `(0, 1)` to latents `z (n, D)` (the factored-out parts level by
 /// level, then the last level's output, each flattened), and back.
@@ -39,6 +51,9 @@ pub struct ImageFlow {
     logit: LogitTransform,
     pre: FlowSequence,
     levels: Vec<Level>,
+    /// Every layer as the written-out training step sees it; `None` when one has no such
+    /// form.
+    host: Option<Vec<HostLayer>>,
 }
 
 impl ImageFlow {
@@ -47,16 +62,20 @@ impl ImageFlow {
         cfg.validate()?;
         let (c, mut h, mut w) = (cfg.image_shape[0], cfg.image_shape[1], cfg.image_shape[2]);
         let mut pre = FlowSequence::default();
+        // The layers as the written-out training step sees them, in the same order.
+        let mut host = Vec::new();
         for i in 0..cfg.checkerboard_steps {
             let vb = vb.pp(format!("pre{i}"));
-            pre.push(Box::new(actnorm(c, vb.pp("actnorm"))?));
-            pre.push(Box::new(checkerboard_coupling(
+            let norm = actnorm(c, vb.pp("actnorm"))?;
+            add(&mut pre, &mut host, Some(norm.host_layer()), norm);
+            let coupling = checkerboard_coupling(
                 c,
                 cfg.checkerboard_hidden,
                 i % 2 == 1,
                 cfg.scale,
                 vb.pp("coupling"),
-            )?));
+            )?;
+            add(&mut pre, &mut host, coupling.host_layer(), coupling);
         }
         let mut levels = Vec::with_capacity(cfg.levels);
         let mut ch = c;
@@ -66,22 +85,23 @@ impl ImageFlow {
             h /= 2;
             w /= 2;
             let mut flow = FlowSequence::default();
-            flow.push(Box::new(Squeeze));
+            add(&mut flow, &mut host, Some(HostLayer::Squeeze), Squeeze);
             for k in 0..cfg.steps_per_level {
                 let vb = vb.pp(format!("step{k}"));
-                flow.push(Box::new(actnorm(ch, vb.pp("actnorm"))?));
+                let norm = actnorm(ch, vb.pp("actnorm"))?;
+                add(&mut flow, &mut host, Some(norm.host_layer()), norm);
                 if cfg.invconv {
-                    flow.push(Box::new(invconv1x1(ch, vb.pp("invconv"))?));
+                    let mix = invconv1x1(ch, vb.pp("invconv"))?;
+                    add(&mut flow, &mut host, Some(mix.host_layer()), mix);
                 }
-                flow.push(Box::new(channel_coupling(
-                    ch,
-                    cfg.hidden,
-                    k % 2 == 1,
-                    cfg.scale,
-                    vb.pp("coupling"),
-                )?));
+                let coupling =
+                    channel_coupling(ch, cfg.hidden, k % 2 == 1, cfg.scale, vb.pp("coupling"))?;
+                add(&mut flow, &mut host, coupling.host_layer(), coupling);
             }
             let factor_out = (l + 1 < cfg.levels).then_some(ch / 2);
+            if let Some(k) = factor_out {
+                host.push(Some(HostLayer::FactorOut(k)));
+            }
             levels.push(Level {
                 flow,
                 shape: (ch, h, w),
@@ -96,6 +116,7 @@ impl ImageFlow {
             cfg,
             pre,
             levels,
+            host: host.into_iter().collect(),
         })
     }
 
@@ -109,12 +130,22 @@ impl ImageFlow {
         &self.cfg
     }
 
+    /// The layers as the written-out training step sees them.
+    pub(crate) fn host_layers(&self) -> Option<&[HostLayer]> {
+        self.host.as_deref()
+    }
+
+    /// The logit transform applied to dequantized pixels before the layers.
+    pub(crate) fn logit(&self) -> LogitTransform {
+        self.logit
+    }
+
     /// `D = c h w`.
     pub fn data_dim(&self) -> usize {
         self.cfg.data_dim()
     }
 
-    fn check(&self, y: &Tensor) -> Result<()> {
+    pub(crate) fn check(&self, y: &Tensor) -> Result<()> {
         if y.rank() != 4 || y.dims()[1..] != self.cfg.image_shape[..] {
             let mut expected = vec![y.dims().first().copied().unwrap_or(0)];
             expected.extend(&self.cfg.image_shape);

@@ -16,8 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::config::ImageFlowConfig;
 use super::model::{ImageFlow, MODEL};
-use crate::dequantize::{bits_per_dim, dequantize};
+use crate::dequantize::{bits_per_dim, dequantize, LEVELS};
 use crate::flow::Flow;
+use crate::fused::FusedFlow;
 use crate::{Error, Result};
 
 /// Hyperparameters of an image-flow run.
@@ -81,6 +82,8 @@ pub struct FlowTrainer {
     test: Option<Dataset>,
     seed: u64,
     device: Device,
+    /// The written-out step ([`FlowTrainer::set_fused`]).
+    fused: Option<FusedFlow>,
 }
 
 impl FlowTrainer {
@@ -108,6 +111,7 @@ impl FlowTrainer {
             }
             _ => None,
         };
+        let fused = flow.host_layers().and_then(FusedFlow::new);
         Ok(Self {
             cfg,
             flow,
@@ -117,7 +121,35 @@ impl FlowTrainer {
             test,
             seed,
             device: device.clone(),
+            fused,
         })
+    }
+
+    /// Whether the updates take the written-out step: forward and backward passes on host
+    /// memory with the gradients written out layer by layer (`crate::fused`), on by default
+    /// where every parameter is an f32 tensor on the CPU. Off, every step goes through
+    /// candle's autograd (the reference the written-out step is tested against). Asking for
+    /// it where it is not available is an error.
+    pub fn set_fused(&mut self, on: bool) -> Result<()> {
+        self.fused = if on {
+            let fused = self.flow.host_layers().and_then(FusedFlow::new);
+            if fused.is_none() {
+                return Err(Error::config(
+                    "fused",
+                    true,
+                    "the written-out flow step needs f32 parameters on the CPU",
+                ));
+            }
+            fused
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// Whether [`FlowTrainer::train_step`] takes the written-out step.
+    pub fn is_fused(&self) -> bool {
+        self.fused.is_some()
     }
 
     /// The flow being trained.
@@ -158,9 +190,19 @@ impl FlowTrainer {
         };
         self.opt.set_lr(self.cfg.adam.lr * warm);
         let d = self.flow.data_dim();
-        let nll = self.flow.discrete_nll(x, rng)?.mean_all()?;
-        self.opt.backward_step(&(&nll / d as f64)?)?;
-        let nll = nll.to_host_f64()?.to_scalar::<f64>()?;
+        let nll = if let Some(fused) = &self.fused {
+            self.flow.check(x)?;
+            let y = dequantize(x, rng)?;
+            let (h, logit_logdet) = self.flow.logit().forward(&y)?;
+            let logit_logdet = logit_logdet.sum_all()?.to_host_f64()?.to_scalar::<f64>()?;
+            let loss = fused.loss(&h, logit_logdet)?;
+            fused.update(&mut self.opt, &loss)?;
+            loss.nll + d as f64 * LEVELS.ln()
+        } else {
+            let nll = self.flow.discrete_nll(x, rng)?.mean_all()?;
+            self.opt.backward_step(&(&nll / d as f64)?)?;
+            nll.to_host_f64()?.to_scalar::<f64>()?
+        };
         Ok(vec![
             ("nll".to_string(), nll),
             ("bits_per_dim".to_string(), bits_per_dim(-nll, d)),

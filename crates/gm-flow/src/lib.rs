@@ -7,7 +7,8 @@
 //!   (Glow), squeeze, planar and radial flows (Rezende and Mohamed 2015).
 //! - [`dequantize`]: uniform dequantization, the logit transform and bits per dimension.
 //! - [`multiscale`]: the multi-scale image flow ([`ImageFlow`], a [`gm_core::Generator`]),
-//!   its config and its [`gm_core::Trainer`] ([`FlowTrainer`]); saved runs reload as
+//!   its config and its [`gm_core::Trainer`] ([`FlowTrainer`], whose CPU steps run written
+//!   out on host memory and are tested against candle's autograd); saved runs reload as
 //!   [`LoadedFlow`] (model name `flow`).
 //! - [`density2d`]: 2-D flows (vector RealNVP, planar, radial), two moons, Gauss-Hermite
 //!   quadrature and the exact KL against a Gaussian mixture, density heat maps.

@@ -4,7 +4,9 @@
 //! `-(log p(y) - D ln 256) / D`. The first step initialises every ActNorm from its batch
 //! (Glow's data-dependent initialisation), and the learning rate warms up linearly.
 //! Metrics: `nll` (nats per image) and `bits_per_dim`; at the end of each epoch
-//! `test_bits_per_dim` on held-out images with fixed dequantization noise.
+//! `test_bits_per_dim` on held-out images with fixed dequantization noise. On the CPU the
+//! steps after the initialisation take the written-out forward and backward pass
+//! ([`FlowTrainer::set_fused`]); candle's autograd is the other path and their reference.
 
 use gm_core::ToHostF64;
 use std::collections::BTreeMap;

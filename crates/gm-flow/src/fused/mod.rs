@@ -16,7 +16,7 @@ use gm_core::Adam;
 use crate::layers::{Mask, ScaleFn};
 use crate::Result;
 use conv::{Grid, HostConv, HostConvNet};
-use steps::{HostScale, Planes, Step, Totals};
+use steps::{HostScale, LuParams, Planes, Split, Step, Totals};
 
 /// A layer of the flow as the written-out step sees it: its kind and its parameters.
 #[derive(Debug, Clone)]
@@ -86,11 +86,13 @@ impl FusedFlow {
                     sign,
                 } => Step::InvConv {
                     c: log_s.elem_count(),
-                    lower: f.register(lower, true)?,
-                    upper: f.register(upper, true)?,
-                    log_s: f.register(log_s, true)?,
-                    perm: f.register(perm, false)?,
-                    sign: f.register(sign, false)?,
+                    lu: LuParams {
+                        lower: f.register(lower, true)?,
+                        upper: f.register(upper, true)?,
+                        log_s: f.register(log_s, true)?,
+                        perm: f.register(perm, false)?,
+                        sign: f.register(sign, false)?,
+                    },
                 },
                 HostLayer::Coupling {
                     mask,
@@ -121,8 +123,16 @@ impl FusedFlow {
                         convs: [host[0]?, host[1]?, host[2]?],
                     };
                     match *mask {
-                        Mask::Checkerboard { odd } => Step::Checkerboard { odd, scale, net },
-                        Mask::Channel { flip } => Step::Channel { flip, scale, net },
+                        Mask::Checkerboard { odd } => Step::Coupling {
+                            split: Split::Checkerboard(odd),
+                            scale,
+                            net,
+                        },
+                        Mask::Channel { flip } => Step::Coupling {
+                            split: Split::Channel(flip),
+                            scale,
+                            net,
+                        },
                         Mask::Alternating { .. } => return None,
                     }
                 }

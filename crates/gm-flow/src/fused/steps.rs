@@ -28,6 +28,27 @@ pub(crate) enum HostScale {
     Sigmoid,
 }
 
+/// The parameters of a 1x1 convolution `W = P L U'`: the trained `lower`, `upper`, `log_s`
+/// and the fixed `perm` and `sign`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LuParams {
+    pub lower: usize,
+    pub upper: usize,
+    pub log_s: usize,
+    pub perm: usize,
+    pub sign: usize,
+}
+
+/// Which part a coupling keeps.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Split {
+    /// The pixels of the checkerboard (odd `i + j` when `true`); the network sees the kept
+    /// pixels and the mask.
+    Checkerboard(bool),
+    /// The first half of the channels (the last half when `true`).
+    Channel(bool),
+}
+
 /// One layer, its parameters as indices into the flow's parameter list.
 #[derive(Debug, Clone)]
 pub(crate) enum Step {
@@ -37,19 +58,10 @@ pub(crate) enum Step {
     },
     InvConv {
         c: usize,
-        lower: usize,
-        upper: usize,
-        log_s: usize,
-        perm: usize,
-        sign: usize,
+        lu: LuParams,
     },
-    Checkerboard {
-        odd: bool,
-        scale: HostScale,
-        net: HostConvNet,
-    },
-    Channel {
-        flip: bool,
+    Coupling {
+        split: Split,
         scale: HostScale,
         net: HostConvNet,
     },
@@ -113,8 +125,9 @@ fn channel_ranges(c: usize, flip: bool) -> (std::ops::Range<usize>, std::ops::Ra
 
 /// `W = P L U'`, `L = lower (strictly lower part) + I`, `U' = upper (strictly upper part) +
 /// diag(sign e^log_s)`, as the [`crate::layers::InvConv1x1`] layer builds it.
-fn lu_weight(p: &[Vec<f32>], c: usize, idx: [usize; 5]) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
-    let [lower, upper, log_s, perm, sign] = idx.map(|i| p[i].as_slice());
+fn lu_weight(p: &[Vec<f32>], c: usize, lu: LuParams) -> (Vec<f32>, Vec<f32>, Vec<f32>) {
+    let [lower, upper, log_s, perm, sign] =
+        [lu.lower, lu.upper, lu.log_s, lu.perm, lu.sign].map(|i| p[i].as_slice());
     let mut l = vec![0f32; c * c];
     let mut u = vec![0f32; c * c];
     for i in 0..c {
@@ -220,16 +233,9 @@ impl Step {
                     g.n as f64 * plane * p[logs].iter().map(|&v| f64::from(v)).sum::<f64>();
                 (Planes { data: z, c, g }, Tape::None)
             }
-            Step::InvConv {
-                c: cc,
-                lower,
-                upper,
-                log_s,
-                perm,
-                sign,
-            } => {
+            Step::InvConv { c: cc, lu } => {
                 // z = W x per pixel; log |det| = h w sum log_s per item.
-                let (w, l, u) = lu_weight(p, cc, [lower, upper, log_s, perm, sign]);
+                let (w, l, u) = lu_weight(p, cc, lu);
                 let mut z = vec![0f32; c * pix];
                 matmul_into(
                     &mut z,
@@ -238,58 +244,42 @@ impl Step {
                     false,
                 );
                 totals.logdet +=
-                    g.n as f64 * plane * p[log_s].iter().map(|&v| f64::from(v)).sum::<f64>();
+                    g.n as f64 * plane * p[lu.log_s].iter().map(|&v| f64::from(v)).sum::<f64>();
                 (Planes { data: z, c, g }, Tape::InvConv { w, l, u })
             }
-            Step::Checkerboard {
-                odd,
+            Step::Coupling {
+                split,
                 scale,
                 ref net,
             } => {
-                // Input to the net: (x b, b); z = x e^s + t with s, t zero on the kept pixels.
-                let b = checkerboard(g, odd);
-                let mut input = Vec::with_capacity((c + 1) * pix);
-                for row in x.data.chunks_exact(pix) {
-                    input.extend(row.iter().zip(&b).map(|(&v, &m)| v * m));
-                }
-                input.extend_from_slice(&b);
+                // Checkerboard: the net sees (x b, b) and s, t are zero on the kept pixels.
+                // Channel: it sees the kept channels x_a. Then z = x e^s + t on the rest.
+                let mask = match split {
+                    Split::Checkerboard(odd) => Some(checkerboard(g, odd)),
+                    Split::Channel(_) => None,
+                };
+                let (input, changed) = match (split, &mask) {
+                    (Split::Checkerboard(_), Some(b)) => {
+                        let mut input = Vec::with_capacity((c + 1) * pix);
+                        for row in x.data.chunks_exact(pix) {
+                            input.extend(row.iter().zip(b).map(|(&v, &m)| v * m));
+                        }
+                        input.extend_from_slice(b);
+                        (input, 0..c)
+                    }
+                    (Split::Channel(flip), _) => {
+                        let (kept, changed) = channel_ranges(c, flip);
+                        (x.data[kept.start * pix..kept.end * pix].to_vec(), changed)
+                    }
+                    (Split::Checkerboard(_), None) => unreachable!("the mask was just built"),
+                };
                 let (out, tape) = net.forward(p, input, g);
-                let (raw, t) = out.split_at(c * pix);
+                let (raw, t) = out.split_at(changed.len() * pix);
                 let (mut s, th) = scale_forward(scale, p, raw, pix);
-                for row in s.chunks_exact_mut(pix) {
-                    row.iter_mut().zip(&b).for_each(|(v, &m)| *v *= 1.0 - m);
+                let keep = |k: usize| mask.as_ref().map_or(1.0, |b| 1.0 - b[k % pix]);
+                if mask.is_some() {
+                    s.iter_mut().enumerate().for_each(|(k, v)| *v *= keep(k));
                 }
-                totals.logdet += s.iter().map(|&v| f64::from(v)).sum::<f64>();
-                let exp_s: Vec<f32> = s.iter().map(|v| v.exp()).collect();
-                let z = x
-                    .data
-                    .iter()
-                    .zip(&exp_s)
-                    .zip(t)
-                    .enumerate()
-                    .map(|(k, ((&v, &e), &t))| v * e + t * (1.0 - b[k % pix]))
-                    .collect();
-                (
-                    Planes { data: z, c, g },
-                    Tape::Coupling {
-                        net: tape,
-                        exp_s,
-                        th,
-                    },
-                )
-            }
-            Step::Channel {
-                flip,
-                scale,
-                ref net,
-            } => {
-                // z_b = x_b e^s(x_a) + t(x_a); x_a passes unchanged.
-                let (kept, changed) = channel_ranges(c, flip);
-                let xa = x.data[kept.start * pix..kept.end * pix].to_vec();
-                let (out, tape) = net.forward(p, xa, g);
-                let k = changed.len();
-                let (raw, t) = out.split_at(k * pix);
-                let (s, th) = scale_forward(scale, p, raw, pix);
                 totals.logdet += s.iter().map(|&v| f64::from(v)).sum::<f64>();
                 let exp_s: Vec<f32> = s.iter().map(|v| v.exp()).collect();
                 let mut z = x.data.clone();
@@ -297,7 +287,8 @@ impl Step {
                     .iter_mut()
                     .zip(&exp_s)
                     .zip(t)
-                    .for_each(|((v, &e), &t)| *v = *v * e + t);
+                    .enumerate()
+                    .for_each(|(k, ((v, &e), &t))| *v = *v * e + t * keep(k));
                 (
                     Planes { data: z, c, g },
                     Tape::Coupling {
@@ -374,17 +365,14 @@ impl Step {
                 }
                 dz
             }
-            (
-                &Step::InvConv {
-                    c: cc,
+            (&Step::InvConv { c: cc, lu }, Tape::InvConv { w, l, u }) => {
+                let LuParams {
                     lower,
                     upper,
                     log_s,
                     perm,
                     sign,
-                },
-                Tape::InvConv { w, l, u },
-            ) => {
+                } = lu;
                 // dW = dz x^T, dx = W^T dz; with M = L U' = P^T W: dL = dM U'^T, dU' = L^T dM.
                 let mut dw = vec![0f32; cc * cc];
                 long_inner_into(&mut dw, &dz, cc, &x.data, cc, pix, false);
@@ -430,8 +418,8 @@ impl Step {
                 dx
             }
             (
-                &Step::Checkerboard {
-                    odd,
+                &Step::Coupling {
+                    split,
                     scale,
                     ref net,
                 },
@@ -441,45 +429,26 @@ impl Step {
                     th,
                 },
             ) => {
-                // dx = dz e^s + b (d input_x); ds = (dz x e^s + gl)(1 - b); dt = dz (1 - b).
-                let b = checkerboard(g, odd);
-                let mut dout = vec![0f32; 2 * c * pix];
-                let (ds, dt) = dout.split_at_mut(c * pix);
-                for k in 0..c * pix {
-                    let keep = 1.0 - b[k % pix];
-                    ds[k] = (dz[k] * x.data[k] * exp_s[k] + gl) * keep;
-                    dt[k] = dz[k] * keep;
-                    dz[k] *= exp_s[k];
-                }
-                scale_backward(scale, p, grads, ds, exp_s, th, pix);
-                let d_in = net.backward(p, grads, tape, &dout, g);
-                for (k, d) in dz.iter_mut().enumerate() {
-                    *d += d_in[k] * b[k % pix];
-                }
-                dz
-            }
-            (
-                &Step::Channel {
-                    flip,
-                    scale,
-                    ref net,
-                },
-                Tape::Coupling {
-                    net: tape,
-                    exp_s,
-                    th,
-                },
-            ) => {
-                // dx_b = dz_b e^s; ds = dz_b x_b e^s + gl; dt = dz_b; dx_a = dz_a + d net.
-                let (kept, changed) = channel_ranges(c, flip);
+                // On the changed part: dx = dz e^s, ds = dz x e^s + gl, dt = dz (times 1 - b
+                // for a checkerboard); then the net's input gradient reaches the kept part
+                // (times b for a checkerboard, whose net also saw the mask).
+                let mask = match split {
+                    Split::Checkerboard(odd) => Some(checkerboard(g, odd)),
+                    Split::Channel(_) => None,
+                };
+                let keep = |k: usize| mask.as_ref().map_or(1.0, |b| 1.0 - b[k % pix]);
+                let (kept, changed) = match split {
+                    Split::Checkerboard(_) => (0..c, 0..c),
+                    Split::Channel(flip) => channel_ranges(c, flip),
+                };
                 let k = changed.len();
                 let mut dout = vec![0f32; 2 * k * pix];
                 let (ds, dt) = dout.split_at_mut(k * pix);
                 let base = changed.start * pix;
                 for q in 0..k * pix {
-                    let d = dz[base + q];
-                    ds[q] = d * x.data[base + q] * exp_s[q] + gl;
-                    dt[q] = d;
+                    let (d, m) = (dz[base + q], keep(q));
+                    ds[q] = (d * x.data[base + q] * exp_s[q] + gl) * m;
+                    dt[q] = d * m;
                     dz[base + q] = d * exp_s[q];
                 }
                 scale_backward(scale, p, grads, ds, exp_s, th, pix);
@@ -487,7 +456,8 @@ impl Step {
                 dz[kept.start * pix..kept.end * pix]
                     .iter_mut()
                     .zip(&d_in)
-                    .for_each(|(d, &v)| *d += v);
+                    .enumerate()
+                    .for_each(|(q, (d, &v))| *d += v * mask.as_ref().map_or(1.0, |b| b[q % pix]));
                 dz
             }
             (Step::Squeeze, _) => {

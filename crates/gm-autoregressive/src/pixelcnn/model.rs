@@ -65,20 +65,12 @@ pub fn masked_conv2d(
     kind: MaskType,
     vb: VarBuilder,
 ) -> Result<MaskedConv2d> {
-    let weight = vb.get_with_hints(
-        (c_out, c_in, k, k),
-        "weight",
-        candle_nn::init::DEFAULT_KAIMING_NORMAL,
-    )?;
-    let bound = 1.0 / ((c_in * k * k) as f64).sqrt();
-    let bias = vb.get_with_hints(
-        c_out,
-        "bias",
-        candle_nn::Init::Uniform {
-            lo: -bound,
-            up: bound,
-        },
-    )?;
+    // gm-core's layer draws the weight and bias (same names, same initialisation).
+    let conv = conv2d(c_in, c_out, k, ConvConfig::default(), vb.clone())?;
+    let (weight, bias) = match conv.bias() {
+        Some(b) => (conv.weight().clone(), b.clone()),
+        None => unreachable!("gm-core's conv2d has a bias"),
+    };
     let mask = Tensor::from_vec(kernel_mask(k, kind), (1, 1, k, k), vb.device())?;
     Ok(MaskedConv2d {
         weight,

@@ -6,7 +6,7 @@
 //! training step. Each prints one JSON line (median and minimum milliseconds per call), the
 //! format `cargo xtask bench` tabulates beside the PyTorch peer (`benches/peer/torch_steps.py`).
 //!
-//! `cargo bench --bench steps -- [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow] [iters]`
+//! `cargo bench --bench steps -- [all|peak|vae|dcgan|gandcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow] [iters]`
 
 use std::time::Instant;
 
@@ -442,6 +442,40 @@ fn naive_convt(iters: usize) -> Result<()> {
     conv_micro("naive_convT2d", &f, CONVT_X, KERNEL, iters)
 }
 
+fn gandcgan(iters: usize) -> Result<()> {
+    gandcgan_impl(iters, true)
+}
+
+fn naive_gandcgan(iters: usize) -> Result<()> {
+    gandcgan_impl(iters, false)
+}
+
+/// One `GanTrainer` step of `run dcgan`'s pair (`GanTrainConfig::dcgan_mnist`: G 100 ->
+/// 64x7x7 -> 32x14x14 -> 1x28x28 with batch norm, D 1 -> 32 -> 64 with batch norm -> logit)
+/// on 64 images: the written-out step (`fused`) or candle's autograd.
+fn gandcgan_impl(iters: usize, fused: bool) -> Result<()> {
+    use gm_gan::{GanTrainConfig, GanTrainer};
+    let dev = Device::Cpu;
+    let mut t = GanTrainer::new(GanTrainConfig::dcgan_mnist(), 0, &dev).map_err(to_candle_any)?;
+    t.set_fused(fused).map_err(to_candle_any)?;
+    let mut rng = GmRng::new(2);
+    let real = rng
+        .uniform((64, 1, 28, 28), 0.0, 1.0, &dev)
+        .map_err(to_candle)?;
+    let name = if fused {
+        "gan_dcgan_step_b64"
+    } else {
+        "naive_gan_dcgan_step_b64"
+    };
+    let r = bench(3, iters, || {
+        t.train_step(&real, &mut rng)
+            .map(|_| ())
+            .map_err(to_candle_any)
+    })?;
+    report(name, r, None);
+    Ok(())
+}
+
 fn mlpgan(iters: usize) -> Result<()> {
     mlpgan_impl(iters, true)
 }
@@ -661,7 +695,7 @@ fn main() -> Result<()> {
     let iters: usize = pos.get(1).and_then(|s| s.parse().ok()).unwrap_or(30);
     // `naive_*`: the same workload with candle-nn's convolutions (the "before" column).
     type Workload = fn(usize) -> Result<()>;
-    let all: [(&str, Workload); 20] = [
+    let all: [(&str, Workload); 22] = [
         ("peak", peak),
         ("vae", vae),
         ("naive_vae", naive_vae),
@@ -671,6 +705,8 @@ fn main() -> Result<()> {
         ("naive_convt", naive_convt),
         ("conv", conv),
         ("naive_conv", naive_conv),
+        ("gandcgan", gandcgan),
+        ("naive_gandcgan", naive_gandcgan),
         ("mlpgan", mlpgan),
         ("naive_mlpgan", naive_mlpgan),
         ("geninf", geninf),

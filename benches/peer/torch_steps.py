@@ -2,7 +2,7 @@
 architectures, batch sizes and Adam, in f32 on the CPU. Prints one JSON line per workload
 with the median and minimum milliseconds per call, like the Rust side.
 
-    python torch_steps.py [all|peak|vae|dcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow]
+    python torch_steps.py [all|peak|vae|dcgan|gandcgan|conv|convt|mlpgan|geninf|mmd|sliced|normal|csgm|flow]
         [iters] [--threads N]
 """
 import argparse
@@ -120,6 +120,31 @@ def w_dcgan(iters):
     opt_d = torch.optim.Adam(disc.parameters(), lr=1e-3)
     real = torch.rand(64, 1, 28, 28) * 2.0 - 1.0
     emit("dcgan_step_b64", timed(3, iters, lambda: adversarial_step(gen, disc, opt_g, opt_d, real, 100)))
+
+
+def gm_dcgan():
+    """`run dcgan`'s pair (gm-gan's GanTrainConfig::dcgan_mnist, 32 base channels)."""
+    gen = nn.Sequential(
+        nn.ConvTranspose2d(100, 64, 7), nn.BatchNorm2d(64), nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 4, stride=2, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.ConvTranspose2d(32, 1, 4, stride=2, padding=1), nn.Tanh())
+    disc = nn.Sequential(
+        nn.Conv2d(1, 32, 4, stride=2, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(32, 64, 4, stride=2, padding=1), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+        nn.Conv2d(64, 1, 7), nn.Flatten())
+    return gen, disc
+
+
+def w_gandcgan(iters):
+    gen, disc = gm_dcgan()
+    opt_g = torch.optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(disc.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    real = torch.rand(64, 1, 28, 28) * 2.0 - 1.0
+
+    def step():
+        adversarial_step(lambda z: gen(z.reshape(-1, 100, 1, 1)), disc, opt_g, opt_d, real, 100)
+
+    emit("gan_dcgan_step_b64", timed(3, iters, step))
 
 
 def conv_pair(name, op, x_shape, w_shape, iters):
@@ -389,7 +414,7 @@ def w_flow(iters):
     emit("flow_step_b64", timed(3, iters, step))
 
 
-WORKLOADS = {"peak": w_peak, "vae": w_vae, "dcgan": w_dcgan, "convt": w_convt, "conv": w_conv,
+WORKLOADS = {"peak": w_peak, "vae": w_vae, "dcgan": w_dcgan, "gandcgan": w_gandcgan, "convt": w_convt, "conv": w_conv,
              "mlpgan": w_mlpgan, "geninf": w_geninf, "mmd": w_mmd, "sliced": w_sliced,
              "normal": w_normal, "csgm": w_csgm, "flow": w_flow}
 

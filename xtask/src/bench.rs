@@ -9,12 +9,13 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 const WORKLOADS: &[&str] = &[
-    "vae", "dcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal", "csgm", "flow",
+    "vae", "dcgan", "gandcgan", "convt", "conv", "mlpgan", "geninf", "mmd", "sliced", "normal",
+    "csgm", "flow",
 ];
 /// Workloads that also run on the slower path (candle-nn's convolutions, or candle's autograd
 /// for the MLP steps), as the "before" rows.
 const NAIVE: &[&str] = &[
-    "dcgan", "convt", "conv", "geninf", "mlpgan", "vae", "csgm", "flow",
+    "dcgan", "gandcgan", "convt", "conv", "geninf", "mlpgan", "vae", "csgm", "flow",
 ];
 const VENV: &str = "venv-torch";
 

@@ -196,6 +196,35 @@ pub fn batch_norm2d(c: usize, cfg: BatchNormConfig, vb: VarBuilder) -> Result<Ba
 }
 
 impl BatchNorm2d {
+    /// The scale `gamma`, one per channel.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The shift `beta`, one per channel.
+    pub fn bias(&self) -> &Tensor {
+        &self.bias
+    }
+
+    /// The layer's `eps` and momentum.
+    pub fn config(&self) -> BatchNormConfig {
+        self.cfg
+    }
+
+    /// Moves the running statistics towards a batch's `mean` and biased variance `var`
+    /// over `count` values per channel (the unbiased variance enters the running one), as a
+    /// training-mode forward pass does.
+    pub fn update_running(&self, mean: &Tensor, var: &Tensor, count: usize) -> Result<()> {
+        let m = self.cfg.momentum;
+        let count = count as f64;
+        let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean * m)?)?;
+        let rv =
+            ((self.running_var.as_tensor() * (1.0 - m))? + (var * (m * count / (count - 1.0)))?)?;
+        self.running_mean.set(&rm)?;
+        self.running_var.set(&rv)?;
+        Ok(())
+    }
+
     /// Normalised activations: batch statistics when `train` (updating the running ones),
     /// running statistics otherwise.
     pub fn forward_t(&self, x: &Tensor, train: bool) -> Result<Tensor> {
@@ -218,12 +247,7 @@ impl BatchNorm2d {
             let mean = channel_sum(x)?.affine(1.0 / count, 0.0)?;
             let centred = channel_affine(x, &mean.ones_like()?, &mean.neg()?)?;
             let var = channel_sum(&centred.sqr()?)?.affine(1.0 / count, 0.0)?;
-            let m = self.cfg.momentum;
-            let rm = ((self.running_mean.as_tensor() * (1.0 - m))? + (mean.detach() * m)?)?;
-            let rv = ((self.running_var.as_tensor() * (1.0 - m))?
-                + (var.detach() * (m * count / (count - 1.0)))?)?;
-            self.running_mean.set(&rm)?;
-            self.running_var.set(&rv)?;
+            self.update_running(&mean.detach(), &var.detach(), b * inner)?;
             (mean, var)
         } else {
             (

@@ -443,6 +443,23 @@ impl Module for ConvTranspose2d {
     }
 }
 
+impl ConvTranspose2d {
+    /// The kernel, `(c_in, c_out, k, k)`.
+    pub fn weight(&self) -> &Tensor {
+        &self.weight
+    }
+
+    /// The bias, `(c_out,)`, when the layer has one.
+    pub fn bias(&self) -> Option<&Tensor> {
+        self.bias.as_ref()
+    }
+
+    /// Stride, padding and output padding.
+    pub fn config(&self) -> ConvConfig {
+        self.cfg
+    }
+}
+
 fn uniform_bias(fan_in: usize) -> candle_nn::Init {
     let bound = 1.0 / (fan_in as f64).sqrt();
     candle_nn::Init::Uniform {

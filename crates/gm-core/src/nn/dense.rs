@@ -82,7 +82,7 @@ fn one_minus_exp_neg(y: f32) -> f32 {
 
 impl DenseActivation {
     /// `x <- act(x)`, split across candle's threads when `x` is large.
-    fn apply(self, x: &mut [f32]) {
+    pub fn apply(self, x: &mut [f32]) {
         if self == DenseActivation::Identity {
             return;
         }
@@ -134,7 +134,7 @@ impl DenseActivation {
 
     /// `g <- g act'(x)`, with `y = act(x)`, split across candle's threads when `g` is large.
     /// ReLU's derivative at 0 is 0, as candle's.
-    fn backprop(self, y: &[f32], g: &mut [f32]) {
+    pub fn backprop(self, y: &[f32], g: &mut [f32]) {
         if self == DenseActivation::Identity {
             return;
         }
@@ -299,6 +299,51 @@ pub fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
             false,
             par,
         )
+    }
+}
+
+/// `dst <- [dst +] a b^T` for `a (m, k)` and `b (n, k)` row-major, over a long inner
+/// dimension `k` (the batch's rows or pixels): weight gradients. One matrix product of so few
+/// rows and columns runs on one core, so the inner dimension is split across candle's
+/// threads and the partial products added.
+pub fn long_inner_into(
+    dst: &mut [f32],
+    a: &[f32],
+    m: usize,
+    b: &[f32],
+    n: usize,
+    k: usize,
+    accumulate: bool,
+) {
+    let parts = candle_core::utils::get_num_threads().min(k / 1024).max(1);
+    fn view(v: &[f32], rows: usize, k: usize, (lo, hi): (usize, usize)) -> View<'_> {
+        View::strided(&v[lo..], rows, hi - lo, k, 1)
+    }
+    let bounds: Vec<(usize, usize)> = (0..parts)
+        .map(|i| (k * i / parts, k * (i + 1) / parts))
+        .collect();
+    let (first, rest) = bounds.split_first().expect("at least one part");
+    let partial: Vec<Vec<f32>> = rest
+        .par_iter()
+        .map(|&(lo, hi)| {
+            let mut d = vec![0f32; m * n];
+            matmul_into(
+                &mut d,
+                view(a, m, k, (lo, hi)),
+                view(b, n, k, (lo, hi)).t(),
+                false,
+            );
+            d
+        })
+        .collect();
+    matmul_into(
+        dst,
+        view(a, m, k, *first),
+        view(b, n, k, *first).t(),
+        accumulate,
+    );
+    for d in partial {
+        dst.iter_mut().zip(&d).for_each(|(x, y)| *x += y);
     }
 }
 

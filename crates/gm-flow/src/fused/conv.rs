@@ -5,7 +5,7 @@
 
 use std::borrow::Cow;
 
-use gm_core::nn::{matmul_into, View};
+use gm_core::nn::{long_inner_into, matmul_into, View};
 use rayon::prelude::*;
 
 /// The spatial size of a batch: `n` images of `h x w`.
@@ -94,51 +94,6 @@ pub(crate) fn col2im3(cols: &[f32], c_in: usize, g: Grid) -> Vec<f32> {
         }
     });
     x
-}
-
-/// `dst <- [dst +] a b^T` for `a (m, k)` and `b (n, k)` row-major, over a long inner
-/// dimension `k` (pixels of the batch): the weight gradients. One matrix product of so few
-/// rows and columns runs on one core, so the inner dimension is split across candle's
-/// threads and the partial products added.
-pub(crate) fn long_inner_into(
-    dst: &mut [f32],
-    a: &[f32],
-    m: usize,
-    b: &[f32],
-    n: usize,
-    k: usize,
-    accumulate: bool,
-) {
-    let parts = candle_core::utils::get_num_threads().min(k / 1024).max(1);
-    fn view(v: &[f32], rows: usize, k: usize, (lo, hi): (usize, usize)) -> View<'_> {
-        View::strided(&v[lo..], rows, hi - lo, k, 1)
-    }
-    let bounds: Vec<(usize, usize)> = (0..parts)
-        .map(|i| (k * i / parts, k * (i + 1) / parts))
-        .collect();
-    let (first, rest) = bounds.split_first().expect("at least one part");
-    let partial: Vec<Vec<f32>> = rest
-        .par_iter()
-        .map(|&(lo, hi)| {
-            let mut d = vec![0f32; m * n];
-            matmul_into(
-                &mut d,
-                view(a, m, k, (lo, hi)),
-                view(b, n, k, (lo, hi)).t(),
-                false,
-            );
-            d
-        })
-        .collect();
-    matmul_into(
-        dst,
-        view(a, m, k, *first),
-        view(b, n, k, *first).t(),
-        accumulate,
-    );
-    for d in partial {
-        dst.iter_mut().zip(&d).for_each(|(x, y)| *x += y);
-    }
 }
 
 /// `sum v` with eight accumulators, so that the loop vectorizes.

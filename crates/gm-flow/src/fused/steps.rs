@@ -7,9 +7,9 @@
 //! `dL/dz = z / (n D)` and every item's log-determinant enters with the weight
 //! `dL/d logdet_i = -1/(n D)`, called `gl` below.
 
-use gm_core::nn::{matmul_into, View};
+use gm_core::nn::{long_inner_into, matmul_into, View};
 
-use super::conv::{long_inner_into, Grid, HostConvNet, NetTape};
+use super::conv::{Grid, HostConvNet, NetTape};
 
 /// A batch of channel-major planes.
 #[derive(Debug, Clone)]

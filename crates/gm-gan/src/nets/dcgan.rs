@@ -3,8 +3,9 @@
 use candle_core::{Module, Tensor};
 use candle_nn::VarBuilder;
 use gm_core::nn::conv::{conv2d, conv_transpose2d, Conv2d, ConvConfig, ConvTranspose2d};
-use gm_core::nn::{batch_norm2d, BatchNorm2d as BatchNorm, BatchNormConfig};
+use gm_core::nn::{batch_norm2d, BatchNorm2d as BatchNorm, BatchNormConfig, DenseActivation};
 
+use super::HostLayer;
 use crate::{Error, Result};
 
 /// The base channel count of [`GanConfig::dcgan_mnist`](super::GanConfig::dcgan_mnist) and
@@ -124,6 +125,19 @@ impl DcganGen {
         })
     }
 
+    /// The layers in order, from `z` as a `latent x 1 x 1` image to the raw output.
+    pub(super) fn host_layers(&self) -> Option<Vec<HostLayer>> {
+        let (last, hidden) = self.ups.split_last()?;
+        let mut layers = Vec::with_capacity(3 * self.ups.len());
+        for (ct, bn) in hidden.iter().zip(&self.norms) {
+            layers.push(transposed(ct)?);
+            layers.push(HostLayer::Norm(bn.clone()));
+            layers.push(HostLayer::Act(DenseActivation::Relu));
+        }
+        layers.push(transposed(last)?);
+        Some(layers)
+    }
+
     pub(super) fn forward_t(&self, z: &Tensor, train: bool) -> candle_core::Result<Tensor> {
         let n = z.dim(0)?;
         let Some((last, hidden)) = self.ups.split_last() else {
@@ -136,6 +150,19 @@ impl DcganGen {
         }
         last.forward(&x)
     }
+}
+
+/// A transposed convolution with bias and no output padding as a host layer.
+fn transposed(ct: &ConvTranspose2d) -> Option<HostLayer> {
+    let cfg = ct.config();
+    (cfg.output_padding == 0).then_some(())?;
+    Some(HostLayer::Conv {
+        weight: ct.weight().clone(),
+        bias: ct.bias()?.clone(),
+        stride: cfg.stride,
+        pad: cfg.padding,
+        transposed: true,
+    })
 }
 
 /// D: `c0` (no batch norm), `c1, bn1, ...` stride-2 convolutions down to `start x start`,
@@ -200,6 +227,29 @@ impl DcganDisc {
             kernels,
             norms,
         })
+    }
+
+    /// The layers in order, from the image to the logit (a `1 x 1` map).
+    pub(super) fn host_layers(&self) -> Vec<HostLayer> {
+        let last = self.kernels.len().saturating_sub(1);
+        let mut layers = Vec::with_capacity(3 * self.kernels.len());
+        for (i, (w, b, cfg)) in self.kernels.iter().enumerate() {
+            layers.push(HostLayer::Conv {
+                weight: w.clone(),
+                bias: b.clone(),
+                stride: cfg.stride,
+                pad: cfg.padding,
+                transposed: false,
+            });
+            if i == last {
+                break;
+            }
+            if i > 0 {
+                layers.push(HostLayer::Norm(self.norms[i - 1].clone()));
+            }
+            layers.push(HostLayer::Act(DenseActivation::LeakyRelu(0.2)));
+        }
+        layers
     }
 
     /// The layers' store names and kernels.

@@ -83,6 +83,14 @@ impl Discriminator {
         Ok(())
     }
 
+    /// A DCGAN critic's layers, from the image to the logit.
+    pub(crate) fn dcgan_layers(&self) -> Option<Vec<super::HostLayer>> {
+        match &self.body {
+            DiscBody::Dcgan(d) => Some(d.host_layers()),
+            DiscBody::Mlp(_) => None,
+        }
+    }
+
     /// An MLP critic's parameters `[w0, b0, ...]` and hidden activation.
     pub(crate) fn mlp_parts(&self) -> Option<(&[Tensor], DenseActivation)> {
         match &self.body {

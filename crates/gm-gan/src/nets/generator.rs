@@ -66,6 +66,19 @@ impl GanGenerator {
         }
     }
 
+    /// A DCGAN generator's layers (the output activation last), from `z` as a
+    /// `latent x 1 x 1` image.
+    pub(crate) fn dcgan_layers(&self) -> Option<Vec<super::HostLayer>> {
+        let GenBody::Dcgan(d) = &self.body else {
+            return None;
+        };
+        let mut layers = d.host_layers()?;
+        if self.cfg.output == OutputActivation::Tanh {
+            layers.push(super::HostLayer::Act(DenseActivation::Tanh));
+        }
+        Some(layers)
+    }
+
     /// The network-space output `(n, data_shape...)`; `train` selects batch statistics (and
     /// updates the running ones) in DCGAN's batch norm.
     pub fn forward_t(&self, z: &Tensor, train: bool) -> Result<Tensor> {

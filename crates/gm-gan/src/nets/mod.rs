@@ -35,6 +35,23 @@ pub use dcgan::DCGAN_BASE_CHANNELS;
 pub use discriminator::Discriminator;
 pub use generator::GanGenerator;
 
+/// A layer of a DCGAN network as the written-out training step sees it.
+#[derive(Debug, Clone)]
+pub(crate) enum HostLayer {
+    /// A square convolution (or, `transposed`, a transposed one) with bias.
+    Conv {
+        weight: candle_core::Tensor,
+        bias: candle_core::Tensor,
+        stride: usize,
+        pad: usize,
+        transposed: bool,
+    },
+    /// Batch norm in training mode (batch statistics, the running ones updated).
+    Norm(gm_core::nn::BatchNorm2d),
+    /// An element-wise activation.
+    Act(gm_core::nn::DenseActivation),
+}
+
 /// Hidden-layer nonlinearity of an MLP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

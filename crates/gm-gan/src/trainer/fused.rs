@@ -1,12 +1,17 @@
-//! The fused training step of MLP GANs on the CPU. When both networks are MLPs and the
-//! objective's gradient in the scores has a closed form (GAN, WGAN with clipping, hinge,
-//! least squares) and no trick needs autograd (gradient penalties, feature matching,
-//! unrolling, historical averaging, DiffAugment, spectral normalization),
-//! each update is written out: the forward passes through [`DenseStack`]s keep what their
-//! backward passes need, the critic sees the real and generated batches as one batch of
-//! `2n` rows, the score gradients are the objective's closed forms, and Adam updates from the
-//! host gradients. The arithmetic is that of the autograd path (see the tests), which stays
-//! the general one; the random draws are the same, so a run may switch paths on resume.
+//! The fused training step of MLP and DCGAN pairs on the CPU. When both networks are MLPs
+//! or both DCGAN's and the objective's gradient in the scores has a closed form (GAN, WGAN
+//! with clipping, hinge, least squares) and no trick needs autograd (gradient penalties,
+//! feature matching, unrolling, historical averaging, DiffAugment, spectral normalization),
+//! each update is written out: the forward passes (through [`DenseStack`]s, or the
+//! convolutions, batch norms and activations of [`convnet`]) keep what their backward passes
+//! need, the score gradients are the objective's closed forms, and Adam updates from the
+//! host gradients. An MLP critic sees the real and generated batches as one batch of `2n`
+//! rows; a DCGAN critic scores them one after the other, as candle's path does, because its
+//! batch norm takes each batch's statistics. The arithmetic is that of the autograd path
+//! (see the tests), which stays the general one; the random draws are the same, so a run may
+//! switch paths on resume.
+
+mod convnet;
 
 use candle_core::{DType, Device, Tensor};
 use gm_core::nn::{DenseActivation, DenseStack};
@@ -16,13 +21,37 @@ use super::GanTrainConfig;
 use crate::nets::{Discriminator, GanGenerator, OutputActivation};
 use crate::objective::{GanGeneratorLoss, Objective};
 use crate::Result;
+use convnet::{ConvNet, ConvTape, Shape};
 
-/// The generator and the critic as dense stacks over their candle parameters.
-pub(super) struct FusedMlp {
-    g: DenseStack,
-    d: DenseStack,
+/// The two networks on host memory.
+enum Nets {
+    Dense {
+        g: DenseStack,
+        d: DenseStack,
+    },
+    /// DCGAN's; `latent` enters G as a `latent x 1 x 1` image, `image` is D's input
+    /// `(c, h, w)`.
+    Conv {
+        g: ConvNet,
+        d: ConvNet,
+        latent: usize,
+        image: [usize; 3],
+    },
+}
+
+/// The generator and the critic on host memory, over their candle parameters.
+pub(super) struct Fused {
+    nets: Nets,
     g_params: Vec<Tensor>,
     d_params: Vec<Tensor>,
+}
+
+/// `x (n, c, ...)` channel-major, `(c, n, ...)`.
+fn channel_major(x: &Tensor) -> Result<Vec<f32>> {
+    Ok(x.transpose(0, 1)?
+        .contiguous()?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
 }
 
 /// Whether the objective and the tricks of `cfg` allow the fused step.
@@ -160,11 +189,11 @@ fn unsupported(objective: &Objective) -> crate::Error {
     crate::Error::config(
         "objective",
         objective.name(),
-        "the fused MLP step needs a closed-form score gradient",
+        "the written-out step needs a closed-form score gradient",
     )
 }
 
-impl FusedMlp {
+impl Fused {
     /// The fused step of `cfg`'s networks, or `None` where the configuration, the networks,
     /// the device or the precision need the autograd path.
     pub(super) fn new(
@@ -176,22 +205,44 @@ impl FusedMlp {
         if !device.is_cpu() || !eligible(cfg) {
             return Ok(None);
         }
-        let (Some((gp, ga)), Some((dp, da))) = (gen.mlp_parts(), disc.and_then(|d| d.mlp_parts()))
-        else {
+        let Some(disc) = disc else {
             return Ok(None);
         };
-        if gp.iter().chain(dp).any(|p| p.dtype() != DType::F32) {
-            return Ok(None);
+        if let (Some((gp, ga)), Some((dp, da))) = (gen.mlp_parts(), disc.mlp_parts()) {
+            if gp.iter().chain(dp).any(|p| p.dtype() != DType::F32) {
+                return Ok(None);
+            }
+            let out = match cfg.model.output {
+                OutputActivation::Identity => DenseActivation::Identity,
+                OutputActivation::Tanh => DenseActivation::Tanh,
+            };
+            return Ok(Some(Self {
+                nets: Nets::Dense {
+                    g: DenseStack::new(&widths(gp)?, ga, out)?,
+                    d: DenseStack::new(&widths(dp)?, da, DenseActivation::Identity)?,
+                },
+                g_params: gp.to_vec(),
+                d_params: dp.to_vec(),
+            }));
         }
-        let out = match cfg.model.output {
-            OutputActivation::Identity => DenseActivation::Identity,
-            OutputActivation::Tanh => DenseActivation::Tanh,
+        let (Some(gl), Some(dl)) = (gen.dcgan_layers(), disc.dcgan_layers()) else {
+            return Ok(None);
+        };
+        let (Some(g), Some(d)) = (ConvNet::new(&gl), ConvNet::new(&dl)) else {
+            return Ok(None);
+        };
+        let &[c, h, w] = cfg.model.data_shape.as_slice() else {
+            return Ok(None);
         };
         Ok(Some(Self {
-            g: DenseStack::new(&widths(gp)?, ga, out)?,
-            d: DenseStack::new(&widths(dp)?, da, DenseActivation::Identity)?,
-            g_params: gp.to_vec(),
-            d_params: dp.to_vec(),
+            g_params: g.params.clone(),
+            d_params: d.params.clone(),
+            nets: Nets::Conv {
+                g,
+                d,
+                latent: cfg.model.latent_dim,
+                image: [c, h, w],
+            },
         }))
     }
 
@@ -218,28 +269,77 @@ impl FusedMlp {
         let n = real.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
         let (gp, dp) = (refs(&gp), refs(&dp));
-        let fake = self.g.forward(&gp, values(z)?, n)?;
-        let mut batch = values(real)?;
-        batch.extend_from_slice(fake.output());
-        if let Some((nr, nf)) = noise {
-            let mut draws = values(nr)?;
-            draws.extend(values(nf)?);
-            add_noise(&mut batch, &draws)?;
+        let scores = |v_real: &[f32], v_fake: &[f32]| -> Result<_> {
+            let (loss, d_real, d_fake) = critic_scores(objective, v_real, v_fake, target)
+                .ok_or_else(|| unsupported(objective))?;
+            let mut m = vec![("d_loss".to_string(), loss as f32 as f64)];
+            if let Objective::Wgan { .. } = objective {
+                let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
+                m.push(("critic_gap".into(), mean(v_real) - mean(v_fake)));
+            }
+            Ok((m, d_real, d_fake))
+        };
+        match &self.nets {
+            Nets::Dense { g, d } => {
+                let fake = g.forward(&gp, values(z)?, n)?;
+                let mut batch = values(real)?;
+                batch.extend_from_slice(fake.output());
+                if let Some((nr, nf)) = noise {
+                    let mut draws = values(nr)?;
+                    draws.extend(values(nf)?);
+                    add_noise(&mut batch, &draws)?;
+                }
+                let tape = d.forward(&dp, batch, 2 * n)?;
+                let (v_real, v_fake) = tape.output().split_at(n);
+                let (m, mut d_out, d_fake) = scores(v_real, v_fake)?;
+                d_out.extend_from_slice(&d_fake);
+                let mut grads = d.zero_grads();
+                d.backward(&dp, &tape, d_out, Some(&mut grads), false)?;
+                Ok((m, grads))
+            }
+            Nets::Conv { g, d, .. } => {
+                let fake = self.generate(g, &gp, z)?;
+                let mut fake_in = fake.output().to_vec();
+                let mut real_in = channel_major(real)?;
+                if let Some((nr, nf)) = noise {
+                    add_noise(&mut real_in, &channel_major(nr)?)?;
+                    add_noise(&mut fake_in, &channel_major(nf)?)?;
+                }
+                // The real batch first, then the generated one, each with its statistics.
+                let shape = fake.output_shape();
+                let t_real = d.forward(&dp, real_in, shape)?;
+                let t_fake = d.forward(&dp, fake_in, shape)?;
+                let (m, d_real, d_fake) = scores(t_real.output(), t_fake.output())?;
+                let mut grads = d.zero_grads();
+                d.backward(&dp, &t_real, d_real, &mut grads, false);
+                d.backward(&dp, &t_fake, d_fake, &mut grads, false);
+                Ok((m, grads))
+            }
         }
-        let tape = self.d.forward(&dp, batch, 2 * n)?;
-        let (v_real, v_fake) = tape.output().split_at(n);
-        let (loss, mut d_out, d_fake) = critic_scores(objective, v_real, v_fake, target)
-            .ok_or_else(|| unsupported(objective))?;
-        let mut m = vec![("d_loss".to_string(), loss as f32 as f64)];
-        if let Objective::Wgan { .. } = objective {
-            let mean = |v: &[f32]| v.iter().map(|&x| x as f64).sum::<f64>() / n as f64;
-            m.push(("critic_gap".into(), mean(v_real) - mean(v_fake)));
+    }
+
+    /// `G(z)` on the DCGAN path (batch norm in training mode).
+    fn generate(&self, g: &ConvNet, gp: &[&[f32]], z: &Tensor) -> Result<ConvTape> {
+        let Nets::Conv { latent, image, .. } = &self.nets else {
+            unreachable!("only the DCGAN path generates through a ConvNet")
+        };
+        let n = z.dim(0)?;
+        let shape = Shape {
+            c: *latent,
+            n,
+            h: 1,
+            w: 1,
+        };
+        let tape = g.forward(gp, channel_major(z)?, shape)?;
+        let out = tape.output_shape();
+        if [out.c, out.h, out.w] != *image {
+            return Err(crate::Error::Shape {
+                what: "written-out DCGAN generator output",
+                got: vec![out.c, out.h, out.w],
+                expected: image.to_vec(),
+            });
         }
-        d_out.extend_from_slice(&d_fake);
-        let mut grads = self.d.zero_grads();
-        self.d
-            .backward(&dp, &tape, d_out, Some(&mut grads), false)?;
-        Ok((m, grads))
+        Ok(tape)
     }
 
     /// One critic update on `real` (network space) and `G(z)`, with their instance noise when
@@ -269,24 +369,43 @@ impl FusedMlp {
         let n = z.dim(0)?;
         let (gp, dp) = (host(&self.g_params)?, host(&self.d_params)?);
         let (gp, dp) = (refs(&gp), refs(&dp));
-        let fake = self.g.forward(&gp, values(z)?, n)?;
-        let mut fake_in = fake.output().to_vec();
-        if let Some(nf) = noise {
-            add_noise(&mut fake_in, &values(nf)?)?;
+        let scores =
+            |v: &[f32]| generator_scores(objective, v).ok_or_else(|| unsupported(objective));
+        match &self.nets {
+            Nets::Dense { g, d } => {
+                let fake = g.forward(&gp, values(z)?, n)?;
+                let mut fake_in = fake.output().to_vec();
+                if let Some(nf) = noise {
+                    add_noise(&mut fake_in, &values(nf)?)?;
+                }
+                // The noise is added: the critic's input gradient is the generator output's.
+                let tape = d.forward(&dp, fake_in, n)?;
+                let (loss, d_score) = scores(tape.output())?;
+                // Asked for, the input's gradient is always there (an empty one is a size
+                // error).
+                let d_fake = d
+                    .backward(&dp, &tape, d_score, None, true)?
+                    .unwrap_or_default();
+                let mut grads = g.zero_grads();
+                g.backward(&gp, &fake, d_fake, Some(&mut grads), false)?;
+                Ok((loss as f32 as f64, grads))
+            }
+            Nets::Conv { g, d, .. } => {
+                let fake = self.generate(g, &gp, z)?;
+                let mut fake_in = fake.output().to_vec();
+                if let Some(nf) = noise {
+                    add_noise(&mut fake_in, &channel_major(nf)?)?;
+                }
+                let tape = d.forward(&dp, fake_in, fake.output_shape())?;
+                let (loss, d_score) = scores(tape.output())?;
+                // D's parameter gradients are computed and dropped: only G is updated.
+                let mut unused = d.zero_grads();
+                let d_fake = d.backward(&dp, &tape, d_score, &mut unused, true);
+                let mut grads = g.zero_grads();
+                g.backward(&gp, &fake, d_fake, &mut grads, false);
+                Ok((loss as f32 as f64, grads))
+            }
         }
-        // The noise is added: the critic's input gradient is the generator output's.
-        let tape = self.d.forward(&dp, fake_in, n)?;
-        let (loss, d_score) =
-            generator_scores(objective, tape.output()).ok_or_else(|| unsupported(objective))?;
-        // Asked for, the input's gradient is always there (an empty one is a size error).
-        let d_fake = self
-            .d
-            .backward(&dp, &tape, d_score, None, true)?
-            .unwrap_or_default();
-        let mut grads = self.g.zero_grads();
-        self.g
-            .backward(&gp, &fake, d_fake, Some(&mut grads), false)?;
-        Ok((loss as f32 as f64, grads))
     }
 
     /// One generator update on `G(z)` (with its instance noise when given); returns the

@@ -122,8 +122,8 @@ pub struct GanTrainer {
     g: Player,
     ema: Option<Ema>,
     critic: Option<Critic>,
-    /// The written-out MLP step where the configuration allows it ([`fused`]).
-    fused: Option<fused::FusedMlp>,
+    /// The written-out MLP or DCGAN step where the configuration allows it ([`fused`]).
+    fused: Option<fused::Fused>,
     step: u64,
     last_g_loss: f64,
     device: Device,
@@ -165,7 +165,7 @@ impl GanTrainer {
         } else {
             None
         };
-        let fused = fused::FusedMlp::new(&cfg, &gen, critic.as_ref().map(|c| &c.net), device)?;
+        let fused = fused::Fused::new(&cfg, &gen, critic.as_ref().map(|c| &c.net), device)?;
         Ok(Self {
             cfg,
             gen,
@@ -217,17 +217,18 @@ impl GanTrainer {
         Game::new(&self.cfg.objective, &self.cfg.tricks)
     }
 
-    /// Whether the updates take the written-out MLP path ([`GanTrainer::set_fused`]).
+    /// Whether the updates take the written-out path ([`GanTrainer::set_fused`]).
     pub fn is_fused(&self) -> bool {
         self.fused.is_some()
     }
 
-    /// Turns the written-out MLP step on (where the configuration allows it: both networks
-    /// MLPs on the CPU, a GAN, WGAN, hinge or least-squares objective, no trick that needs
-    /// autograd) or off (candle's autograd, the general path). On by default where allowed.
+    /// Turns the written-out step on (where the configuration allows it: both networks MLPs
+    /// or both DCGAN's, f32 on the CPU, a GAN, WGAN, hinge or least-squares objective, no
+    /// trick that needs autograd) or off (candle's autograd, the general path). On by default
+    /// where allowed.
     pub fn set_fused(&mut self, on: bool) -> Result<()> {
         self.fused = if on {
-            fused::FusedMlp::new(
+            fused::Fused::new(
                 &self.cfg,
                 &self.gen,
                 self.critic.as_ref().map(|c| &c.net),

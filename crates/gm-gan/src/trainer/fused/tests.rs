@@ -84,72 +84,118 @@ fn assert_close(a: &[f32], b: &[f32], what: &str) {
     }
 }
 
-/// The written-out losses and gradients against candle's autograd on the same networks,
-/// batch and latents, for every objective the fused step takes, on vectors and on images
-/// (tanh output).
+/// The written-out losses and gradients of `cfg`'s fused step against candle's autograd on
+/// the same networks, batch and latents, with instance noise when `noisy`.
+fn assert_fused_gradients(cfg: &GanTrainConfig, noisy: bool, name: &str) {
+    let dev = Device::Cpu;
+    let objective = cfg.objective.clone();
+    let t = GanTrainer::new(cfg.clone(), 11, &dev).unwrap();
+    let f = t.fused.as_ref().expect("eligible configuration");
+    let mut rng = GmRng::new(4);
+    let mut shape = vec![19];
+    shape.extend_from_slice(&cfg.model.data_shape);
+    let real = rng
+        .normal(shape.clone(), 0.0, 0.7, &dev)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    let z = rng
+        .normal((19, cfg.model.latent_dim), 0.0, 1.0, &dev)
+        .unwrap();
+    // Instance noise, added to both batches (zero when off).
+    let scale = if noisy { 0.2 } else { 0.0 };
+    let nr = rng.normal(shape.clone(), 0.0, scale, &dev).unwrap();
+    let nf = rng.normal(shape, 0.0, scale, &dev).unwrap();
+    let target = cfg.tricks.real_target();
+    let name = format!("{} {name} noise={noisy}", objective.name());
+
+    let noise = noisy.then_some((&nr, &nf));
+    let (m, grads) = f
+        .critic_grads(&objective, &real, &z, target, noise)
+        .unwrap();
+    let c = t.critic.as_ref().unwrap();
+    let fake = t.gen.forward_t(&z, true).unwrap().detach();
+    let v_real = c.net.forward(&(&real + &nr).unwrap()).unwrap();
+    let v_fake = c.net.forward(&(&fake + &nf).unwrap()).unwrap();
+    let loss = objective.critic_loss(&v_real, &v_fake, target).unwrap();
+    let want = loss.to_scalar::<f32>().unwrap() as f64;
+    assert!(
+        (m[0].1 - want).abs() <= 1e-5 * want.abs().max(1.0),
+        "{name}: d_loss {} vs {want}",
+        m[0].1
+    );
+    let reference = loss.backward().unwrap();
+    assert_eq!(grads.len(), f.d_params.len());
+    for (i, (g, p)) in grads.iter().zip(&f.d_params).enumerate() {
+        let r = flat(reference.get(p).unwrap());
+        assert_close(g, &r, &format!("{name}: critic parameter {i}"));
+    }
+
+    let (loss_g, grads) = f
+        .generator_grads(&objective, &z, noisy.then_some(&nf))
+        .unwrap();
+    let fake = (t.gen.forward_t(&z, true).unwrap() + &nf).unwrap();
+    let l = objective
+        .generator_loss(&c.net.forward(&fake).unwrap())
+        .unwrap();
+    let want = l.to_scalar::<f32>().unwrap() as f64;
+    assert!(
+        (loss_g - want).abs() <= 1e-5 * want.abs().max(1.0),
+        "{name}: g_loss {loss_g} vs {want}"
+    );
+    let reference = l.backward().unwrap();
+    assert_eq!(grads.len(), f.g_params.len());
+    for (i, (g, p)) in grads.iter().zip(&f.g_params).enumerate() {
+        let r = flat(reference.get(p).unwrap());
+        assert_close(g, &r, &format!("{name}: generator parameter {i}"));
+    }
+}
+
+/// Every objective the fused step takes, on vectors and on images (tanh output).
 #[test]
 fn fused_gradients_match_autograd() {
-    let dev = Device::Cpu;
     for (images, noisy) in [(false, false), (true, false), (false, true)] {
         for (objective, smoothing) in objectives() {
-            let cfg = config(objective.clone(), smoothing, images);
-            let t = GanTrainer::new(cfg.clone(), 11, &dev).unwrap();
-            let f = t.fused.as_ref().expect("eligible configuration");
-            let mut rng = GmRng::new(4);
-            let mut shape = vec![19];
-            shape.extend_from_slice(&cfg.model.data_shape);
-            let real = rng
-                .normal(shape.clone(), 0.0, 0.7, &dev)
-                .unwrap()
-                .tanh()
-                .unwrap();
-            let z = rng.normal((19, 5), 0.0, 1.0, &dev).unwrap();
-            // Instance noise, added to both batches (zero when off).
-            let scale = if noisy { 0.2 } else { 0.0 };
-            let nr = rng.normal(shape.clone(), 0.0, scale, &dev).unwrap();
-            let nf = rng.normal(shape, 0.0, scale, &dev).unwrap();
-            let target = cfg.tricks.real_target();
-            let name = format!("{} images={images} noise={noisy}", objective.name());
-
-            let noise = noisy.then_some((&nr, &nf));
-            let (m, grads) = f
-                .critic_grads(&objective, &real, &z, target, noise)
-                .unwrap();
-            let c = t.critic.as_ref().unwrap();
-            let fake = t.gen.forward_t(&z, true).unwrap().detach();
-            let v_real = c.net.forward(&(&real + &nr).unwrap()).unwrap();
-            let v_fake = c.net.forward(&(&fake + &nf).unwrap()).unwrap();
-            let loss = objective.critic_loss(&v_real, &v_fake, target).unwrap();
-            let want = loss.to_scalar::<f32>().unwrap() as f64;
-            assert!(
-                (m[0].1 - want).abs() <= 1e-5 * want.abs().max(1.0),
-                "{name}: d_loss"
-            );
-            let reference = loss.backward().unwrap();
-            for (i, (g, p)) in grads.iter().zip(&f.d_params).enumerate() {
-                let r = flat(reference.get(p).unwrap());
-                assert_close(g, &r, &format!("{name}: critic parameter {i}"));
-            }
-
-            let (loss_g, grads) = f
-                .generator_grads(&objective, &z, noisy.then_some(&nf))
-                .unwrap();
-            let fake = (t.gen.forward_t(&z, true).unwrap() + &nf).unwrap();
-            let l = objective
-                .generator_loss(&c.net.forward(&fake).unwrap())
-                .unwrap();
-            let want = l.to_scalar::<f32>().unwrap() as f64;
-            assert!(
-                (loss_g - want).abs() <= 1e-5 * want.abs().max(1.0),
-                "{name}: g_loss"
-            );
-            let reference = l.backward().unwrap();
-            for (i, (g, p)) in grads.iter().zip(&f.g_params).enumerate() {
-                let r = flat(reference.get(p).unwrap());
-                assert_close(g, &r, &format!("{name}: generator parameter {i}"));
-            }
+            let cfg = config(objective, smoothing, images);
+            assert_fused_gradients(&cfg, noisy, &format!("mlp images={images}"));
         }
     }
+}
+
+/// A small DCGAN pair (8x8 images, 4 base channels: transposed convolutions from 1x1, batch
+/// norm in both networks, a stride-2 critic).
+fn dcgan_config(objective: Objective, smoothing: f64) -> GanTrainConfig {
+    GanTrainConfig {
+        model: GanConfig {
+            latent_dim: 5,
+            data_shape: vec![1, 8, 8],
+            generator: Architecture::Dcgan { channels: 4 },
+            discriminator: Architecture::Dcgan { channels: 4 },
+            output: OutputActivation::Tanh,
+            mlp_init: MlpInit::Default,
+        },
+        objective,
+        tricks: Tricks {
+            label_smoothing: smoothing,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+/// The DCGAN pair's written-out convolutions, batch norms and activations, for every
+/// objective, with and without instance noise, and on RGB 16x16 images (the 4x4 layout).
+#[test]
+fn fused_dcgan_gradients_match_autograd() {
+    for (objective, smoothing) in objectives() {
+        for noisy in [false, true] {
+            let cfg = dcgan_config(objective.clone(), smoothing);
+            assert_fused_gradients(&cfg, noisy, "dcgan 1x8x8");
+        }
+    }
+    let mut cfg = dcgan_config(Objective::default(), 0.0);
+    cfg.model.data_shape = vec![3, 16, 16];
+    assert_fused_gradients(&cfg, true, "dcgan 3x16x16");
 }
 
 /// Twenty training steps on each path follow the same trajectory (losses within 1e-3);
@@ -207,7 +253,6 @@ fn fused_training_follows_the_autograd_run_and_applies_only_where_allowed() {
             },
             ..config(Objective::default(), 0.0, false)
         },
-        GanTrainConfig::dcgan_mnist(),
     ];
     for cfg in not_fused {
         if cfg.needs_second_order() {
@@ -215,5 +260,60 @@ fn fused_training_follows_the_autograd_run_and_applies_only_where_allowed() {
         }
         let t = GanTrainer::new(cfg.clone(), 0, &dev).unwrap();
         assert!(!t.is_fused(), "{cfg:?}");
+    }
+    let t = GanTrainer::new(GanTrainConfig::dcgan_mnist(), 0, &dev).unwrap();
+    assert!(t.is_fused(), "the DCGAN pair takes the written-out step");
+}
+
+/// Twenty DCGAN steps on each path follow the same trajectory, batch norm's running
+/// statistics included (they are updated by every training-mode pass, in the same order):
+/// every weight within 1e-5, but the biases that a batch norm cancels (see below).
+#[test]
+fn fused_dcgan_training_follows_the_autograd_run() {
+    let dev = Device::Cpu;
+    let x = GmRng::new(3)
+        .uniform((16, 1, 8, 8), -1.0, 1.0, &dev)
+        .unwrap();
+    let cfg = dcgan_config(Objective::default(), 0.0);
+    let lr = cfg.adam_g.lr.max(cfg.adam_d.lr) as f32;
+    let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
+    let mut plain = GanTrainer::new(cfg, 2, &dev).unwrap();
+    plain.set_fused(false).unwrap();
+    assert!(fused.is_fused() && !plain.is_fused());
+    let (mut r1, mut r2) = (GmRng::new(9), GmRng::new(9));
+    for step in 0..20 {
+        let a = fused.train_step(&x, &mut r1).unwrap();
+        let b = plain.train_step(&x, &mut r2).unwrap();
+        for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
+            assert_eq!(ka, kb);
+            assert!(
+                (va - vb).abs() <= 1e-3 * vb.abs().max(1.0),
+                "step {step} {ka}: {va} vs {vb}"
+            );
+        }
+    }
+    assert_eq!(r1.state(), r2.state(), "the same draws on both paths");
+    for (store_a, store_b) in [
+        (fused.g.store(), plain.g.store()),
+        (
+            fused.critic.as_ref().unwrap().player.store(),
+            plain.critic.as_ref().unwrap().player.store(),
+        ),
+    ] {
+        let tb = store_b.tensors();
+        for (name, a) in store_a.tensors() {
+            let (a, b) = (flat(&a), flat(&tb[&name]));
+            let err = a
+                .iter()
+                .zip(&b)
+                .fold(0f32, |m, (x, y)| m.max((x - y).abs()));
+            // A bias right before a batch norm has no effect on the output and a gradient
+            // of pure rounding noise, which Adam turns into steps of up to its rate on
+            // either path; the running means follow those biases.
+            let free = ["ct0.bias", "ct1.bias", "c1.bias"].contains(&name.as_str())
+                || name.ends_with("running_mean");
+            let bound = if free { 20.0 * 1.5 * lr } else { 1e-5 };
+            assert!(err <= bound, "{name} drifted by {err} (bound {bound})");
+        }
     }
 }

@@ -43,7 +43,7 @@ use gm_eval::{
     evaluate_generator, evaluate_generator_with_reference, metrics_table, write_eval, EvalConfig,
 };
 use gm_gan::latent::{save_arithmetic_grid, save_interpolation_grid};
-use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, GMMN_MNIST_BANDWIDTHS};
+use gm_gan::{GanConfig, GanTrainConfig, Objective, GMMN_MNIST_BANDWIDTHS};
 
 /// DCGAN on the embedded MNIST digits, scored with gm-eval's metrics.
 ///
@@ -206,7 +206,7 @@ fn run() -> Result<()> {
         // A single run is the run folder itself; a comparison gives each model a sub-folder.
         let dir = if compare { out.join(slug) } else { out.clone() };
         let is_dcgan = matches!(cfg.model.generator, gm_gan::Architecture::Dcgan { .. });
-        let mut trainer = GanTrainer::new(cfg, seed, &device)?;
+        let mut trainer = cli.toolkit.trainer(cfg, seed, &device)?;
         let epochs = if is_dcgan { epochs } else { mlp_epochs };
         let fc = args.fit_config(epochs, batch_size);
         println!(

@@ -350,7 +350,7 @@ fn mnist_model(name: &str, cli: &Cli, device: &Device) -> Result<()> {
     };
     let fc = args.fit_config(epochs, batch_size);
     let out = args.run_dir(name)?;
-    let mut trainer = GanTrainer::new(cfg, args.seed, device)?;
+    let mut trainer = cli.toolkit.trainer(cfg, args.seed, device)?;
     println!(
         "{name}: {} generator + {} critic parameters, {epochs} epochs of {} images, device {}, run folder {}",
         trainer.generator_store().num_params(),

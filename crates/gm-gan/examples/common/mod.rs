@@ -110,9 +110,27 @@ pub struct ToolkitArgs {
     /// Spectral normalization of every critic layer
     #[arg(long)]
     pub spectral_norm: bool,
+    /// Train through candle's autograd instead of the written-out MLP / DCGAN step (the
+    /// path the figures measured before it were made with)
+    #[arg(long)]
+    pub autograd: bool,
 }
 
 impl ToolkitArgs {
+    /// A trainer for `cfg`, on candle's autograd when `--autograd` is given.
+    pub fn trainer(
+        &self,
+        cfg: gm_gan::GanTrainConfig,
+        seed: u64,
+        device: &candle_core::Device,
+    ) -> Result<gm_gan::GanTrainer> {
+        let mut trainer = gm_gan::GanTrainer::new(cfg, seed, device)?;
+        if self.autograd {
+            trainer.set_fused(false)?;
+        }
+        Ok(trainer)
+    }
+
     /// `cfg` with the options given; an unknown loss or policy is an error naming the flag.
     pub fn apply(&self, cfg: &mut gm_gan::GanTrainConfig) -> Result<()> {
         self.apply_game(&mut cfg.objective, &mut cfg.tricks)?;

@@ -439,15 +439,7 @@ impl ConvNet {
                         let Kept::Cols(cols) = kept else {
                             unreachable!("a convolution keeps its patches")
                         };
-                        long_inner_into(
-                            &mut grads[weight],
-                            &d,
-                            c_out,
-                            cols,
-                            kk,
-                            ysh.plane(),
-                            true,
-                        );
+                        long_inner_into(&mut grads[weight], &d, c_out, cols, kk, ysh.plane(), true);
                         if i == 0 && !input_grad {
                             return Vec::new();
                         }

@@ -311,8 +311,8 @@ impl Fused {
                 let t_fake = d.forward(&dp, fake_in, shape)?;
                 let (m, d_real, d_fake) = scores(t_real.output(), t_fake.output())?;
                 let mut grads = d.zero_grads();
-                d.backward(&dp, &t_real, d_real, &mut grads, false);
-                d.backward(&dp, &t_fake, d_fake, &mut grads, false);
+                d.backward(&dp, &t_real, d_real, Some(&mut grads), false);
+                d.backward(&dp, &t_fake, d_fake, Some(&mut grads), false);
                 Ok((m, grads))
             }
         }
@@ -398,11 +398,10 @@ impl Fused {
                 }
                 let tape = d.forward(&dp, fake_in, fake.output_shape())?;
                 let (loss, d_score) = scores(tape.output())?;
-                // D's parameter gradients are computed and dropped: only G is updated.
-                let mut unused = d.zero_grads();
-                let d_fake = d.backward(&dp, &tape, d_score, &mut unused, true);
+                // Only G is updated: D's parameter gradients are not computed.
+                let d_fake = d.backward(&dp, &tape, d_score, None, true);
                 let mut grads = g.zero_grads();
-                g.backward(&gp, &fake, d_fake, &mut grads, false);
+                g.backward(&gp, &fake, d_fake, Some(&mut grads), false);
                 Ok((loss as f32 as f64, grads))
             }
         }

@@ -39,82 +39,77 @@ struct Patches {
     p: usize,
 }
 
-impl Patches {
-    /// The output columns `ox` whose input column `ox s + kx - p` lies inside the image.
-    fn columns(&self, kx: usize) -> std::ops::Range<usize> {
-        let (s, p, bw) = (self.s, self.p, self.big.1);
-        let lo = p.saturating_sub(kx).div_ceil(s);
-        let hi = (bw + p).checked_sub(kx).map_or(0, |v| v.div_ceil(s));
-        lo..hi.min(self.small.1).max(lo)
-    }
+/// Marks a patch entry that falls in the padding.
+const PAD: u32 = u32::MAX;
 
-    /// `f(at, from)` for every output row `(i, oy)` of kernel row `ky` whose input row
-    /// `oy s + ky - p` lies inside the image: `at` the offset of the output row in a patch
-    /// row, `from` that of the input row in a channel.
-    fn rows(&self, ky: usize, mut f: impl FnMut(usize, usize)) {
+impl Patches {
+    /// For kernel position `(ky, kx)`, the offset in one input image of every output
+    /// position `(oy, ox)` of one image ([`PAD`] where it falls in the padding): the same
+    /// for every channel and image, so that the gathers below run one table over whole
+    /// images rather than a loop per output row (rows here are 7 to 28 wide).
+    fn tables(&self) -> Vec<Vec<u32>> {
         let (bh, bw) = self.big;
         let (sh, sw) = self.small;
-        for i in 0..self.n {
-            for oy in 0..sh {
-                let Some(iy) = (oy * self.s + ky).checked_sub(self.p).filter(|&v| v < bh) else {
-                    continue;
-                };
-                f((i * sh + oy) * sw, (i * bh + iy) * bw);
-            }
-        }
+        let at = |o: usize, kk: usize, side: usize| {
+            (o * self.s + kk).checked_sub(self.p).filter(|&v| v < side)
+        };
+        (0..self.k * self.k)
+            .map(|kk| {
+                let (ky, kx) = (kk / self.k, kk % self.k);
+                (0..sh * sw)
+                    .map(|q| match (at(q / sw, ky, bh), at(q % sw, kx, bw)) {
+                        (Some(iy), Some(ix)) => (iy * bw + ix) as u32,
+                        _ => PAD,
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     /// `(c k k, n small)` from `x (c, n, big)`.
     fn im2col(&self, x: &[f32]) -> Vec<f32> {
-        let (k, s) = (self.k, self.s);
-        let big = self.n * self.big.0 * self.big.1;
-        let width = self.n * self.small.0 * self.small.1;
-        let mut cols = vec![0f32; self.c * k * k * width];
+        let kk = self.k * self.k;
+        let (img, per) = (self.big.0 * self.big.1, self.small.0 * self.small.1);
+        let width = self.n * per;
+        let tables = self.tables();
+        let mut cols = vec![0f32; self.c * kk * width];
         cols.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-            let (ci, ky, kx) = (r / (k * k), (r / k) % k, r % k);
-            let src = &x[ci * big..(ci + 1) * big];
-            let range = self.columns(kx);
-            if range.is_empty() {
-                return;
+            let (ci, table) = (r / kk, &tables[r % kk]);
+            for i in 0..self.n {
+                let src = &x[(ci * self.n + i) * img..][..img];
+                let dst = &mut row[i * per..(i + 1) * per];
+                for (d, &o) in dst.iter_mut().zip(table) {
+                    if o != PAD {
+                        *d = src[o as usize];
+                    }
+                }
             }
-            self.rows(ky, |at, from| {
-                let dst = &mut row[at + range.start..at + range.end];
-                let first = from + range.start * s + kx - self.p;
-                dst.iter_mut()
-                    .zip(src[first..].iter().step_by(s))
-                    .for_each(|(d, &v)| *d = v);
-            });
         });
         cols
     }
 
     /// The adjoint of [`Patches::im2col`]: `(c, n, big)` from `(c k k, n small)`.
     fn col2im(&self, cols: &[f32]) -> Vec<f32> {
-        let (k, s) = (self.k, self.s);
-        let big = self.n * self.big.0 * self.big.1;
-        let width = self.n * self.small.0 * self.small.1;
-        let mut x = vec![0f32; self.c * big];
-        x.par_chunks_mut(big).enumerate().for_each(|(ci, dst)| {
-            for ky in 0..k {
-                for kx in 0..k {
-                    let r = (ci * k + ky) * k + kx;
-                    let row = &cols[r * width..(r + 1) * width];
-                    let range = self.columns(kx);
-                    if range.is_empty() {
-                        continue;
+        let kk = self.k * self.k;
+        let (img, per) = (self.big.0 * self.big.1, self.small.0 * self.small.1);
+        let width = self.n * per;
+        let tables = self.tables();
+        let mut x = vec![0f32; self.c * self.n * img];
+        x.par_chunks_mut(self.n * img)
+            .enumerate()
+            .for_each(|(ci, plane)| {
+                for (t, table) in tables.iter().enumerate() {
+                    let row = &cols[(ci * kk + t) * width..][..width];
+                    for i in 0..self.n {
+                        let dst = &mut plane[i * img..(i + 1) * img];
+                        for (&v, &o) in row[i * per..(i + 1) * per].iter().zip(table) {
+                            if o != PAD {
+                                dst[o as usize] += v;
+                            }
+                        }
                     }
-                    self.rows(ky, |at, from| {
-                        let first = from + range.start * s + kx - self.p;
-                        let src = &row[at + range.start..at + range.end];
-                        dst[first..]
-                            .iter_mut()
-                            .step_by(s)
-                            .zip(src)
-                            .for_each(|(d, &v)| *d += v);
-                    });
                 }
-            }
-        });
+            });
         x
     }
 }
@@ -167,8 +162,6 @@ enum Kept {
         mean: Vec<f32>,
         inv_std: Vec<f32>,
     },
-    /// The activation's output (its derivative is read from it).
-    Output(Vec<f32>),
 }
 
 /// A DCGAN generator or critic on host memory.
@@ -356,7 +349,7 @@ impl ConvNet {
                 Layer::Act(a) => {
                     let mut y = x.clone();
                     a.apply(&mut y);
-                    (y.clone(), sh, Kept::Output(y))
+                    (y, sh, Kept::None)
                 }
             };
             inputs.push((x, sh));
@@ -373,13 +366,13 @@ impl ConvNet {
     }
 
     /// The gradients from `d_out`, the loss's gradient in the output: the parameters' added
-    /// into `grads`, the input's returned when `input_grad`.
+    /// into `grads` when given, the input's returned when `input_grad`.
     pub fn backward(
         &self,
         p: &[&[f32]],
         tape: &ConvTape,
         d_out: Vec<f32>,
-        grads: &mut [Vec<f32>],
+        mut grads: Option<&mut [Vec<f32>]>,
         input_grad: bool,
     ) -> Vec<f32> {
         let mut d = d_out;
@@ -402,7 +395,9 @@ impl ConvNet {
                     },
                     kept,
                 ) => {
-                    bias_grad(&mut grads[bias], &d);
+                    if let Some(g) = grads.as_deref_mut() {
+                        bias_grad(&mut g[bias], &d);
+                    }
                     let w = p[weight];
                     if transposed {
                         // dcols = im2col(dy); dx = W dcols; dW += x dcols^T.
@@ -414,7 +409,9 @@ impl ConvNet {
                         };
                         let kk = c_out * k * k;
                         let dcols = patches(ysh, sh, k, stride, pad).im2col(&d);
-                        long_inner_into(&mut grads[weight], x, c_in, &dcols, kk, sh.plane(), true);
+                        if let Some(g) = grads.as_deref_mut() {
+                            long_inner_into(&mut g[weight], x, c_in, &dcols, kk, sh.plane(), true);
+                        }
                         if i == 0 && !input_grad {
                             return Vec::new();
                         }
@@ -439,7 +436,9 @@ impl ConvNet {
                         let Kept::Cols(cols) = kept else {
                             unreachable!("a convolution keeps its patches")
                         };
-                        long_inner_into(&mut grads[weight], &d, c_out, cols, kk, ysh.plane(), true);
+                        if let Some(g) = grads.as_deref_mut() {
+                            long_inner_into(&mut g[weight], &d, c_out, cols, kk, ysh.plane(), true);
+                        }
                         if i == 0 && !input_grad {
                             return Vec::new();
                         }
@@ -468,8 +467,10 @@ impl ConvNet {
                             sd += f64::from(dv);
                             sdx += f64::from(dv) * f64::from((xv - m) * is);
                         }
-                        grads[bias][c] += sd as f32;
-                        grads[weight][c] += sdx as f32;
+                        if let Some(g) = grads.as_deref_mut() {
+                            g[bias][c] += sd as f32;
+                            g[weight][c] += sdx as f32;
+                        }
                         let (md, mdx) = ((sd / plane as f64) as f32, (sdx / plane as f64) as f32);
                         let g = p[weight][c] * is;
                         for (dv, &xv) in dr.iter_mut().zip(xr) {
@@ -478,7 +479,9 @@ impl ConvNet {
                     }
                     dx
                 }
-                (Layer::Act(a), Kept::Output(y)) => {
+                (Layer::Act(a), _) => {
+                    // The derivative is read from the output: the next layer's input.
+                    let y = tape.inputs.get(i + 1).map_or(&tape.out, |(y, _)| y);
                     a.backprop(y, &mut d);
                     d
                 }

@@ -133,16 +133,7 @@ fn bias_grad(grad: &mut [f32], dy: &[f32]) {
 /// One layer, its parameters as indices into the network's parameter list.
 #[derive(Debug, Clone)]
 enum Layer {
-    Conv {
-        weight: usize,
-        bias: usize,
-        c_in: usize,
-        c_out: usize,
-        k: usize,
-        stride: usize,
-        pad: usize,
-        transposed: bool,
-    },
+    Conv(ConvLayer),
     Norm {
         weight: usize,
         bias: usize,
@@ -150,6 +141,134 @@ enum Layer {
         bn: BatchNorm2d,
     },
     Act(DenseActivation),
+}
+
+/// A square convolution (or a transposed one) with bias; `weight` and `bias` index the
+/// network's parameter list.
+#[derive(Debug, Clone, Copy)]
+struct ConvLayer {
+    weight: usize,
+    bias: usize,
+    c_in: usize,
+    c_out: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    transposed: bool,
+}
+
+impl ConvLayer {
+    /// The output from `x` of shape `sh`, its shape, and the patches a convolution keeps.
+    fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape) -> (Vec<f32>, Shape, Kept) {
+        let (weight, bias, transposed) = (self.weight, self.bias, self.transposed);
+        let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
+        let y = if transposed {
+            // y = col2im(W^T x), W (c_in, c_out k k).
+            let big = |v: usize| (v - 1) * stride + k - 2 * pad;
+            let ysh = Shape {
+                c: c_out,
+                n: sh.n,
+                h: big(sh.h),
+                w: big(sh.w),
+            };
+            let kk = c_out * k * k;
+            let mut cols = vec![0f32; kk * sh.plane()];
+            matmul_into(
+                &mut cols,
+                View::new(p[weight], c_in, kk).t(),
+                View::new(x, c_in, sh.plane()),
+                false,
+            );
+            (
+                patches(ysh, sh, k, stride, pad).col2im(&cols),
+                ysh,
+                Kept::None,
+            )
+        } else {
+            let small = |v: usize| (v + 2 * pad - k) / stride + 1;
+            let ysh = Shape {
+                c: c_out,
+                n: sh.n,
+                h: small(sh.h),
+                w: small(sh.w),
+            };
+            let cols = patches(sh, ysh, k, stride, pad).im2col(x);
+            let kk = c_in * k * k;
+            let mut y = vec![0f32; c_out * ysh.plane()];
+            matmul_into(
+                &mut y,
+                View::new(p[weight], c_out, kk),
+                View::new(&cols, kk, ysh.plane()),
+                false,
+            );
+            (y, ysh, Kept::Cols(cols))
+        };
+        let (mut y, ysh, kept) = y;
+        add_bias(&mut y, p[bias]);
+        (y, ysh, kept)
+    }
+
+    /// The input's gradient from `d` (the output's, of shape `ysh`) at the input `(x, sh)`,
+    /// the parameters' added into `grads` when given; `None` when `last` (the network's
+    /// first layer, whose input needs no gradient).
+    #[allow(clippy::too_many_arguments)]
+    fn backward(
+        &self,
+        p: &[&[f32]],
+        mut grads: Option<&mut [Vec<f32>]>,
+        (x, sh): (&[f32], Shape),
+        ysh: Shape,
+        kept: &Kept,
+        d: &[f32],
+        last: bool,
+    ) -> Option<Vec<f32>> {
+        let (weight, bias, transposed) = (self.weight, self.bias, self.transposed);
+        let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
+        if let Some(g) = grads.as_deref_mut() {
+            bias_grad(&mut g[bias], d);
+        }
+        let w = p[weight];
+        if transposed {
+            // dcols = im2col(dy); dx = W dcols; dW += x dcols^T.
+            let kk = c_out * k * k;
+            let dcols = patches(ysh, sh, k, stride, pad).im2col(d);
+            if let Some(g) = grads {
+                long_inner_into(&mut g[weight], x, c_in, &dcols, kk, sh.plane(), true);
+            }
+            if last {
+                return None;
+            }
+            let mut dx = vec![0f32; c_in * sh.plane()];
+            matmul_into(
+                &mut dx,
+                View::new(w, c_in, kk),
+                View::new(&dcols, kk, sh.plane()),
+                false,
+            );
+            Some(dx)
+        } else {
+            // dW += dy cols^T; dx = col2im(W^T dy).
+            let geo = patches(sh, ysh, k, stride, pad);
+            let kk = c_in * k * k;
+            let Kept::Cols(cols) = kept else {
+                unreachable!("a convolution keeps its patches")
+            };
+            if let Some(g) = grads {
+                long_inner_into(&mut g[weight], d, c_out, cols, kk, ysh.plane(), true);
+            }
+            if last {
+                return None;
+            }
+            let mut dcols = vec![0f32; kk * ysh.plane()];
+            matmul_into(
+                &mut dcols,
+                View::new(w, c_out, kk).t(),
+                View::new(d, c_out, ysh.plane()),
+                false,
+            );
+            Some(geo.col2im(&dcols))
+        }
+    }
 }
 
 /// What a layer's forward pass keeps beyond its input.
@@ -216,7 +335,7 @@ impl ConvNet {
                     let (a, b, k, k2) = weight.dims4().ok()?;
                     (k == k2 && *stride > 0).then_some(())?;
                     let (c_in, c_out) = if *transposed { (a, b) } else { (b, a) };
-                    Layer::Conv {
+                    Layer::Conv(ConvLayer {
                         weight: add(&mut net, weight)?,
                         bias: add(&mut net, bias)?,
                         c_in,
@@ -225,7 +344,7 @@ impl ConvNet {
                         stride: *stride,
                         pad: *pad,
                         transposed: *transposed,
-                    }
+                    })
                 }
                 HostLayer::Norm(bn) => Layer::Norm {
                     weight: add(&mut net, bn.weight())?,
@@ -256,61 +375,7 @@ impl ConvNet {
         let (mut x, mut sh) = (x, shape);
         for layer in &self.layers {
             let (y, ysh, k) = match layer {
-                &Layer::Conv {
-                    weight,
-                    bias,
-                    c_in,
-                    c_out,
-                    k,
-                    stride,
-                    pad,
-                    transposed,
-                } => {
-                    let y = if transposed {
-                        // y = col2im(W^T x), W (c_in, c_out k k).
-                        let big = |v: usize| (v - 1) * stride + k - 2 * pad;
-                        let ysh = Shape {
-                            c: c_out,
-                            n: sh.n,
-                            h: big(sh.h),
-                            w: big(sh.w),
-                        };
-                        let kk = c_out * k * k;
-                        let mut cols = vec![0f32; kk * sh.plane()];
-                        matmul_into(
-                            &mut cols,
-                            View::new(p[weight], c_in, kk).t(),
-                            View::new(&x, c_in, sh.plane()),
-                            false,
-                        );
-                        (
-                            patches(ysh, sh, k, stride, pad).col2im(&cols),
-                            ysh,
-                            Kept::None,
-                        )
-                    } else {
-                        let small = |v: usize| (v + 2 * pad - k) / stride + 1;
-                        let ysh = Shape {
-                            c: c_out,
-                            n: sh.n,
-                            h: small(sh.h),
-                            w: small(sh.w),
-                        };
-                        let cols = patches(sh, ysh, k, stride, pad).im2col(&x);
-                        let kk = c_in * k * k;
-                        let mut y = vec![0f32; c_out * ysh.plane()];
-                        matmul_into(
-                            &mut y,
-                            View::new(p[weight], c_out, kk),
-                            View::new(&cols, kk, ysh.plane()),
-                            false,
-                        );
-                        (y, ysh, Kept::Cols(cols))
-                    };
-                    let (mut y, ysh, kept) = y;
-                    add_bias(&mut y, p[bias]);
-                    (y, ysh, kept)
-                }
+                Layer::Conv(c) => c.forward(p, &x, sh),
                 Layer::Norm {
                     weight,
                     bias,
@@ -378,78 +443,17 @@ impl ConvNet {
         let mut d = d_out;
         for (i, layer) in self.layers.iter().enumerate().rev() {
             let (x, sh) = (&tape.inputs[i].0, tape.inputs[i].1);
-            if i == 0 && !input_grad && !matches!(layer, Layer::Conv { .. }) {
+            if i == 0 && !input_grad && !matches!(layer, Layer::Conv(_)) {
                 break;
             }
             d = match (layer, &tape.kept[i]) {
-                (
-                    &Layer::Conv {
-                        weight,
-                        bias,
-                        c_in,
-                        c_out,
-                        k,
-                        stride,
-                        pad,
-                        transposed,
-                    },
-                    kept,
-                ) => {
-                    if let Some(g) = grads.as_deref_mut() {
-                        bias_grad(&mut g[bias], &d);
-                    }
-                    let w = p[weight];
-                    if transposed {
-                        // dcols = im2col(dy); dx = W dcols; dW += x dcols^T.
-                        let ysh = Shape {
-                            c: c_out,
-                            n: sh.n,
-                            h: (sh.h - 1) * stride + k - 2 * pad,
-                            w: (sh.w - 1) * stride + k - 2 * pad,
-                        };
-                        let kk = c_out * k * k;
-                        let dcols = patches(ysh, sh, k, stride, pad).im2col(&d);
-                        if let Some(g) = grads.as_deref_mut() {
-                            long_inner_into(&mut g[weight], x, c_in, &dcols, kk, sh.plane(), true);
-                        }
-                        if i == 0 && !input_grad {
-                            return Vec::new();
-                        }
-                        let mut dx = vec![0f32; c_in * sh.plane()];
-                        matmul_into(
-                            &mut dx,
-                            View::new(w, c_in, kk),
-                            View::new(&dcols, kk, sh.plane()),
-                            false,
-                        );
-                        dx
-                    } else {
-                        // dW += dy cols^T; dx = col2im(W^T dy).
-                        let ysh = Shape {
-                            c: c_out,
-                            n: sh.n,
-                            h: (sh.h + 2 * pad - k) / stride + 1,
-                            w: (sh.w + 2 * pad - k) / stride + 1,
-                        };
-                        let geo = patches(sh, ysh, k, stride, pad);
-                        let kk = c_in * k * k;
-                        let Kept::Cols(cols) = kept else {
-                            unreachable!("a convolution keeps its patches")
-                        };
-                        if let Some(g) = grads.as_deref_mut() {
-                            long_inner_into(&mut g[weight], &d, c_out, cols, kk, ysh.plane(), true);
-                        }
-                        if i == 0 && !input_grad {
-                            return Vec::new();
-                        }
-                        let mut dcols = vec![0f32; kk * ysh.plane()];
-                        matmul_into(
-                            &mut dcols,
-                            View::new(w, c_out, kk).t(),
-                            View::new(&d, c_out, ysh.plane()),
-                            false,
-                        );
-                        geo.col2im(&dcols)
+                (Layer::Conv(c), kept) => {
+                    // The output's shape is the next layer's input's.
+                    let ysh = tape.inputs.get(i + 1).map_or(tape.out_shape, |(_, s)| *s);
+                    let last = i == 0 && !input_grad;
+                    match c.backward(p, grads.as_deref_mut(), (x, sh), ysh, kept, &d, last) {
+                        Some(dx) => dx,
+                        None => return Vec::new(),
                     }
                 }
                 (&Layer::Norm { weight, bias, .. }, Kept::Norm { mean, inv_std }) => {

@@ -198,6 +198,32 @@ fn fused_dcgan_gradients_match_autograd() {
     assert_fused_gradients(&cfg, true, "dcgan 3x16x16");
 }
 
+/// Twenty training steps of `cfg` on `x` on each path, from the same seeds: every metric
+/// within 1e-3 (relative above 1) at every step and the same random draws; the two
+/// trainers afterwards.
+fn both_paths(cfg: &GanTrainConfig, x: &Tensor) -> (GanTrainer, GanTrainer) {
+    let dev = Device::Cpu;
+    let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
+    let mut plain = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
+    plain.set_fused(false).unwrap();
+    assert!(fused.is_fused() && !plain.is_fused());
+    let (mut r1, mut r2) = (GmRng::new(9), GmRng::new(9));
+    for step in 0..20 {
+        let a = fused.train_step(x, &mut r1).unwrap();
+        let b = plain.train_step(x, &mut r2).unwrap();
+        for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
+            assert_eq!(ka, kb);
+            assert!(
+                (va - vb).abs() <= 1e-3 * vb.abs().max(1.0),
+                "{}: step {step} {ka}: {va} vs {vb}",
+                cfg.objective.name()
+            );
+        }
+    }
+    assert_eq!(r1.state(), r2.state(), "the same draws on both paths");
+    (fused, plain)
+}
+
 /// Twenty training steps on each path follow the same trajectory (losses within 1e-3);
 /// the path is chosen only where it applies.
 #[test]
@@ -221,25 +247,7 @@ fn fused_training_follows_the_autograd_run_and_applies_only_where_allowed() {
         .map(|(o, smoothing)| config(o, smoothing, false))
         .chain([noisy]);
     for cfg in configs {
-        let objective = cfg.objective.clone();
-        let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
-        let mut plain = GanTrainer::new(cfg, 2, &dev).unwrap();
-        plain.set_fused(false).unwrap();
-        assert!(fused.is_fused() && !plain.is_fused());
-        let (mut r1, mut r2) = (GmRng::new(9), GmRng::new(9));
-        for step in 0..20 {
-            let a = fused.train_step(&x, &mut r1).unwrap();
-            let b = plain.train_step(&x, &mut r2).unwrap();
-            for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
-                assert_eq!(ka, kb);
-                assert!(
-                    (va - vb).abs() <= 1e-3 * vb.abs().max(1.0),
-                    "{}: step {step} {ka}: {va} vs {vb}",
-                    objective.name()
-                );
-            }
-        }
-        assert_eq!(r1.state(), r2.state(), "the same draws on both paths");
+        both_paths(&cfg, &x);
     }
     let not_fused = [
         GanTrainConfig {
@@ -276,23 +284,7 @@ fn fused_dcgan_training_follows_the_autograd_run() {
         .unwrap();
     let cfg = dcgan_config(Objective::default(), 0.0);
     let lr = cfg.adam_g.lr.max(cfg.adam_d.lr) as f32;
-    let mut fused = GanTrainer::new(cfg.clone(), 2, &dev).unwrap();
-    let mut plain = GanTrainer::new(cfg, 2, &dev).unwrap();
-    plain.set_fused(false).unwrap();
-    assert!(fused.is_fused() && !plain.is_fused());
-    let (mut r1, mut r2) = (GmRng::new(9), GmRng::new(9));
-    for step in 0..20 {
-        let a = fused.train_step(&x, &mut r1).unwrap();
-        let b = plain.train_step(&x, &mut r2).unwrap();
-        for ((ka, va), (kb, vb)) in a.iter().zip(&b) {
-            assert_eq!(ka, kb);
-            assert!(
-                (va - vb).abs() <= 1e-3 * vb.abs().max(1.0),
-                "step {step} {ka}: {va} vs {vb}"
-            );
-        }
-    }
-    assert_eq!(r1.state(), r2.state(), "the same draws on both paths");
+    let (fused, plain) = both_paths(&cfg, &x);
     for (store_a, store_b) in [
         (fused.g.store(), plain.g.store()),
         (

@@ -297,8 +297,13 @@ impl Fused {
                 d.backward(&dp, &tape, d_out, Some(&mut grads), false)?;
                 Ok((m, grads))
             }
-            Nets::Conv { g, d, .. } => {
-                let fake = self.generate(g, &gp, z)?;
+            Nets::Conv {
+                g,
+                d,
+                latent,
+                image,
+            } => {
+                let fake = Self::generate(g, &gp, z, (*latent, image))?;
                 let mut fake_in = fake.output().to_vec();
                 let mut real_in = channel_major(real)?;
                 if let Some((nr, nf)) = noise {
@@ -319,13 +324,15 @@ impl Fused {
     }
 
     /// `G(z)` on the DCGAN path (batch norm in training mode).
-    fn generate(&self, g: &ConvNet, gp: &[&[f32]], z: &Tensor) -> Result<ConvTape> {
-        let Nets::Conv { latent, image, .. } = &self.nets else {
-            unreachable!("only the DCGAN path generates through a ConvNet")
-        };
+    fn generate(
+        g: &ConvNet,
+        gp: &[&[f32]],
+        z: &Tensor,
+        (latent, image): (usize, &[usize; 3]),
+    ) -> Result<ConvTape> {
         let n = z.dim(0)?;
         let shape = Shape {
-            c: *latent,
+            c: latent,
             n,
             h: 1,
             w: 1,
@@ -390,8 +397,13 @@ impl Fused {
                 g.backward(&gp, &fake, d_fake, Some(&mut grads), false)?;
                 Ok((loss as f32 as f64, grads))
             }
-            Nets::Conv { g, d, .. } => {
-                let fake = self.generate(g, &gp, z)?;
+            Nets::Conv {
+                g,
+                d,
+                latent,
+                image,
+            } => {
+                let fake = Self::generate(g, &gp, z, (*latent, image))?;
                 let mut fake_in = fake.output().to_vec();
                 if let Some(nf) = noise {
                     add_noise(&mut fake_in, &channel_major(nf)?)?;

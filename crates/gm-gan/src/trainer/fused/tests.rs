@@ -165,21 +165,15 @@ fn fused_gradients_match_autograd() {
 /// A small DCGAN pair (8x8 images, 4 base channels: transposed convolutions from 1x1, batch
 /// norm in both networks, a stride-2 critic).
 fn dcgan_config(objective: Objective, smoothing: f64) -> GanTrainConfig {
+    let cfg = config(objective, smoothing, true);
     GanTrainConfig {
         model: GanConfig {
-            latent_dim: 5,
             data_shape: vec![1, 8, 8],
             generator: Architecture::Dcgan { channels: 4 },
             discriminator: Architecture::Dcgan { channels: 4 },
-            output: OutputActivation::Tanh,
-            mlp_init: MlpInit::Default,
+            ..cfg.model
         },
-        objective,
-        tricks: Tricks {
-            label_smoothing: smoothing,
-            ..Default::default()
-        },
-        ..Default::default()
+        ..cfg
     }
 }
 

@@ -159,7 +159,7 @@ fn export_generator(
                 samples,
                 ..Default::default()
             };
-            export(&g, out, &opts)?
+            export(g.as_ref(), out, &opts)?
         }
         _ => bail!("model `{model}` cannot be exported yet"),
     })

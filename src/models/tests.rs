@@ -4,7 +4,8 @@ use super::*;
 use gm_core::data::Dataset;
 use gm_core::{fit, FitConfig, GmRng};
 use gm_gan::{
-    Activation, Architecture, CganConfig, CganTrainer, Conditioning, GanConfig, LabelEmbedding,
+    Activation, Architecture, CganConfig, CganTrainer, Conditioning, GanConfig, GanTrainConfig,
+    LabelEmbedding,
 };
 
 /// A finished conditional GAN run (tiny MLP networks, 4x4 items of 3 classes) in `dir`.

@@ -36,20 +36,16 @@ const fn target(
     }
 }
 
-/// A model of gm-gan's multi-model example `train` (`lead` is `&[name]`).
-const fn gan_model(
-    name: &'static str,
-    lead: &'static [&'static str],
-    about: &'static str,
-) -> Target {
-    Target {
-        name,
-        package: "gm-gan",
-        example: "train",
-        lead,
-        about,
-    }
-}
+/// gm-gan's multi-model example: `cargo xtask run <model>` for every model of gm-gan's
+/// registry (`gm_gan::registry::MODELS`), which it lists with `--list`.
+const GAN_MODELS: Target = Target {
+    name: "models",
+    package: "gm-gan",
+    example: "train",
+    lead: &[],
+    about: "every model of gm-gan's registry: gan wgan wgan-gp fgan unrolled mixgan mmd kernel \
+            lapgan progressive bigan cyclegan cgan, and any model added to it",
+};
 
 /// Reference examples `cargo xtask run` knows: one per model, then the tours.
 const EXAMPLES: &[Target] = &[
@@ -58,72 +54,6 @@ const EXAMPLES: &[Target] = &[
         "gm-gan",
         "dcgan",
         "DCGAN (Radford et al. 2016) on the embedded digits: grids, curves, report.html, metrics",
-    ),
-    gan_model(
-        "gan",
-        &["gan"],
-        "GAN (Goodfellow et al. 2014), non-saturating loss, MLP networks on the digits",
-    ),
-    gan_model(
-        "wgan",
-        &["wgan"],
-        "WGAN (Arjovsky et al. 2017): weight clipping, 5 critic steps per generator step",
-    ),
-    gan_model(
-        "wgan-gp",
-        &["wgan-gp"],
-        "WGAN-GP (Gulrajani et al. 2017): gradient penalty 10, 5 critic steps",
-    ),
-    gan_model(
-        "fgan",
-        &["fgan"],
-        "f-GAN (Nowozin et al. 2016), --divergence D from gm-divergence's catalogue",
-    ),
-    gan_model(
-        "unrolled",
-        &["unrolled"],
-        "unrolled GAN (Metz et al. 2017), k = 5, on the ring of 8 (--mixture grid25)",
-    ),
-    gan_model(
-        "mixgan",
-        &["mixgan"],
-        "MIX+GAN (Arora et al. 2017), 3 + 3 components, on the ring of 8 (--mixture grid25)",
-    ),
-    gan_model(
-        "mmd",
-        &["mmd"],
-        "GMMN (Li et al. 2015): a generator trained on MMD^2 alone",
-    ),
-    gan_model(
-        "kernel",
-        &["kernel"],
-        "kernel generator: the Cauchy-Schwarz ratio of Gaussian kernels, no critic",
-    ),
-    gan_model(
-        "lapgan",
-        &["lapgan"],
-        "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 8/16/32 pixels",
-    ),
-    gan_model(
-        "progressive",
-        &["progressive"],
-        "progressive growing (Karras et al. 2018), 4 to 32 pixels",
-    ),
-    gan_model(
-        "bigan",
-        &["bigan"],
-        "BiGAN (Donahue et al. 2017): generator, encoder and a joint critic",
-    ),
-    gan_model(
-        "cyclegan",
-        &["cyclegan"],
-        "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
-    ),
-    gan_model(
-        "cgan",
-        &["cgan"],
-        "class-conditional GAN: projection discriminator or ACGAN (--conditioning acgan); \
-         class accuracy",
     ),
     target(
         "vae",
@@ -354,6 +284,11 @@ fn help() -> String {
     for t in EXAMPLES {
         s.push_str(&format!("  {:<18}  {}\n", t.name, t.about));
     }
+    s.push_str(&format!(
+        "  {:<18}  {} (cargo xtask run models lists them with their papers; any other name goes \
+         to gm-gan's train)\n",
+        "<gm-gan model>", GAN_MODELS.about
+    ));
     s.push_str("\nreproductions (cargo xtask reproduce <name> [flags]):\n");
     for t in REPRODUCTIONS {
         s.push_str(&format!("  {:<18}  {}\n", t.name, t.about));
@@ -386,10 +321,21 @@ fn run_target(
     let Some(name) = name else {
         bail!("`cargo xtask {kind}` needs a name\n\n{}", help());
     };
-    let Some(t) = find(list, &name) else {
-        bail!("unknown {kind} target `{name}`\n\n{}", help());
+    let mut all: Vec<String> = Vec::new();
+    let t = match find(list, &name) {
+        Some(t) => t,
+        // gm-gan's train knows its registry's models, and names them if `name` is none.
+        None if kind == "run" => {
+            all.push(if name == GAN_MODELS.name {
+                "--list".to_string()
+            } else {
+                name
+            });
+            &GAN_MODELS
+        }
+        None => bail!("unknown {kind} target `{name}`\n\n{}", help()),
     };
-    let mut all: Vec<String> = t.lead.iter().map(|s| s.to_string()).collect();
+    all.extend(t.lead.iter().map(|s| s.to_string()));
     all.extend_from_slice(args);
     run_example(t.package, t.example, &all)
 }
@@ -642,14 +588,35 @@ mod tests {
             names.dedup();
             assert_eq!(names.len(), list.len(), "duplicate names");
         }
-        // Every model of the multi-model example is one it knows.
-        let train = std::fs::read_to_string(root.join("crates/gm-gan/examples/train.rs")).unwrap();
-        for t in EXAMPLES.iter().filter(|t| t.example == "train") {
+        // The models the help line names are entries of gm-gan's registry.
+        let file = root.join("crates/gm-gan/examples/train.rs");
+        assert!(file.exists(), "{}", file.display());
+        let mut sources = String::new();
+        let mut stack = vec![root.join("crates/gm-gan/src")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    sources.push_str(&std::fs::read_to_string(&p).unwrap());
+                }
+            }
+        }
+        let listed = GAN_MODELS.about.split_once(": ").unwrap().1;
+        let names: Vec<&str> = listed
+            .split(',')
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        assert!(names.len() >= 13, "{names:?}");
+        for n in names {
             assert!(
-                train.contains(&format!("name: \"{}\"", t.name)),
-                "train.rs lacks `{}`",
-                t.name
+                sources.contains(&format!("name: \"{n}\"")),
+                "gm-gan's registry lacks `{n}`"
             );
+            assert!(find(EXAMPLES, n).is_none(), "`{n}` is also an example");
         }
     }
 

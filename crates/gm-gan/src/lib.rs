@@ -20,6 +20,8 @@
 //! - [`conditional`]: class-conditional generation, a generator `G(z, y)` with a label
 //!   embedding and the projection (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017)
 //!   discriminator, trained by [`CganTrainer`].
+//! - [`registry`]: every model of `cargo xtask run`, one line each: how the runner builds,
+//!   trains and measures it and how a saved run is rebuilt for sampling.
 #![warn(missing_docs)]
 
 pub mod adversarial;
@@ -34,6 +36,7 @@ pub mod mix;
 pub mod nets;
 pub mod objective;
 pub mod progressive;
+pub mod registry;
 pub mod spectral;
 pub mod theory;
 pub mod trainer;

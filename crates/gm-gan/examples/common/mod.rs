@@ -144,30 +144,31 @@ impl ToolkitArgs {
         objective: &mut gm_gan::Objective,
         t: &mut gm_gan::Tricks,
     ) -> Result<()> {
-        use gm_gan::{GanGeneratorLoss, Objective};
-        if let Some(loss) = &self.loss {
-            *objective = match loss.as_str() {
-                "gan" => Objective::Gan {
-                    generator_loss: GanGeneratorLoss::NonSaturating,
-                },
-                "hinge" => Objective::Hinge,
-                "lsgan" => Objective::LeastSquares,
-                "wgan" => Objective::Wgan { clip: 0.01 },
-                "wgan-gp" => Objective::WganGp { penalty: 10.0 },
-                other => anyhow::bail!("--loss {other}: use gan, hinge, lsgan, wgan or wgan-gp"),
-            };
-        }
-        if let Some(b) = self.ema {
-            t.ema_decay = b;
-            t.ema_start = self.ema_start;
-        }
-        t.spectral_norm |= self.spectral_norm;
-        t.r1 = self.r1.unwrap_or(t.r1);
-        t.r2 = self.r2.unwrap_or(t.r2);
-        if let Some(p) = &self.diff_augment {
-            t.diff_augment = gm_gan::Augment::parse_policy(p)
-                .map_err(|e| anyhow::anyhow!("--diff-augment {p}: {e}"))?;
-        }
+        self.toolkit()?.apply(objective, t);
         Ok(())
+    }
+
+    /// The options as gm-gan's [`gm_gan::registry::Toolkit`]; an unknown loss or policy is an
+    /// error naming the flag.
+    pub fn toolkit(&self) -> Result<gm_gan::registry::Toolkit> {
+        let diff_augment = match &self.diff_augment {
+            None => None,
+            Some(p) => Some(
+                gm_gan::Augment::parse_policy(p)
+                    .map_err(|e| anyhow::anyhow!("--diff-augment {p}: {e}"))?,
+            ),
+        };
+        Ok(gm_gan::registry::Toolkit {
+            loss: match &self.loss {
+                None => None,
+                Some(l) => Some(gm_gan::registry::Toolkit::parse_loss(l)?),
+            },
+            ema: self.ema.map(|b| (b, self.ema_start)),
+            r1: self.r1,
+            r2: self.r2,
+            diff_augment,
+            spectral_norm: self.spectral_norm,
+            autograd: self.autograd,
+        })
     }
 }

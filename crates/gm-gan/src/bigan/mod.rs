@@ -24,3 +24,18 @@ mod trainer;
 pub use config::BiganConfig;
 pub use nets::{Encoder, JointDiscriminator};
 pub use trainer::BiganTrainer;
+
+mod load;
+
+/// BiGAN in `cargo xtask run`: measured by its zoo experiment; a saved run rebuilds its
+/// generator.
+pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
+    name: "bigan",
+    about: "BiGAN (Donahue et al. 2017): generator, encoder, joint critic",
+    budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    run: crate::registry::Run::Zoo,
+    saved: crate::registry::Saved::Generator {
+        model: "bigan",
+        load: load::saved_generator,
+    },
+};

@@ -36,3 +36,23 @@ pub use trainer::{CganLoss, CganTrainer};
 /// The prefix of the model name a conditional GAN run saves (`cgan/projection`,
 /// `cgan/acgan`).
 pub const MODEL_PREFIX: &str = "cgan/";
+
+mod recipe;
+
+/// The class-conditional GAN in `cargo xtask run`: an image model on the labelled digits
+/// (options `conditioning`, `embedding`, `arch`, `acgan-real-classes`).
+pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
+    name: "cgan",
+    about: "class-conditional GAN on the labelled digits: projection discriminator \
+            (Miyato and Koyama 2018) or ACGAN (Odena et al. 2017); class accuracy",
+    budget: &[
+        ("steps", Some("3000")),
+        ("batch-size", Some("64")),
+        ("lr", Some("2e-4")),
+    ],
+    run: crate::registry::Run::Images(recipe::build),
+    saved: crate::registry::Saved::Generator {
+        model: "cgan",
+        load: recipe::saved_generator,
+    },
+};

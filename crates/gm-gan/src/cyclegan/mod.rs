@@ -37,3 +37,16 @@ pub use data::{thicken_and_invert, transformed_halves, unpaired_domains};
 pub use nets::{PatchDiscriminator, ResnetGenerator};
 pub use pool::ImagePool;
 pub use trainer::{cycle_loss, linear_decay_lr, CycleGanTrainer};
+
+/// CycleGAN in `cargo xtask run`: measured by its zoo experiment; a translator, not a
+/// generator of latents.
+pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
+    name: "cyclegan",
+    about: "CycleGAN (Zhu et al. 2017) between digits and a known transform of them",
+    budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    run: crate::registry::Run::Zoo,
+    saved: crate::registry::Saved::Unsupported {
+        model: "cyclegan",
+        why: "an image-to-image translator, not a map from latents",
+    },
+};

@@ -21,3 +21,16 @@ mod trainer;
 pub use config::LapganConfig;
 pub use pyramid::{downsample, upsample, LaplacianPyramid};
 pub use trainer::{LapganChain, LapganTrainer};
+
+/// LAPGAN in `cargo xtask run`: measured by its zoo experiment; its levels draw their own
+/// noise, so a saved run has no single latent to sample.
+pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
+    name: "lapgan",
+    about: "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 8/16/32 pixels",
+    budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    run: crate::registry::Run::Zoo,
+    saved: crate::registry::Saved::Unsupported {
+        model: "lapgan",
+        why: "each pyramid level draws its own noise inside gm-gan, so there is no single latent z",
+    },
+};

@@ -34,3 +34,20 @@ pub use layers::{
 };
 pub use nets::{ProgressiveDiscriminator, ProgressiveGenerator};
 pub use trainer::ProgressiveTrainer;
+
+mod stage;
+
+pub use stage::ProgressiveStage;
+
+/// Progressive growing in `cargo xtask run`: measured by its zoo experiment; a saved run
+/// (`progressive/<r>x<r>`) rebuilds its generator at the resolution it trained last.
+pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
+    name: "progressive",
+    about: "progressive growing (Karras et al. 2018), 4 to 32 pixels",
+    budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    run: crate::registry::Run::Zoo,
+    saved: crate::registry::Saved::Generator {
+        model: "progressive",
+        load: stage::saved_generator,
+    },
+};

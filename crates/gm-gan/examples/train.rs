@@ -216,7 +216,7 @@ fn image_model(model: &ModelEntry, build: BuildFn, cli: &Cli, device: &Device) -
     let eval_cfg = eval_config(cli.samples, args.seed);
     // The embedded digits keep the MNIST metrics; other data is scored against its
     // held-out images.
-    let digits = cli.data.data.is_none();
+    let digits = cli.data.data.is_none() && data.train.item_shape == [1, 28, 28];
     let reference = if data.train.item_shape == [1, 28, 28] {
         None
     } else {

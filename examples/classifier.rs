@@ -26,14 +26,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli: Cli = gm::cli::parse(
-        NAME,
-        &[
-            ("epochs", Some("12")),
-            ("batch-size", Some("64")),
-            ("lr", Some("2e-3")),
-        ],
-    );
+    let cli: Cli = gm::cli::parse(NAME, &gm::cli::epochs_budget("12", "64", "2e-3"));
     let args = &cli.run;
     let (device, epochs, batch_size) = args.epoch_budget()?;
     let mnist = mnist_embedded()?;

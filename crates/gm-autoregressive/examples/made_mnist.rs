@@ -53,14 +53,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli: Cli = gm_core::cli::parse(
-        NAME,
-        &[
-            ("epochs", Some("40")),
-            ("batch-size", Some("100")),
-            ("lr", Some("3e-3")),
-        ],
-    );
+    let cli: Cli = gm_core::cli::parse(NAME, &gm_core::cli::epochs_budget("40", "100", "3e-3"));
     let args = &cli.run;
     let (device, epochs, batch_size) = args.epoch_budget()?;
     let data = mnist_embedded()?;
@@ -100,11 +93,10 @@ fn run() -> Result<()> {
         data.train.len(),
         gm_core::device::device_name(&device)
     );
-    let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if let Some(hint) = s.resume_hint() {
-        println!("{hint}");
+    let Some(s) = gm_core::cli::finished(fit(&mut trainer, &data.train, &fc, &out, &device)?)
+    else {
         return Ok(());
-    }
+    };
     println!("trained {} steps in {:.1} s", s.steps, s.wall_seconds);
 
     let started = std::time::Instant::now();

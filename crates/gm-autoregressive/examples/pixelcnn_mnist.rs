@@ -45,14 +45,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli: Cli = gm_core::cli::parse(
-        NAME,
-        &[
-            ("epochs", Some("6")),
-            ("batch-size", Some("64")),
-            ("lr", Some("1e-3")),
-        ],
-    );
+    let cli: Cli = gm_core::cli::parse(NAME, &gm_core::cli::epochs_budget("6", "64", "1e-3"));
     let args = &cli.run;
     let (device, epochs, batch_size) = args.epoch_budget()?;
     let data = mnist_embedded()?;
@@ -84,11 +77,10 @@ fn run() -> Result<()> {
         gm_core::device::device_name(&device)
     );
     let fc = args.fit_config(epochs, batch_size);
-    let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if let Some(hint) = s.resume_hint() {
-        println!("{hint}");
+    let Some(s) = gm_core::cli::finished(fit(&mut trainer, &data.train, &fc, &out, &device)?)
+    else {
         return Ok(());
-    }
+    };
     println!("trained {} steps in {:.1} s", s.steps, s.wall_seconds);
 
     let started = std::time::Instant::now();

@@ -309,6 +309,32 @@ pub fn recorded_command(path: &Path, name: &str) -> Result<Vec<String>> {
     Ok(recorded_args(&first.args))
 }
 
+/// `summary` when its run reached the end of its budget; `None`, after printing how to resume
+/// it, when it stopped early (`--stop-after`, Ctrl-C), so that a command skips its evaluation.
+pub fn finished(summary: crate::FitSummary) -> Option<crate::FitSummary> {
+    match summary.resume_hint() {
+        Some(hint) => {
+            println!("{hint}");
+            None
+        }
+        None => Some(summary),
+    }
+}
+
+/// The budget flags of a command trained for whole epochs: `--epochs`, `--batch-size` and
+/// `--lr` with these defaults (`--steps` refused), for [`parse`].
+pub const fn epochs_budget(
+    epochs: &'static str,
+    batch_size: &'static str,
+    lr: &'static str,
+) -> [(&'static str, Option<&'static str>); 3] {
+    [
+        ("epochs", Some(epochs)),
+        ("batch-size", Some(batch_size)),
+        ("lr", Some(lr)),
+    ]
+}
+
 /// Parses the process's arguments for the command `name` (see [`try_parse_from`]); on an
 /// error, or for `--help`, clap prints the message and the process exits.
 pub fn parse<T: Parser>(name: &str, budget: &[(&str, Option<&'static str>)]) -> T {

@@ -57,6 +57,19 @@ impl DataArgs {
         }
     }
 
+    /// Loads `--data`, or without it the embedded digits (see [`DataArgs::load_or`]); the
+    /// summary of a loaded folder or file is printed, so that a run shows what it trains on.
+    pub fn load_or_digits(&self, seed: u64, progress: bool) -> Result<Loaded> {
+        let loaded = self.load_or(seed, progress, || {
+            let m = gm_core::data::mnist_embedded()?;
+            Ok((m.train, m.test))
+        })?;
+        if self.data.is_some() {
+            println!("{}", loaded.summary());
+        }
+        Ok(loaded)
+    }
+
     /// Loads `--data`, or without it the `(train, test)` that `default` gives (reshaped by
     /// `--image-size` and `--channels` when they are given).
     pub fn load_or(

@@ -17,7 +17,6 @@
 use anyhow::Result;
 use clap::Parser;
 use gm_core::cli::RunArgs;
-use gm_core::data::mnist_embedded;
 use gm_core::{fit, AdamConfig, GmRng};
 use gm_flow::{FlowTrainConfig, FlowTrainer, ImageFlowConfig};
 
@@ -52,23 +51,10 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli: Cli = gm_core::cli::parse(
-        NAME,
-        &[
-            ("epochs", Some("5")),
-            ("batch-size", Some("64")),
-            ("lr", Some("1e-3")),
-        ],
-    );
+    let cli: Cli = gm_core::cli::parse(NAME, &gm_core::cli::epochs_budget("5", "64", "1e-3"));
     let args = &cli.run;
     let (device, epochs, batch_size) = args.epoch_budget()?;
-    let data = cli.data.load_or(args.seed, args.progress(), || {
-        let m = mnist_embedded()?;
-        Ok((m.train, m.test))
-    })?;
-    if cli.data.data.is_some() {
-        println!("{}", data.summary());
-    }
+    let data = cli.data.load_or_digits(args.seed, args.progress())?;
     let cfg = FlowTrainConfig {
         model: ImageFlowConfig {
             image_shape: data.train.item_shape.clone(),
@@ -94,11 +80,10 @@ fn run() -> Result<()> {
         gm_core::device::device_name(&device)
     );
     let fc = args.fit_config(epochs, batch_size);
-    let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if let Some(hint) = s.resume_hint() {
-        println!("{hint}");
+    let Some(s) = gm_core::cli::finished(fit(&mut trainer, &data.train, &fc, &out, &device)?)
+    else {
         return Ok(());
-    }
+    };
     let flow = trainer.flow();
     let started = std::time::Instant::now();
     let bpd = flow.bits_per_dim_of(

@@ -37,7 +37,6 @@ use std::time::Instant;
 use anyhow::Result;
 use clap::Parser;
 use gm_core::cli::RunArgs;
-use gm_core::data::mnist_embedded;
 use gm_core::fit;
 use gm_eval::{
     evaluate_generator, evaluate_generator_with_reference, metrics_table, write_eval, EvalConfig,
@@ -108,10 +107,7 @@ fn run() -> Result<()> {
     // epochs, so that the comparison is closer to equal wall time.
     let mlp_epochs = cli.mlp_epochs.unwrap_or(5 * epochs);
     let samples = cli.samples.unwrap_or(if cli.quick { 1_000 } else { 2_000 });
-    let data = cli.data.load_or(seed, args.progress(), || {
-        let m = mnist_embedded()?;
-        Ok((m.train, m.test))
-    })?;
+    let data = cli.data.load_or_digits(seed, args.progress())?;
     // The embedded digits (or any 1x28x28 set) keep the MNIST metrics; other data is scored
     // against its held-out images.
     let digits = data.train.item_shape == [1, 28, 28];
@@ -134,9 +130,6 @@ fn run() -> Result<()> {
         ..GanConfig::mlp_mnist()
     };
     let out = args.run_dir(NAME)?;
-    if cli.data.data.is_some() {
-        println!("{}", data.summary());
-    }
     let reference = if digits {
         None
     } else {

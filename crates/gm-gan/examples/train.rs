@@ -28,7 +28,7 @@ use candle_core::Device;
 use clap::Parser;
 use experiments::{markdown_table, ZooData, ZooOptions};
 use gm_core::cli::RunArgs;
-use gm_core::data::{mnist_embedded, Dataset, Mixture2d};
+use gm_core::data::{Dataset, Mixture2d};
 use gm_core::{fit, AdamConfig, Generator, GmRng};
 use gm_eval::{
     evaluate_generator, evaluate_generator_with_reference, metrics_table, write_eval, EvalConfig,
@@ -170,13 +170,7 @@ fn image_model(model: &ModelEntry, build: BuildFn, cli: &Cli, device: &Device) -
     let args = &cli.run;
     let lr = RunArgs::need(args.lr, "lr")?;
     let batch_size = RunArgs::need(args.batch_size, "batch-size")?;
-    let data = cli.data.load_or(args.seed, args.progress(), || {
-        let m = mnist_embedded()?;
-        Ok((m.train, m.test))
-    })?;
-    if cli.data.data.is_some() {
-        println!("{}", data.summary());
-    }
+    let data = cli.data.load_or_digits(args.seed, args.progress())?;
     let toolkit = cli.toolkit.toolkit()?;
     let options = options(cli);
     let spec = ImageSpec {
@@ -426,12 +420,7 @@ fn fit_to_end<T: gm_core::Trainer + ?Sized>(
     out: &std::path::Path,
     device: &Device,
 ) -> Result<Option<f64>> {
-    let summary = fit(trainer, data, fc, out, device)?;
-    if let Some(hint) = summary.resume_hint() {
-        println!("{hint}");
-        return Ok(None);
-    }
-    Ok(Some(summary.wall_seconds))
+    Ok(gm_core::cli::finished(fit(trainer, data, fc, out, device)?).map(|s| s.wall_seconds))
 }
 
 /// The evaluation of `samples` generated items with the run's seed.

@@ -25,7 +25,6 @@ use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
 use clap::Parser;
 use gm_core::cli::RunArgs;
-use gm_core::data::mnist_embedded;
 use gm_core::GmRng;
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::{
@@ -71,13 +70,7 @@ fn run() -> Result<()> {
     let seed = cli.run.seed;
     let epochs = cli.run.epochs.unwrap_or(if quick { 6 } else { 40 });
     let dev = cli.run.device()?;
-    let data = cli.data.load_or(seed, cli.run.progress(), || {
-        let m = mnist_embedded()?;
-        Ok((m.train, m.test))
-    })?;
-    if cli.data.data.is_some() {
-        println!("{}", data.summary());
-    }
+    let data = cli.data.load_or_digits(seed, cli.run.progress())?;
     let (h, w) = match data.train.item_shape[..] {
         [1, h, w] => (h, w),
         ref other => bail!(

@@ -62,11 +62,9 @@ fn run() -> Result<()> {
         grid_every: 0,
         ..args.fit_config(epochs, batch_size)
     };
-    let s = fit(&mut trainer, &data.train, &fc, &out, &dev)?;
-    if let Some(hint) = s.resume_hint() {
-        println!("{hint}");
+    let Some(_) = gm_core::cli::finished(fit(&mut trainer, &data.train, &fc, &out, &dev)?) else {
         return Ok(());
-    }
+    };
     let vae = trainer.vae();
     let x = binarize(
         &data.test.head(16, &dev)?.x,

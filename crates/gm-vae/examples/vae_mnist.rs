@@ -21,7 +21,6 @@
 use anyhow::Result;
 use clap::Parser;
 use gm_core::cli::RunArgs;
-use gm_core::data::mnist_embedded;
 use gm_core::{fit, AdamConfig, GmRng};
 use gm_vae::bound::KlEstimator;
 use gm_vae::model::binarize;
@@ -80,24 +79,11 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run() -> Result<()> {
-    let cli: Cli = gm_core::cli::parse(
-        NAME,
-        &[
-            ("epochs", Some("10")),
-            ("batch-size", Some("128")),
-            ("lr", Some("1e-3")),
-        ],
-    );
+    let cli: Cli = gm_core::cli::parse(NAME, &gm_core::cli::epochs_budget("10", "128", "1e-3"));
     let args = &cli.run;
     let (device, epochs, batch_size) = args.epoch_budget()?;
     let (latent, k) = (cli.latent as usize, cli.iwae_k as usize);
-    let data = cli.data.load_or(args.seed, args.progress(), || {
-        let m = mnist_embedded()?;
-        Ok((m.train, m.test))
-    })?;
-    if cli.data.data.is_some() {
-        println!("{}", data.summary());
-    }
+    let data = cli.data.load_or_digits(args.seed, args.progress())?;
     let model = if cli.arch == "conv" {
         let (c, side) = match data.train.item_shape[..] {
             [c, h, w] if h == w => (c, h),
@@ -163,11 +149,10 @@ fn run() -> Result<()> {
         },
         gm_core::device::device_name(&device)
     );
-    let s = fit(&mut trainer, &data.train, &fc, &out, &device)?;
-    if let Some(hint) = s.resume_hint() {
-        println!("{hint}");
+    let Some(s) = gm_core::cli::finished(fit(&mut trainer, &data.train, &fc, &out, &device)?)
+    else {
         return Ok(());
-    }
+    };
     println!(
         "trained {} steps in {:.1} s; eval {:?}",
         s.steps, s.wall_seconds, s.eval

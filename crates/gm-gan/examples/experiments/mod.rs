@@ -103,14 +103,8 @@ impl ZooData {
 
     /// The data of `--data` (printing its summary), or the embedded digits without it.
     pub fn load(args: &gm_data::DataArgs, seed: u64, progress: bool) -> Result<Self> {
-        let loaded = args.load_or(seed, progress, || {
-            let m = gm_core::data::mnist_embedded()?;
-            Ok((m.train, m.test))
-        })?;
+        let loaded = args.load_or_digits(seed, progress)?;
         let mnist = args.data.is_none();
-        if !mnist {
-            println!("{}", loaded.summary());
-        }
         Ok(Self {
             train: loaded.train,
             test: loaded.test,

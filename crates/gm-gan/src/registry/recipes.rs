@@ -51,34 +51,6 @@ const fn image(
     }
 }
 
-pub(super) const GAN: ModelEntry = image(
-    "gan",
-    "GAN (Goodfellow et al. 2014), non-saturating loss, MLP networks on the digits",
-    epochs!("20", "64", "2e-4"),
-    gan,
-);
-
-pub(super) const WGAN: ModelEntry = image(
-    "wgan",
-    "WGAN (Arjovsky et al. 2017): weight clipping 0.01, 5 critic steps, lr 5e-5",
-    epochs!("20", "64", "5e-5"),
-    wgan,
-);
-
-pub(super) const WGAN_GP: ModelEntry = image(
-    "wgan-gp",
-    "WGAN-GP (Gulrajani et al. 2017): penalty 10, 5 critic steps, Adam 1e-4 (0, 0.9)",
-    epochs!("10", "64", "1e-4"),
-    wgan_gp,
-);
-
-pub(super) const FGAN: ModelEntry = image(
-    "fgan",
-    "f-GAN (Nowozin et al. 2016) with the divergence of --divergence",
-    epochs!("20", "64", "2e-4"),
-    fgan,
-);
-
 pub(super) const UNROLLED: ModelEntry = ModelEntry {
     name: "unrolled",
     about: "unrolled GAN (Metz et al. 2017), k = 5, on a 2-D mixture",
@@ -101,20 +73,6 @@ pub(super) const MIXGAN: ModelEntry = ModelEntry {
         load: mix_generator,
     },
 };
-
-pub(super) const MMD: ModelEntry = image(
-    "mmd",
-    "GMMN (Li et al. 2015): minimise MMD^2 of a sum of Gaussian kernels",
-    epochs!("20", "256", "1e-3"),
-    mmd,
-);
-
-pub(super) const KERNEL: ModelEntry = image(
-    "kernel",
-    "kernel generator: maximise the Cauchy-Schwarz ratio of Gaussian kernels",
-    epochs!("20", "256", "1e-3"),
-    kernel,
-);
 
 /// Adam at `lr` with moment decays `beta1`, `beta2`.
 pub(crate) fn adam(lr: f64, beta1: f64, beta2: f64) -> AdamConfig {
@@ -150,6 +108,13 @@ fn trainer(mut cfg: GanTrainConfig, spec: &ImageSpec<'_>) -> Result<Box<dyn Imag
     Ok(Box::new(trainer))
 }
 
+pub(super) const GAN: ModelEntry = image(
+    "gan",
+    "GAN (Goodfellow et al. 2014), non-saturating loss, MLP networks on the digits",
+    epochs!("20", "64", "2e-4"),
+    gan,
+);
+
 fn gan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("gan", &[])?;
     trainer(mlp_base(spec), spec)
@@ -170,6 +135,13 @@ fn critic_steps(spec: &ImageSpec<'_>, objective: Objective, beta2: f64) -> GanTr
     }
 }
 
+pub(super) const WGAN: ModelEntry = image(
+    "wgan",
+    "WGAN (Arjovsky et al. 2017): weight clipping 0.01, 5 critic steps, lr 5e-5",
+    epochs!("20", "64", "5e-5"),
+    wgan,
+);
+
 /// WGAN with Adam without momentum (the paper trains with RMSProp).
 fn wgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("wgan", &[])?;
@@ -178,6 +150,13 @@ fn wgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
         spec,
     )
 }
+
+pub(super) const WGAN_GP: ModelEntry = image(
+    "wgan-gp",
+    "WGAN-GP (Gulrajani et al. 2017): penalty 10, 5 critic steps, Adam 1e-4 (0, 0.9)",
+    epochs!("10", "64", "1e-4"),
+    wgan_gp,
+);
 
 fn wgan_gp(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("wgan-gp", &[])?;
@@ -193,6 +172,13 @@ fn with_objective(spec: &ImageSpec<'_>, objective: Objective) -> GanTrainConfig 
     }
 }
 
+pub(super) const FGAN: ModelEntry = image(
+    "fgan",
+    "f-GAN (Nowozin et al. 2016) with the divergence of --divergence",
+    epochs!("20", "64", "2e-4"),
+    fgan,
+);
+
 /// f-GAN with the divergence of option `divergence` (default `gan`).
 fn fgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("fgan", &["divergence"])?;
@@ -203,11 +189,25 @@ fn fgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     trainer(with_objective(spec, objective), spec)
 }
 
+pub(super) const MMD: ModelEntry = image(
+    "mmd",
+    "GMMN (Li et al. 2015): minimise MMD^2 of a sum of Gaussian kernels",
+    epochs!("20", "256", "1e-3"),
+    mmd,
+);
+
 fn mmd(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("mmd", &[])?;
     let bandwidths = GMMN_MNIST_BANDWIDTHS.to_vec();
     trainer(with_objective(spec, Objective::Mmd { bandwidths }), spec)
 }
+
+pub(super) const KERNEL: ModelEntry = image(
+    "kernel",
+    "kernel generator: maximise the Cauchy-Schwarz ratio of Gaussian kernels",
+    epochs!("20", "256", "1e-3"),
+    kernel,
+);
 
 fn kernel(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("kernel", &[])?;

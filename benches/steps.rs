@@ -590,49 +590,6 @@ fn normal(iters: usize) -> Result<()> {
     Ok(())
 }
 
-/// A 20-500-500-784 softplus decoder with sigmoid output (Bora et al.'s VAE decoder shape),
-/// random weights: the estimator's cost does not depend on training.
-struct Decoder {
-    layers: Vec<Linear>,
-}
-
-impl gm_core::Generator for Decoder {
-    fn latent_dim(&self) -> usize {
-        20
-    }
-    fn output_shape(&self) -> Vec<usize> {
-        vec![1, 28, 28]
-    }
-    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
-        let mut h = z.clone();
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                h = (h.exp()? + 1.0)?.log()?;
-            }
-        }
-        Ok(candle_nn::ops::sigmoid(&h)?)
-    }
-
-    /// The same decoder written out (gm-vae's MLP decoders offer it too).
-    fn dense_form(&self) -> gm_core::Result<Option<gm_core::DenseForm>> {
-        use gm_core::nn::{DenseActivation, DenseStack};
-        let stack = DenseStack::new(
-            &[20, 500, 500, 784],
-            DenseActivation::Softplus,
-            DenseActivation::Sigmoid,
-        )?;
-        let mut params = Vec::new();
-        for l in &self.layers {
-            params.push(l.weight().flatten_all()?.to_vec1::<f32>()?);
-            if let Some(b) = l.bias() {
-                params.push(b.to_vec1::<f32>()?);
-            }
-        }
-        Ok(Some(gm_core::DenseForm { stack, params }))
-    }
-}
-
 fn csgm(iters: usize) -> Result<()> {
     csgm_impl(iters, true)
 }
@@ -648,17 +605,11 @@ fn csgm_impl(iters: usize, written_out: bool) -> Result<()> {
     use gm_inverse::{measure, recover, CsgmConfig, GaussianMeasurement};
     let dev = Device::Cpu;
     let mut rng = GmRng::new(14);
-    let layers = [20usize, 500, 500, 784]
-        .windows(2)
-        .map(|w| {
-            let s = 1.0 / (w[0] as f64).sqrt();
-            Ok(Linear::new(
-                rng.normal((w[1], w[0]), 0.0, s, &dev).map_err(to_candle)?,
-                Some(Tensor::zeros(w[1], DType::F32, &dev)?),
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let gen = Decoder { layers };
+    // Bora et al.'s decoder (20-500-500-784, softplus, sigmoid output) with seeded initial
+    // weights: the estimator's cost does not depend on training.
+    let store = ParamStore::new(14);
+    let gen = gm_vae::Decoder::new(&gm_vae::VaeConfig::bora2017(), store.var_builder(&dev))
+        .map_err(to_candle_any)?;
     let x = gen
         .sample(30, &mut rng, &dev)
         .map_err(to_candle)?

@@ -12,14 +12,16 @@
 //!     [--blocks 2] [--epochs N] [--seed 0] [--out DIR] [--resume | --overwrite] [--cpu]
 //! ```
 
+mod common;
+
 use anyhow::Result;
 use clap::Parser;
 use gm_autoregressive::{
-    binarize, bits_per_dim, mean_nll, PixelCnnConfig, PixelCnnTrainConfig, PixelCnnTrainer,
+    bits_per_dim, mean_nll, PixelCnnConfig, PixelCnnTrainConfig, PixelCnnTrainer,
 };
 use gm_core::cli::RunArgs;
 use gm_core::data::mnist_embedded;
-use gm_core::{fit, AdamConfig, GmRng};
+use gm_core::{fit, AdamConfig};
 
 /// A small PixelCNN on the embedded MNIST digits (binarized): exact test NLL and samples.
 #[derive(Parser)]
@@ -84,9 +86,7 @@ fn run() -> Result<()> {
     println!("trained {} steps in {:.1} s", s.steps, s.wall_seconds);
 
     let started = std::time::Instant::now();
-    let test = data.test.head(data.test.len(), &device)?.x;
-    // The trainer's test stream: its evaluation digits are the first of these.
-    let test = binarize(&test, &mut GmRng::derive(args.seed, 1))?;
+    let test = common::binarized_test(&data.test, args.seed, &device)?;
     let model = trainer.model();
     let nll = mean_nll(model, &test, 100)?;
     println!(
@@ -97,16 +97,10 @@ fn run() -> Result<()> {
     );
 
     let started = std::time::Instant::now();
-    let samples = model.sample(cli.samples, &mut GmRng::derive(args.seed, 2))?;
-    let ncol = (cli.samples as f64).sqrt().ceil() as usize;
-    gm_core::viz::save_grid(&samples, ncol, false, out.join("samples.png"))?;
-    println!(
-        "{} samples in {:.1} s: {}",
-        cli.samples,
-        started.elapsed().as_secs_f64(),
-        out.join("samples.png").display()
-    );
-    gm_core::viz::update_report(
+    let samples = model.sample(cli.samples, &mut common::sample_rng(args.seed))?;
+    common::finish(
+        &samples,
+        started,
         &out,
         NAME,
         &[
@@ -116,7 +110,5 @@ fn run() -> Result<()> {
                 format!("{:.4}", bits_per_dim(nll, m.data_dim())),
             ),
         ],
-    )?;
-    println!("run folder: {}", out.display());
-    Ok(())
+    )
 }

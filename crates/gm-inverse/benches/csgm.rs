@@ -1,63 +1,26 @@
-//! Benchmarks of the compressed-sensing estimator at reduced sizes (a random 20-500-500-784
-//! softplus/sigmoid decoder stands in for the trained one: the cost does not depend on the
-//! weights): 30 images x 10 restarts x 20 Adam steps at m = 100, batched vs one image at a
-//! time, and the pixel Lasso (alpha 0.1) of the same 30 images.
+//! Benchmarks of the compressed-sensing estimator at reduced sizes: 30 images x 10 restarts
+//! x 20 Adam steps at m = 100, batched vs one image at a time, and the pixel Lasso (alpha
+//! 0.1) of the same 30 images. Bora et al.'s 20-500-500-784 softplus/sigmoid decoder with
+//! its initial weights stands in for the trained one: the cost does not depend on them.
 //!
 //! cargo bench -p gm-inverse --bench csgm
 
-use candle_core::{DType, Device, Tensor};
-use candle_nn::{Linear, Module};
+use candle_core::Device;
 use criterion::{criterion_group, criterion_main, Criterion};
 use gm_core::{Generator, GmRng};
 use gm_inverse::lasso::{lasso_batch, Basis, LassoConfig};
 use gm_inverse::{measure, recover, recover_each, CsgmConfig, GaussianMeasurement};
 
-/// The Bora et al. decoder shape with fixed random weights (plain tensors).
-struct Decoder {
-    layers: Vec<Linear>,
-}
-
-impl Decoder {
-    fn new(seed: u64, dev: &Device) -> Self {
-        let mut rng = GmRng::new(seed);
-        let dims = [20, 500, 500, 784];
-        let layers = dims
-            .windows(2)
-            .map(|w| {
-                let s = 1.0 / (w[0] as f64).sqrt();
-                Linear::new(
-                    rng.normal((w[1], w[0]), 0.0, s, dev).expect("weights"),
-                    Some(Tensor::zeros(w[1], DType::F32, dev).expect("bias")),
-                )
-            })
-            .collect();
-        Self { layers }
-    }
-}
-
-impl Generator for Decoder {
-    fn latent_dim(&self) -> usize {
-        20
-    }
-    fn output_shape(&self) -> Vec<usize> {
-        vec![1, 28, 28]
-    }
-    fn generate(&self, z: &Tensor) -> gm_core::Result<Tensor> {
-        let mut h = z.clone();
-        for (i, l) in self.layers.iter().enumerate() {
-            h = l.forward(&h)?;
-            if i + 1 < self.layers.len() {
-                // softplus(x) = log(1 + e^x)
-                h = (h.exp()? + 1.0)?.log()?;
-            }
-        }
-        Ok(candle_nn::ops::sigmoid(&h)?)
-    }
+/// Bora et al.'s decoder (gm-vae's `bora2017`: 20-500-500-784, softplus, sigmoid output)
+/// with seeded initial weights.
+fn decoder(seed: u64, dev: &Device) -> gm_vae::Decoder {
+    let store = gm_core::ParamStore::new(seed);
+    gm_vae::Decoder::new(&gm_vae::VaeConfig::bora2017(), store.var_builder(dev)).expect("decoder")
 }
 
 fn bench(c: &mut Criterion) {
     let dev = Device::Cpu;
-    let gen = Decoder::new(1, &dev);
+    let gen = decoder(1, &dev);
     let n = 30;
     let x = gen
         .sample(n, &mut GmRng::new(2), &dev)

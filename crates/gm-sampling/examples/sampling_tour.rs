@@ -22,12 +22,7 @@ use image::{Rgb, RgbImage};
 #[derive(Parser)]
 struct Cli {
     /// Samples drawn per method
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 200_000,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    #[arg(long, value_name = "N", default_value_t = 200_000, value_parser = gm_core::cli::positive_u64)]
     samples: u64,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]

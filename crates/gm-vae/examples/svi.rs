@@ -28,20 +28,10 @@ struct Cli {
     #[command(flatten)]
     device: DeviceArgs,
     /// Training epochs of both methods
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 30,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = gm_core::cli::positive_u64)]
     epochs: u64,
     /// Binarized training digits both methods fit
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 500,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    #[arg(long, value_name = "N", default_value_t = 500, value_parser = gm_core::cli::positive_u64)]
     points: u64,
     /// Random seed, added to every seed of the run (0 gives the published table)
     #[arg(long, value_name = "N", default_value_t = 0)]

@@ -32,21 +32,11 @@ use gm_vae::{Objective, VaeConfig, VaeTrainConfig, VaeTrainer};
 #[derive(Parser)]
 struct Cli {
     /// Latent dimension d (d = 2 also draws the map of the latent plane)
-    #[arg(
-        long,
-        value_name = "D",
-        default_value_t = 2,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    #[arg(long, value_name = "D", default_value_t = 2, value_parser = gm_core::cli::positive_u64)]
     latent: u64,
     /// Importance samples K of the training bound: 1 is the ELBO (analytic KL), K > 1 the
     /// IWAE bound L_K (Burda et al. 2016)
-    #[arg(
-        long,
-        value_name = "K",
-        default_value_t = 1,
-        value_parser = clap::value_parser!(u64).range(1..)
-    )]
+    #[arg(long, value_name = "K", default_value_t = 1, value_parser = gm_core::cli::positive_u64)]
     iwae_k: u64,
     /// The networks: `mlp` (784-400-d, the PyTorch example) or `conv` (convolutions sized by
     /// the images)

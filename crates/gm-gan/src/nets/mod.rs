@@ -137,18 +137,36 @@ impl GanConfig {
     /// 128 ReLU units, D with two hidden layers of 128 ReLU units, linear output (their
     /// reference notebook has tanh units and orthogonal weights, [`MlpInit::Orthogonal`]).
     pub fn mlp_2d() -> Self {
+        Self::mlp_pair(
+            256,
+            vec![2],
+            (vec![128, 128], Activation::Relu),
+            (vec![128, 128], Activation::Relu),
+            OutputActivation::Identity,
+        )
+    }
+
+    /// An MLP pair with default initial weights: latents of `latent_dim`, items of
+    /// `data_shape`, each network's hidden sizes and activation, and G's output activation.
+    pub fn mlp_pair(
+        latent_dim: usize,
+        data_shape: Vec<usize>,
+        (g_hidden, g_activation): (Vec<usize>, Activation),
+        (d_hidden, d_activation): (Vec<usize>, Activation),
+        output: OutputActivation,
+    ) -> Self {
         Self {
-            latent_dim: 256,
-            data_shape: vec![2],
+            latent_dim,
+            data_shape,
             generator: Architecture::Mlp {
-                hidden: vec![128, 128],
-                activation: Activation::Relu,
+                hidden: g_hidden,
+                activation: g_activation,
             },
             discriminator: Architecture::Mlp {
-                hidden: vec![128, 128],
-                activation: Activation::Relu,
+                hidden: d_hidden,
+                activation: d_activation,
             },
-            output: OutputActivation::Identity,
+            output,
             mlp_init: MlpInit::Default,
         }
     }
@@ -156,20 +174,13 @@ impl GanConfig {
     /// An MLP pair for flattened 28x28 digits: G 100-256-512-784 (ReLU, tanh output), D
     /// 784-512-256-1 (LeakyReLU).
     pub fn mlp_mnist() -> Self {
-        Self {
-            latent_dim: 100,
-            data_shape: vec![1, 28, 28],
-            generator: Architecture::Mlp {
-                hidden: vec![256, 512],
-                activation: Activation::Relu,
-            },
-            discriminator: Architecture::Mlp {
-                hidden: vec![512, 256],
-                activation: Activation::LeakyRelu,
-            },
-            output: OutputActivation::Tanh,
-            mlp_init: MlpInit::Default,
-        }
+        Self::mlp_pair(
+            100,
+            vec![1, 28, 28],
+            (vec![256, 512], Activation::Relu),
+            (vec![512, 256], Activation::LeakyRelu),
+            OutputActivation::Tanh,
+        )
     }
 
     /// DCGAN for 28x28 digits with [`DCGAN_BASE_CHANNELS`] base channels (sized for two CPU

@@ -26,12 +26,8 @@ use gm_gan::{GanConfig, GanTrainConfig, Objective};
 /// both Adam rates (default: the MLP GAN's own).
 #[derive(Parser)]
 struct Cli {
-    /// Generated digits the metrics are computed on [default: 2000, 500 with --quick]
-    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
-    samples: Option<usize>,
-    /// Smoke run: 60 steps per divergence, smaller metric budgets
-    #[arg(long)]
-    quick: bool,
+    #[command(flatten)]
+    table: common::TableArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -50,14 +46,7 @@ fn run() -> Result<()> {
     );
     let args = &cli.run;
     let device = args.device()?;
-    let epochs = args.epochs.unwrap_or(if cli.quick { 1 } else { 3 });
-    let samples = cli.samples.unwrap_or(if cli.quick { 500 } else { 2_000 });
-    let plan = common::MnistBudget {
-        epochs,
-        batch_size: RunArgs::need(args.batch_size, "batch-size")?,
-        samples,
-        quick: cli.quick,
-    };
+    let plan = common::MnistBudget::new(args, &cli.table)?;
     let out = args.run_dir(NAME)?;
     let mut rows = Vec::new();
     for d in Divergence::catalogue() {
@@ -86,12 +75,12 @@ fn run() -> Result<()> {
             format!("{wall:.0}"),
         ]);
     }
-    let budget = if cli.quick {
+    let budget = if cli.table.quick {
         format!("{} steps (--quick)", common::QUICK_MNIST_STEPS)
     } else {
-        format!("{epochs} epoch(s) of the 8,000 embedded digits")
+        format!("{} epoch(s) of the 8,000 embedded digits", plan.epochs)
     };
-    println!("\n{budget} per divergence, {samples} samples\n");
+    println!("\n{budget} per divergence, {} samples\n", plan.samples);
     println!(
         "{}",
         common::markdown(

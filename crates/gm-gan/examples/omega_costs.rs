@@ -30,12 +30,8 @@ use gm_gan::{GanConfig, GanTrainConfig, GanTrainer, Objective, OmegaCost};
 /// --batch-size is the MNIST runs'.
 #[derive(Parser)]
 struct Cli {
-    /// Generated digits the MNIST metrics are computed on [default: 2000, 500 with --quick]
-    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
-    samples: Option<usize>,
-    /// Smoke run: 150 ring steps, 60 MNIST steps, smaller metric budgets
-    #[arg(long)]
-    quick: bool,
+    #[command(flatten)]
+    table: common::TableArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -58,15 +54,10 @@ fn run() -> Result<()> {
     );
     let args = &cli.run;
     let device = args.device()?;
-    let epochs = args.epochs.unwrap_or(if cli.quick { 1 } else { 3 });
-    let steps = args.steps.unwrap_or(if cli.quick { 150 } else { 2_000 });
-    let samples = cli.samples.unwrap_or(if cli.quick { 500 } else { 2_000 });
-    let plan = common::MnistBudget {
-        epochs,
-        batch_size: RunArgs::need(args.batch_size, "batch-size")?,
-        samples,
-        quick: cli.quick,
-    };
+    let steps = args
+        .steps
+        .unwrap_or(if cli.table.quick { 150 } else { 2_000 });
+    let plan = common::MnistBudget::new(args, &cli.table)?;
     let seed = args.seed;
     let out = args.run_dir(NAME)?;
     let ring = Mixture2d::ring8();
@@ -131,12 +122,15 @@ fn run() -> Result<()> {
             format!("{wall:.0}"),
         ]);
     }
-    let budget = if cli.quick {
+    let budget = if cli.table.quick {
         format!("{} steps (--quick)", common::QUICK_MNIST_STEPS)
     } else {
-        format!("{epochs} epoch(s)")
+        format!("{} epoch(s)", plan.epochs)
     };
-    println!("\nring: {steps} steps of batch 128; MNIST: {budget}, {samples} samples\n");
+    println!(
+        "\nring: {steps} steps of batch 128; MNIST: {budget}, {} samples\n",
+        plan.samples
+    );
     println!(
         "{}",
         common::markdown(

@@ -22,7 +22,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -72,11 +71,8 @@ struct Cli {
     /// Skip the timing (the default with --quick)
     #[arg(long, overrides_with = "timing")]
     no_timing: bool,
-    /// Folder of a prior trained earlier (searched first; a missing prior is trained into
-    /// it). Default: the newest csgm or inpainting run holding a prior with these settings,
-    /// else this run's prior/ folder
-    #[arg(long, value_name = "DIR")]
-    prior_dir: Option<PathBuf>,
+    #[command(flatten)]
+    prior: common::PriorArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -207,14 +203,7 @@ fn run() -> Result<()> {
     let (train, val) = data.train.split_off(VALIDATION)?;
     let out = cli.run.run_dir(NAME)?;
     std::fs::create_dir_all(out.join("grids"))?;
-    let prior = common::prior_for_run(
-        &cli.run,
-        cli.prior_dir.as_deref(),
-        &out,
-        &train,
-        s.epochs,
-        &dev,
-    )?;
+    let prior = cli.prior.for_run(&cli.run, &out, &train, s.epochs, &dev)?;
     let Some(prior) = prior else {
         return Ok(());
     };

@@ -19,7 +19,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
@@ -45,11 +44,8 @@ struct Cli {
     /// csgm's default 10 x 1000)
     #[arg(long)]
     quick: bool,
-    /// Folder of a prior trained earlier (searched first; a missing prior is trained into
-    /// it). Default: the newest csgm or inpainting run holding a prior with these settings,
-    /// else this run's prior/ folder
-    #[arg(long, value_name = "DIR")]
-    prior_dir: Option<PathBuf>,
+    #[command(flatten)]
+    prior: common::PriorArgs,
     /// The images (default: the embedded digits)
     #[command(flatten)]
     data: gm_data::DataArgs,
@@ -83,14 +79,7 @@ fn run() -> Result<()> {
     // The same split as the csgm reproduction, so that the prior is shared.
     let (train, _val) = data.train.split_off(500.min(data.train.len() / 10))?;
     let out = cli.run.run_dir(NAME)?;
-    let prior = common::prior_for_run(
-        &cli.run,
-        cli.prior_dir.as_deref(),
-        &out,
-        &train,
-        epochs,
-        &dev,
-    )?;
+    let prior = cli.prior.for_run(&cli.run, &out, &train, epochs, &dev)?;
     let Some(prior) = prior else {
         return Ok(());
     };

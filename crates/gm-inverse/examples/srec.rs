@@ -22,7 +22,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -50,9 +49,8 @@ struct Cli {
     /// Test digits for the error bound, at least 1 [default: 50, 8 with --quick]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     images: Option<u64>,
-    /// Folder of a prior trained earlier (see `reproduce csgm --help`)
-    #[arg(long, value_name = "DIR")]
-    prior_dir: Option<PathBuf>,
+    #[command(flatten)]
+    prior: common::PriorArgs,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -126,14 +124,7 @@ fn run() -> Result<()> {
     let data = mnist_embedded()?;
     let (train, _) = data.train.split_off(VALIDATION)?;
     let out = cli.run.run_dir(NAME)?;
-    let prior = common::prior_for_run(
-        &cli.run,
-        cli.prior_dir.as_deref(),
-        &out,
-        &train,
-        epochs,
-        &dev,
-    )?;
+    let prior = cli.prior.for_run(&cli.run, &out, &train, epochs, &dev)?;
     let Some(prior) = prior else {
         return Ok(());
     };

@@ -36,6 +36,32 @@ pub struct MnistBudget {
     pub quick: bool,
 }
 
+/// The flags of the examples that train one MLP GAN on MNIST per table row.
+#[derive(clap::Args, Debug, Clone)]
+pub struct TableArgs {
+    /// Generated digits the MNIST metrics are computed on [default: 2000, 500 with --quick]
+    #[arg(long, value_name = "N", value_parser = gm_core::cli::positive_usize)]
+    pub samples: Option<usize>,
+    /// Smoke run: fewer steps (60 per MNIST run) and smaller metric budgets
+    #[arg(long)]
+    pub quick: bool,
+}
+
+impl MnistBudget {
+    /// The budget of each MNIST row: `--epochs` (default 3, 1 with `--quick`),
+    /// `--batch-size`, and the samples of `table`.
+    pub fn new(run: &RunArgs, table: &TableArgs) -> Result<Self> {
+        Ok(Self {
+            epochs: run.epochs.unwrap_or(if table.quick { 1 } else { 3 }),
+            batch_size: RunArgs::need(run.batch_size, "batch-size")?,
+            samples: table
+                .samples
+                .unwrap_or(if table.quick { 500 } else { 2_000 }),
+            quick: table.quick,
+        })
+    }
+}
+
 /// Trains `cfg` on the embedded MNIST training digits with gm-core's `fit` in `dir` (a folder
 /// inside the run folder; `--resume` continues its checkpoint), evaluates `budget.samples`
 /// generated digits with gm-eval (Parzen included) and writes `eval.json`; returns (steps, wall

@@ -97,24 +97,37 @@ fn prior_key(train: &Dataset, epochs: usize, seed: u64) -> String {
     )
 }
 
-/// The prior of an example's run: [`bora_prior`] placed by the run's command line
-/// (`--prior-dir`, `--resume`, progress, `--stop-after`) and its folder `out`.
-pub fn prior_for_run(
-    run: &gm_core::cli::RunArgs,
-    prior_dir: Option<&Path>,
-    out: &Path,
-    train: &Dataset,
-    epochs: usize,
-    device: &Device,
-) -> Result<Option<Decoder>> {
-    let place = PriorPlace {
-        prior_dir,
-        run_dir: out,
-        resume: run.resume,
-        progress: run.progress(),
-        stop_after: run.stop_after,
-    };
-    bora_prior(train, epochs, run.seed, &place, device)
+/// The `--prior-dir` flag of the examples that recover images with a trained prior.
+#[derive(clap::Args, Debug, Clone)]
+pub struct PriorArgs {
+    /// Folder of a prior trained earlier (searched first; a missing prior is trained into
+    /// it). Default: the newest csgm or inpainting run holding a prior with these settings,
+    /// else this run's prior/ folder
+    #[arg(long, value_name = "DIR")]
+    pub prior_dir: Option<PathBuf>,
+}
+
+impl PriorArgs {
+    /// The prior of a run: [`bora_prior`] placed by the run's command line (`--prior-dir`,
+    /// `--resume`, progress, `--stop-after`) and its folder `out`; `None` when its training
+    /// stopped early.
+    pub fn for_run(
+        &self,
+        run: &gm_core::cli::RunArgs,
+        out: &Path,
+        train: &Dataset,
+        epochs: usize,
+        device: &Device,
+    ) -> Result<Option<Decoder>> {
+        let place = PriorPlace {
+            prior_dir: self.prior_dir.as_deref(),
+            run_dir: out,
+            resume: run.resume,
+            progress: run.progress(),
+            stop_after: run.stop_after,
+        };
+        bora_prior(train, epochs, run.seed, &place, device)
+    }
 }
 
 /// The decoder of a Bora et al. VAE trained for `epochs` on `train` (seed `seed`): read from

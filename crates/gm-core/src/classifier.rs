@@ -188,8 +188,7 @@ impl crate::model::SavedModel for MnistClassifier {
         tensors: BTreeMap<String, Tensor>,
         device: &Device,
     ) -> Result<Self> {
-        let cfg: ClassifierConfig = serde_json::from_value(config.clone())
-            .map_err(|e| Error::Msg(format!("mnist-classifier config: {e}")))?;
+        let cfg: ClassifierConfig = crate::model::parse_config(config, "mnist-classifier")?;
         Self::new(cfg, crate::model::var_builder_from(tensors, device))
     }
 }

@@ -24,6 +24,16 @@ pub trait SavedModel: Sized {
     ) -> Result<Self>;
 }
 
+/// A saved `gm.config` as the configuration type `T` of the model `what`; an error quotes the
+/// config and says what is wrong with it.
+pub fn parse_config<T: serde::de::DeserializeOwned>(
+    config: &serde_json::Value,
+    what: &str,
+) -> crate::Result<T> {
+    serde_json::from_value(config.clone())
+        .map_err(|e| crate::Error::Msg(format!("{what} config `{config}` is not valid: {e}")))
+}
+
 /// A var builder over loaded tensors that reports a missing tensor by name.
 pub fn var_builder_from(
     tensors: BTreeMap<String, Tensor>,

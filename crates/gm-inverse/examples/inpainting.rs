@@ -19,7 +19,6 @@
 #[path = "common/mod.rs"]
 mod common;
 
-
 use anyhow::{bail, Context, Result};
 use candle_core::Tensor;
 use clap::Parser;

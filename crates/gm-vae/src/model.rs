@@ -459,8 +459,7 @@ impl gm_core::model::SavedModel for LoadedVae {
         tensors: std::collections::BTreeMap<String, Tensor>,
         device: &Device,
     ) -> gm_core::Result<Self> {
-        let cfg: VaeConfig = serde_json::from_value(config.clone())
-            .map_err(|e| gm_core::Error::Msg(format!("VAE config `{config}` is not valid: {e}")))?;
+        let cfg: VaeConfig = gm_core::model::parse_config(config, "VAE")?;
         let vb = gm_core::model::var_builder_from(tensors.clone(), device);
         let vae = Vae::new(cfg, vb).map_err(gm_core::Error::model)?;
         Ok(Self { vae, tensors })

@@ -417,9 +417,7 @@ impl gm_core::model::SavedModel for Made {
         tensors: BTreeMap<String, Tensor>,
         device: &Device,
     ) -> gm_core::Result<Self> {
-        let cfg: MadeConfig = serde_json::from_value(config.clone()).map_err(|e| {
-            gm_core::Error::Msg(format!("MADE config `{config}` is not valid: {e}"))
-        })?;
+        let cfg: MadeConfig = gm_core::model::parse_config(config, "MADE")?;
         Made::new(cfg, gm_core::model::var_builder_from(tensors, device)).map_err(Error::into_core)
     }
 }

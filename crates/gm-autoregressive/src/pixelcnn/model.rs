@@ -356,9 +356,7 @@ impl gm_core::model::SavedModel for PixelCnn {
         tensors: BTreeMap<String, Tensor>,
         device: &Device,
     ) -> gm_core::Result<Self> {
-        let cfg: PixelCnnConfig = serde_json::from_value(config.clone()).map_err(|e| {
-            gm_core::Error::Msg(format!("PixelCNN config `{config}` is not valid: {e}"))
-        })?;
+        let cfg: PixelCnnConfig = gm_core::model::parse_config(config, "PixelCNN")?;
         PixelCnn::new(cfg, gm_core::model::var_builder_from(tensors, device))
             .map_err(Error::into_core)
     }

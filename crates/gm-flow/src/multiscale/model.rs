@@ -339,9 +339,7 @@ impl gm_core::model::SavedModel for LoadedFlow {
         tensors: BTreeMap<String, Tensor>,
         device: &Device,
     ) -> gm_core::Result<Self> {
-        let cfg: ImageFlowConfig = serde_json::from_value(config.clone()).map_err(|e| {
-            gm_core::Error::Msg(format!("flow config `{config}` is not valid: {e}"))
-        })?;
+        let cfg: ImageFlowConfig = gm_core::model::parse_config(config, "flow")?;
         let vb = gm_core::model::var_builder_from(tensors.clone(), device);
         let flow = ImageFlow::new(cfg, vb)?;
         Ok(Self { flow, tensors })

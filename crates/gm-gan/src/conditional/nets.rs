@@ -89,11 +89,7 @@ impl ConditionalGenerator {
         device: &Device,
     ) -> Result<Self> {
         let cfg: CganConfig =
-            serde_json::from_value(config.clone()).map_err(|e| Error::Config {
-                field: "gm.config",
-                value: format!("{config} ({e})"),
-                reason: "not a conditional GAN config",
-            })?;
+            crate::registry::saved_config(config, "not a conditional GAN config")?;
         let store = ParamStore::new(0);
         let g = Self::new(&cfg, store.var_builder(device))?;
         let own = crate::trainer::strip_prefix(tensors, "generator.");

@@ -7,7 +7,7 @@ use gm_core::ParamStore;
 
 use crate::error::to_core;
 use crate::nets::{GanConfig, GanGenerator};
-use crate::{Error, Result};
+use crate::Result;
 
 /// A trained generator with its config and weights, as saved by a GAN run (the
 /// `generator.*` tensors of `model.safetensors`) or by an export: a
@@ -34,11 +34,7 @@ impl LoadedGenerator {
         tensors: &BTreeMap<String, Tensor>,
         device: &Device,
     ) -> Result<Self> {
-        let cfg: GanConfig = serde_json::from_value(config.clone()).map_err(|e| Error::Config {
-            field: "gm.config",
-            value: format!("{config} ({e})"),
-            reason: "not a GAN network config",
-        })?;
+        let cfg: GanConfig = crate::registry::saved_config(config, "not a GAN network config")?;
         let own = strip_prefix(tensors, "generator.");
         let generator = generator_from_own_weights(&cfg, &own, device)?;
         Ok(Self {

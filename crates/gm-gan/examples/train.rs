@@ -63,7 +63,8 @@ struct Cli {
     #[arg(long, default_value_t = 2000)]
     samples: usize,
     /// Discriminator conditioning of cgan (option `conditioning`): projection (Miyato and
-    /// Koyama 2018) or acgan (Odena et al. 2017) [default: projection]
+    /// Koyama 2018), acgan (Odena et al. 2017) or infogan (Chen et al. 2016: unsupervised
+    /// codes, no labels) [default: projection]
     #[arg(long, value_name = "C")]
     conditioning: Option<String>,
     /// Label embedding of cgan's generator (option `embedding`): learned (10-d) or one-hot
@@ -182,7 +183,9 @@ fn image_model(model: &ModelEntry, build: BuildFn, cli: &Cli, device: &Device) -
         options: &options,
     };
     let mut trainer = build(&spec)?;
-    let classes = trainer.sampler().num_classes();
+    let classes = trainer
+        .labelled_classes()
+        .then(|| trainer.sampler().num_classes());
     if classes.is_some() && data.train.labels.is_none() {
         bail!(
             "{name} is class-conditional and trains on labelled images; {} has no labels",
@@ -219,7 +222,7 @@ fn image_model(model: &ModelEntry, build: BuildFn, cli: &Cli, device: &Device) -
     let g = trainer.sampler();
     report(g, &eval_cfg, reference.as_ref(), &out, device, wall)?;
     match classes {
-        Some(10) if digits => class_accuracy(name, g, cli.per_class, args.seed, &out, device),
+        Some(Some(10)) if digits => class_accuracy(name, g, cli.per_class, args.seed, &out, device),
         _ => Ok(()),
     }
 }

@@ -46,6 +46,13 @@ pub enum Conditioning {
     /// The auxiliary classifier of ACGAN (Odena et al. 2017): `D(x)` gives the real/fake
     /// logit and class logits, and both players add the class cross-entropy.
     Acgan,
+    /// InfoGAN (Chen et al. 2016), which needs no labels: the class is a categorical latent
+    /// code `c ~ U{0..n_classes}` of the generator, `D(x)` gives the real/fake logit and the
+    /// logits of `Q(c | x)`, and both players add `class_loss_weight` times the cross-entropy
+    /// of `Q` on generated items, `-E log Q(c | G(z, c))`: minus the variational lower bound
+    /// of the mutual information `I(c; G(z, c))` up to the constant `H(c)` (eq. 5). The
+    /// codes take whatever classes the two players agree on, not the data's labels.
+    InfoGan,
 }
 
 impl Conditioning {
@@ -54,14 +61,19 @@ impl Conditioning {
         match self {
             Conditioning::Projection => "projection",
             Conditioning::Acgan => "acgan",
+            Conditioning::InfoGan => "infogan",
         }
     }
 
     /// The conditioning called `name` ([`Conditioning::name`]).
     pub fn parse(name: &str) -> Option<Self> {
-        [Conditioning::Projection, Conditioning::Acgan]
-            .into_iter()
-            .find(|c| c.name() == name)
+        [
+            Conditioning::Projection,
+            Conditioning::Acgan,
+            Conditioning::InfoGan,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name)
     }
 }
 
@@ -87,8 +99,8 @@ pub struct CganConfig {
     /// are refused.
     #[serde(default)]
     pub tricks: Tricks,
-    /// ACGAN: weight of the class cross-entropy in each player's loss (1 in the paper).
-    /// Unused by the projection discriminator.
+    /// ACGAN and InfoGAN: weight of the class cross-entropy in each player's loss (1 in both
+    /// papers). Unused by the projection discriminator.
     pub class_loss_weight: f64,
     /// ACGAN: the critic adds the class cross-entropy of generated items too, as in the
     /// paper. `false`: of real items only, so that the critic's classifier never learns the
@@ -288,7 +300,11 @@ mod tests {
 
     #[test]
     fn conditionings_parse_by_name() {
-        for c in [Conditioning::Projection, Conditioning::Acgan] {
+        for c in [
+            Conditioning::Projection,
+            Conditioning::Acgan,
+            Conditioning::InfoGan,
+        ] {
             assert_eq!(Conditioning::parse(c.name()), Some(c));
         }
         assert_eq!(Conditioning::parse("concat"), None);

@@ -277,7 +277,9 @@ impl ConditionalDiscriminator {
                     },
                 )?)
             }
-            Conditioning::Acgan => Head::Classifier(linear(feature_dim, k, vb.pp("class_head"))?),
+            Conditioning::Acgan | Conditioning::InfoGan => {
+                Head::Classifier(linear(feature_dim, k, vb.pp("class_head"))?)
+            }
         };
         Ok(Self {
             body,

@@ -10,12 +10,20 @@ use crate::registry::{ImageModel, ImageSpec};
 use crate::{Error, GanConfig, Objective, Result, Tricks};
 
 /// The option names the recipe reads.
-const OPTIONS: [&str; 4] = ["conditioning", "embedding", "arch", "acgan-real-classes"];
+const OPTIONS: [&str; 5] = [
+    "conditioning",
+    "embedding",
+    "arch",
+    "acgan-real-classes",
+    "class-loss-weight",
+];
 
 /// Ten classes, DCGAN networks, the projection discriminator and a learned 10-d label
-/// embedding, Adam (0.5, 0.999); options `conditioning` (projection, acgan), `embedding`
-/// (learned, one-hot), `arch` (dcgan, mlp) and `acgan-real-classes` (true: ACGAN's critic
-/// classifies real digits only).
+/// embedding, Adam (0.5, 0.999); options `conditioning` (projection, acgan, infogan: ten
+/// unsupervised codes), `embedding`
+/// (learned, one-hot), `arch` (dcgan, mlp), `acgan-real-classes` (true: ACGAN's critic
+/// classifies real digits only) and `class-loss-weight` (ACGAN's and InfoGAN's lambda,
+/// default 1).
 pub(super) fn build(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     spec.only_options("cgan", &OPTIONS)?;
     let mut objective = Objective::default();
@@ -27,7 +35,7 @@ pub(super) fn build(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
     let conditioning = Conditioning::parse(conditioning).ok_or_else(|| Error::Config {
         field: "--conditioning",
         value: conditioning.to_string(),
-        reason: "use projection or acgan",
+        reason: "use projection, acgan or infogan",
     })?;
     let label_embedding = match spec.option("embedding", "learned") {
         "learned" => LabelEmbedding::Learned { dim: 10 },
@@ -69,7 +77,20 @@ pub(super) fn build(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
             })
         }
     };
+    let class_loss_weight = match spec.options.get("class-loss-weight") {
+        None => CganConfig::default().class_loss_weight,
+        Some(v) => v
+            .parse::<f64>()
+            .ok()
+            .filter(|w| w.is_finite() && *w >= 0.0)
+            .ok_or_else(|| Error::Config {
+                field: "class-loss-weight",
+                value: v.clone(),
+                reason: "must be a number at least 0",
+            })?,
+    };
     let cfg = CganConfig {
+        class_loss_weight,
         model: GanConfig {
             data_shape: spec.data_shape.to_vec(),
             ..model
@@ -91,6 +112,10 @@ pub(super) fn build(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
 impl ImageModel for CganTrainer {
     fn sampler(&self) -> &dyn Generator {
         self.generator()
+    }
+
+    fn labelled_classes(&self) -> bool {
+        self.config().conditioning != Conditioning::InfoGan
     }
 
     fn describe(&self) -> String {

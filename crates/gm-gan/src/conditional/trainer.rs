@@ -9,7 +9,7 @@ use gm_core::data::Batch;
 use gm_core::{GmRng, Metrics, ParamStore, TrainState, Trainer};
 
 use super::nets::{class_cross_entropy, uniform_labels, CriticOutput};
-use super::{CganConfig, ConditionalDiscriminator, ConditionalGenerator};
+use super::{CganConfig, ConditionalDiscriminator, ConditionalGenerator, Conditioning};
 use crate::adversarial::{read_metrics, CriticInputs, Game, PendingMetrics, Player};
 use crate::error::to_core;
 use crate::{Error, Result};
@@ -196,14 +196,19 @@ impl CganTrainer {
             inputs,
             m,
         )?;
-        let class_real = Self::class_loss(&out_real, y_real)?;
+        // InfoGAN's real items carry no code.
+        let class_real = match self.cfg.conditioning {
+            Conditioning::InfoGan => None,
+            _ => Self::class_loss(&out_real, y_real)?,
+        };
         let class_fake = Self::class_loss(&out_fake, y_fake)?;
-        if let (Some(r), Some(f)) = (&class_real, &class_fake) {
-            let class = if self.cfg.critic_classifies_generated {
-                (r + f)?
-            } else {
-                r.clone()
-            };
+        let class = match (&class_real, &class_fake) {
+            (Some(r), Some(f)) if self.cfg.critic_classifies_generated => Some((r + f)?),
+            (Some(r), Some(_)) => Some(r.clone()),
+            (None, Some(f)) => Some(f.clone()),
+            _ => None,
+        };
+        if let Some(class) = class {
             total = (total + class.affine(self.cfg.class_loss_weight, 0.0)?)?;
         }
         Ok(CganLoss {
@@ -277,8 +282,10 @@ impl CganTrainer {
         let inputs = game.critic_inputs(real, &fake, self.step + 1, rng)?;
         let mut m = Vec::new();
         let loss = self.critic_loss_on(&inputs, y_real, y_fake, &mut m)?;
-        if let (Some(r), Some(f)) = (&loss.class_real, &loss.class_fake) {
+        if let Some(r) = &loss.class_real {
             m.push(("d_class_real".into(), r.detach()));
+        }
+        if let Some(f) = &loss.class_fake {
             m.push(("d_class_fake".into(), f.detach()));
         }
         game.critic_update(&mut self.d, &loss.total)?;
@@ -305,7 +312,11 @@ impl CganTrainer {
     ) -> Result<Metrics> {
         let real = self.network_batch(x)?;
         let n = real.dim(0)?;
-        let y_real = self.batch_labels(labels, n)?;
+        let y_real = match self.cfg.conditioning {
+            // Unread: InfoGAN's critic sees no class of a real item.
+            Conditioning::InfoGan => Tensor::zeros(n, candle_core::DType::U32, &self.device)?,
+            _ => self.batch_labels(labels, n)?,
+        };
         let (z, y_fake) = self.latents_and_labels(n, rng)?;
         let mut m = self.critic_step(&real, &y_real, &z, &y_fake, rng)?;
         if Game::new(&self.cfg.objective, &self.cfg.tricks).generator_turn(self.step + 1) {

@@ -155,6 +155,12 @@ pub trait ImageModel: Trainer {
     fn sampler(&self) -> &dyn Generator;
     /// One line for the run's start: its parameters and anything the recipe chose.
     fn describe(&self) -> String;
+    /// Whether its classes are the data's labels (it trains on labelled items, and the
+    /// runner measures how often the classifier agrees with the class asked for); by
+    /// default, whether its generator is class-conditional.
+    fn labelled_classes(&self) -> bool {
+        self.sampler().num_classes().is_some()
+    }
 }
 
 /// Every model of the command, in the order it lists them.

@@ -101,7 +101,7 @@ fn shapes_and_weight_names() {
                 assert_eq!(w["discriminator.projection.weight"].dims(), &[CLASSES, 16]);
                 assert!(!w.contains_key("discriminator.class_head.weight"));
             }
-            Conditioning::Acgan => {
+            Conditioning::Acgan | Conditioning::InfoGan => {
                 assert_eq!(w["discriminator.class_head.weight"].dims(), &[CLASSES, 16]);
                 assert_eq!(w["discriminator.class_head.bias"].dims(), &[CLASSES]);
                 assert!(!w.contains_key("discriminator.projection.weight"));
@@ -248,6 +248,70 @@ fn the_acgan_class_loss_is_the_cross_entropy() {
     assert!((got_d2 - want_d2).abs() < 1e-5, "{got_d2} vs {want_d2}");
     let got_g2 = t2.generator_loss_value(&z, &yf).unwrap();
     assert!((got_g2 - want_g).abs() < 1e-5, "{got_g2} vs {want_g}");
+}
+
+#[test]
+fn infogan_adds_the_code_cross_entropy_of_generated_items_only() {
+    let dev = Device::Cpu;
+    let cfg = CganConfig {
+        class_loss_weight: 0.5,
+        ..tiny(Conditioning::InfoGan)
+    };
+    let t = CganTrainer::new(cfg, 2, &dev).unwrap();
+    let d = t.discriminator();
+    let real = t.network_batch(&data_batch(6, 3, &dev)).unwrap();
+    let y_fake = [3u32, 3, 0, 1, 2, 0];
+    let yf = labels(&y_fake, &dev);
+    let z = GmRng::new(4).normal((6, 3), 0.0, 1.0, &dev).unwrap();
+    let fake = t.generator().forward_t(&z, &yf, true).unwrap();
+    let out_fake = d.forward(&fake, &yf).unwrap();
+    let logits = out_fake.class_logits.clone().unwrap();
+    let ce_fake = cross_entropy_by_hand(&logits.to_vec2::<f32>().unwrap(), &y_fake);
+    assert!(ce_fake > 0.1, "a fresh Q is not that sure");
+    // The labels of real items play no part: any two give the same loss.
+    let out_real = d.forward(&real, &labels(&[0; 6], &dev)).unwrap();
+    let want_d = scalar(&bce_with_logits(&out_real.score, 1.0).unwrap())
+        + scalar(&bce_with_logits(&out_fake.score, 0.0).unwrap())
+        + 0.5 * ce_fake;
+    for y_real in [[0u32, 1, 2, 3, 1, 2], [3; 6]] {
+        let got_d = t
+            .critic_loss_value(&real, &labels(&y_real, &dev), &z, &yf)
+            .unwrap();
+        assert!((got_d - want_d).abs() < 1e-5, "{got_d} vs {want_d}");
+    }
+    // The generator's: BCE(v_fake, 1) + 0.5 CE(Q(G(z, c)), c).
+    let want_g = scalar(&bce_with_logits(&out_fake.score, 1.0).unwrap()) + 0.5 * ce_fake;
+    let got_g = t.generator_loss_value(&z, &yf).unwrap();
+    assert!((got_g - want_g).abs() < 1e-5, "{got_g} vs {want_g}");
+}
+
+#[test]
+fn infogan_trains_on_unlabelled_items_and_its_codes_become_recoverable() {
+    let dev = Device::Cpu;
+    let mut t = CganTrainer::new(tiny(Conditioning::InfoGan), 5, &dev).unwrap();
+    assert_eq!(t.model_name(), "cgan/infogan");
+    let x = data_batch(32, 7, &dev);
+    let mut rng = GmRng::new(9);
+    let (z, c) = t.latents_and_labels(256, &mut GmRng::new(10)).unwrap();
+    let q_loss = |t: &CganTrainer| {
+        let fake = t.generator().forward_t(&z, &c, true).unwrap();
+        let out = t.discriminator().forward(&fake, &c).unwrap();
+        scalar(&class_cross_entropy(&out.class_logits.unwrap(), &c).unwrap())
+    };
+    let before = q_loss(&t);
+    for _ in 0..300 {
+        let m = t.train_step(&x, None, &mut rng).unwrap();
+        assert!(m.iter().any(|(k, _)| k == "d_class_fake"), "{m:?}");
+        assert!(m.iter().all(|(k, _)| k != "d_class_real"), "{m:?}");
+    }
+    // Both players descend -log Q(c | G(z, c)): the code of a generated item becomes
+    // predictable from the item (log 4 = 1.39 for a uniform guess).
+    let after = q_loss(&t);
+    let uniform = (CLASSES as f64).ln();
+    assert!(
+        before > 0.9 * uniform && after < 0.5 * uniform,
+        "CE of Q: {before} -> {after}"
+    );
 }
 
 #[test]

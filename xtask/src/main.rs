@@ -612,8 +612,10 @@ mod tests {
             .collect();
         assert!(names.len() >= 13, "{names:?}");
         for n in names {
+            // An entry is `name: "<n>"` or an image recipe `image(\n    "<n>",`.
+            let entry = [format!("name: \"{n}\""), format!("image(\n    \"{n}\",")];
             assert!(
-                sources.contains(&format!("name: \"{n}\"")),
+                entry.iter().any(|e| sources.contains(e.as_str())),
                 "gm-gan's registry lacks `{n}`"
             );
             assert!(find(EXAMPLES, n).is_none(), "`{n}` is also an example");

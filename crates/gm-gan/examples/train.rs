@@ -175,6 +175,7 @@ fn image_model(model: &ModelEntry, build: BuildFn, cli: &Cli, device: &Device) -
     let toolkit = cli.toolkit.toolkit()?;
     let options = options(cli);
     let spec = ImageSpec {
+        model: name,
         data_shape: &data.train.item_shape,
         lr,
         seed: args.seed,

@@ -25,7 +25,7 @@ const OPTIONS: [&str; 5] = [
 /// classifies real digits only) and `class-loss-weight` (ACGAN's and InfoGAN's lambda,
 /// default 1).
 pub(super) fn build(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("cgan", &OPTIONS)?;
+    spec.only_options(&OPTIONS)?;
     let mut objective = Objective::default();
     let mut tricks = Tricks::default();
     spec.toolkit.apply(&mut objective, &mut tricks);

@@ -107,6 +107,8 @@ impl Saved {
 
 /// What the runner gives an image model to build its trainer from.
 pub struct ImageSpec<'a> {
+    /// The entry's name, which errors about its options name.
+    pub model: &'a str,
     /// The shape of one training image, `(c, h, w)`.
     pub data_shape: &'a [usize],
     /// Adam's learning rate (`--lr`).
@@ -129,13 +131,14 @@ impl ImageSpec<'_> {
 
     /// Refuses every option not in `known`, by name: a misspelt option is an error rather
     /// than a silent default.
-    pub fn only_options(&self, model: &str, known: &[&str]) -> Result<()> {
+    pub fn only_options(&self, known: &[&str]) -> Result<()> {
         match self.options.keys().find(|k| !known.contains(&k.as_str())) {
             None => Ok(()),
             Some(k) => Err(Error::Config {
                 field: "--opt",
                 value: format!(
-                    "{k} (the options of `{model}`: {})",
+                    "{k} (the options of `{}`: {})",
+                    self.model,
                     if known.is_empty() {
                         "none".to_string()
                     } else {

@@ -116,7 +116,7 @@ pub(super) const GAN: ModelEntry = image(
 );
 
 fn gan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("gan", &[])?;
+    spec.only_options(&[])?;
     trainer(mlp_base(spec), spec)
 }
 
@@ -144,7 +144,7 @@ pub(super) const WGAN: ModelEntry = image(
 
 /// WGAN with Adam without momentum (the paper trains with RMSProp).
 fn wgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("wgan", &[])?;
+    spec.only_options(&[])?;
     trainer(
         critic_steps(spec, Objective::Wgan { clip: 0.01 }, 0.999),
         spec,
@@ -159,7 +159,7 @@ pub(super) const WGAN_GP: ModelEntry = image(
 );
 
 fn wgan_gp(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("wgan-gp", &[])?;
+    spec.only_options(&[])?;
     let objective = Objective::WganGp { penalty: 10.0 };
     trainer(critic_steps(spec, objective, 0.9), spec)
 }
@@ -181,7 +181,7 @@ pub(super) const FGAN: ModelEntry = image(
 
 /// f-GAN with the divergence of option `divergence` (default `gan`).
 fn fgan(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("fgan", &["divergence"])?;
+    spec.only_options(&["divergence"])?;
     let objective = Objective::FGan {
         divergence: divergence(spec.option("divergence", "gan"))?,
         non_saturating: true,
@@ -197,7 +197,7 @@ pub(super) const MMD: ModelEntry = image(
 );
 
 fn mmd(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("mmd", &[])?;
+    spec.only_options(&[])?;
     let bandwidths = GMMN_MNIST_BANDWIDTHS.to_vec();
     trainer(with_objective(spec, Objective::Mmd { bandwidths }), spec)
 }
@@ -210,7 +210,7 @@ pub(super) const KERNEL: ModelEntry = image(
 );
 
 fn kernel(spec: &ImageSpec<'_>) -> Result<Box<dyn ImageModel>> {
-    spec.only_options("kernel", &[])?;
+    spec.only_options(&[])?;
     let bandwidths = GMMN_MNIST_BANDWIDTHS.to_vec();
     trainer(
         with_objective(spec, Objective::CauchySchwarz { bandwidths }),

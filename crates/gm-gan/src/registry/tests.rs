@@ -7,11 +7,13 @@ use candle_core::Device;
 use super::*;
 
 fn spec<'a>(
+    model: &'a str,
     toolkit: &'a Toolkit,
     options: &'a BTreeMap<String, String>,
     device: &'a Device,
 ) -> ImageSpec<'a> {
     ImageSpec {
+        model,
         data_shape: &[1, 28, 28],
         lr: 2e-4,
         seed: 0,
@@ -58,7 +60,7 @@ fn a_misspelt_option_or_value_is_an_error_naming_it() {
         let Run::Images(build) = find(name).unwrap().run else {
             panic!("{name} is not an image model")
         };
-        build(&spec(&toolkit, &options, &device))
+        build(&spec(name, &toolkit, &options, &device))
             .err()
             .unwrap()
             .to_string()
@@ -80,12 +82,13 @@ fn recipes_build_the_configs_of_their_papers() {
     let device = Device::Cpu;
     let none = BTreeMap::new();
     let toolkit = Toolkit::default();
-    let s = spec(&toolkit, &none, &device);
     let model_name = |name: &str| {
         let Run::Images(build) = find(name).unwrap().run else {
             panic!("{name}")
         };
-        build(&s).unwrap().model_name()
+        build(&spec(name, &toolkit, &none, &device))
+            .unwrap()
+            .model_name()
     };
     assert_eq!(model_name("gan"), "gan/gan");
     assert_eq!(model_name("mmd"), "gan/mmd");
@@ -103,7 +106,7 @@ fn recipes_build_the_configs_of_their_papers() {
     let Run::Images(build) = find("gan").unwrap().run else {
         unreachable!()
     };
-    let t = build(&spec(&hinge, &none, &device)).unwrap();
+    let t = build(&spec("gan", &hinge, &none, &device)).unwrap();
     let cfg = t.config_json();
     assert_eq!(t.model_name(), "gan/hinge");
     assert_eq!(cfg["tricks"]["r1"], 0.5, "{cfg}");
@@ -113,7 +116,7 @@ fn recipes_build_the_configs_of_their_papers() {
     let Run::Images(build) = find("fgan").unwrap().run else {
         unreachable!()
     };
-    let t = build(&spec(&toolkit, &options, &device)).unwrap();
+    let t = build(&spec("fgan", &toolkit, &options, &device)).unwrap();
     assert_eq!(t.model_name(), "gan/f-gan (Pearson chi^2)");
 }
 

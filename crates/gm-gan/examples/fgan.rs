@@ -6,7 +6,15 @@
 //!
 //! ```text
 //! cargo xtask reproduce fgan [--quick] [--epochs 3] [--samples 2000] [--seed 0] [--out DIR]
-//!     [--resume | --overwrite]        (--help lists every flag)
+//!     [--until-plateau [--patience 3] [--max-epochs 30]] [--resume | --overwrite]
+//!     (--help lists every flag)
+//! ```
+//!
+//! With `--until-plateau` each divergence trains in rounds of `--epochs` epochs, evaluated
+//! after each, until its Parzen estimate has not improved for `--patience` rounds; the table
+//! gives the best round's figures.
+//!
+//! ```text
 //! ```
 //!
 //! Without `--out` each run gets a new folder `runs/fgan/<n>`, with one sub-folder per
@@ -28,6 +36,16 @@ use gm_gan::{GanConfig, GanTrainConfig, Objective};
 struct Cli {
     #[command(flatten)]
     table: common::TableArgs,
+    /// Train each divergence in rounds of --epochs epochs until its Parzen estimate stops
+    /// improving
+    #[arg(long)]
+    until_plateau: bool,
+    /// Rounds without a better Parzen estimate before a divergence stops (--until-plateau)
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = gm_core::cli::positive_usize)]
+    patience: usize,
+    /// Epochs at most for each divergence (--until-plateau)
+    #[arg(long, value_name = "N", default_value_t = 30, value_parser = gm_core::cli::positive_usize)]
+    max_epochs: usize,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -63,6 +81,43 @@ fn run() -> Result<()> {
             cfg.adam_d.lr = lr;
         }
         let dir = out.join(d.name().replace([' ', '(', ')', '=', ','], "-"));
+        if cli.until_plateau {
+            let p = common::train_until_plateau(
+                cfg,
+                args,
+                &plan,
+                &dir,
+                &device,
+                cli.patience,
+                cli.max_epochs,
+            )?;
+            eprintln!("{}: {} steps in {:.1} s", d.name(), p.steps, p.wall);
+            let best = |f: &dyn Fn(usize, &gm_eval::MnistMetrics) -> String| {
+                p.best.as_ref().map_or("-".into(), |(e, m)| f(*e, m))
+            };
+            rows.push(vec![
+                d.name(),
+                best(&|_, m| {
+                    m.parzen
+                        .as_ref()
+                        .map_or("n/a".into(), |b| format!("{:.1} ± {:.1}", b.mean, b.stderr))
+                }),
+                best(&|e, _| e.to_string()),
+                match p.diverged {
+                    Some(step) => format!("{} (diverged at step {step})", p.epochs),
+                    None => p.epochs.to_string(),
+                },
+                best(&|_, m| format!("{:.2}", m.frechet_distance)),
+                best(&|_, m| format!("{:.2}", m.classifier_score.mean)),
+                format!("{:.0}", p.wall),
+                p.history
+                    .iter()
+                    .map(|(_, v)| format!("{v:.0}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]);
+            continue;
+        }
         let (steps, wall, m) = common::train_and_evaluate_mnist(cfg, args, &plan, &dir, &device)?;
         eprintln!("{}: {steps} steps in {wall:.1} s", d.name());
         rows.push(vec![
@@ -74,6 +129,25 @@ fn run() -> Result<()> {
             format!("{:.2}", m.classifier_score.mean),
             format!("{wall:.0}"),
         ]);
+    }
+    if cli.until_plateau {
+        println!(
+            "\nrounds of {} epoch(s) of the 8,000 embedded digits until the Parzen estimate \
+             stops improving ({} rounds), at most {} epochs; {} samples\n",
+            plan.epochs, cli.patience, cli.max_epochs, plan.samples
+        );
+        let header = [
+            "divergence",
+            "best Parzen LL (nats)",
+            "at epoch",
+            "epochs trained",
+            "MNIST FD (at best)",
+            "classifier score (at best)",
+            "training s",
+            "Parzen by round",
+        ];
+        println!("{}", common::markdown(&header, &rows));
+        return Ok(());
     }
     let budget = if cli.table.quick {
         format!("{} steps (--quick)", common::QUICK_MNIST_STEPS)

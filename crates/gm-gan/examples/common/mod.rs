@@ -85,6 +85,107 @@ pub fn train_and_evaluate_mnist(
     let t = std::time::Instant::now();
     let summary = gm_core::fit(&mut trainer, &mnist.train, &fc, dir, device)?;
     let wall = t.elapsed().as_secs_f64();
+    let m = evaluate_mnist(&trainer, run.seed, budget, dir, device)?;
+    Ok((summary.steps, wall, m))
+}
+
+/// What [`train_until_plateau`] saw.
+pub struct Plateau {
+    /// Generator steps and seconds of training, over every round.
+    pub steps: u64,
+    pub wall: f64,
+    /// Epochs trained in all.
+    pub epochs: usize,
+    /// The Parzen estimate (nats) after each round, by epoch.
+    pub history: Vec<(usize, f64)>,
+    /// The round with the best Parzen estimate: its epoch and its metrics (none when the
+    /// first round diverged).
+    pub best: Option<(usize, gm_eval::MnistMetrics)>,
+    /// The step where a loss or weight stopped being finite, ending the run there.
+    pub diverged: Option<u64>,
+}
+
+/// Trains `cfg` as [`train_and_evaluate_mnist`] does, in rounds of `budget.epochs` epochs
+/// (each round resumes the run's own checkpoint, so the rounds are one run), evaluating after
+/// each round, until the Parzen estimate has not risen above the best one by more than that
+/// one's standard error for `patience` rounds, `max_epochs` are done, or training diverges
+/// (which ends that run, not the caller's).
+pub fn train_until_plateau(
+    cfg: gm_gan::GanTrainConfig,
+    run: &RunArgs,
+    budget: &MnistBudget,
+    dir: &Path,
+    device: &Device,
+    patience: usize,
+    max_epochs: usize,
+) -> Result<Plateau> {
+    let mnist = gm_core::data::mnist_embedded()?;
+    let mut trainer = gm_gan::GanTrainer::new(cfg, run.seed, device)?;
+    let mut wall = 0.0;
+    let mut history = Vec::new();
+    let mut best: Option<(usize, f64, f64, gm_eval::MnistMetrics)> = None;
+    let (mut since, mut epochs, mut steps, mut diverged) = (0, 0, 0, None);
+    for round in 1.. {
+        epochs = (round * budget.epochs).min(max_epochs);
+        let fc = gm_core::FitConfig {
+            resume: run.resume || round > 1,
+            ..run.fit_config(epochs, budget.batch_size)
+        };
+        let t = std::time::Instant::now();
+        let fitted = gm_core::fit(&mut trainer, &mnist.train, &fc, dir, device);
+        wall += t.elapsed().as_secs_f64();
+        match fitted {
+            Ok(summary) => steps = summary.steps,
+            Err(gm_core::Error::NonFinite { step, .. }) => {
+                eprintln!("diverged at step {step}");
+                diverged = Some(step);
+                break;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let m = evaluate_mnist(&trainer, run.seed, budget, dir, device)?;
+        let (parzen, stderr) = m
+            .parzen
+            .as_ref()
+            .map(|p| (p.mean, p.stderr))
+            .ok_or_else(|| anyhow::anyhow!("no Parzen estimate to follow"))?;
+        eprintln!(
+            "epoch {epochs}: Parzen {parzen:.1} nats, FD {:.2}",
+            m.frechet_distance
+        );
+        history.push((epochs, parzen));
+        // The best round is kept; a round counts as progress only when it beats the best
+        // by more than the best one's standard error.
+        if best.as_ref().is_none_or(|b| parzen > b.1) {
+            let clear = best.as_ref().is_none_or(|b| parzen > b.1 + b.2);
+            best = Some((epochs, parzen, stderr, m));
+            since = if clear { 0 } else { since + 1 };
+        } else {
+            since += 1;
+        }
+        if since >= patience || epochs >= max_epochs {
+            break;
+        }
+    }
+    Ok(Plateau {
+        steps,
+        wall,
+        epochs,
+        history,
+        best: best.map(|(epoch, _, _, m)| (epoch, m)),
+        diverged,
+    })
+}
+
+/// Evaluates `budget.samples` digits of `trainer`'s generator with gm-eval (Parzen included)
+/// and writes `eval.json` in `dir`.
+fn evaluate_mnist(
+    trainer: &gm_gan::GanTrainer,
+    seed: u64,
+    budget: &MnistBudget,
+    dir: &Path,
+    device: &Device,
+) -> Result<gm_eval::MnistMetrics> {
     let samples = budget.samples;
     let eval_cfg = gm_eval::EvalConfig {
         n_samples: samples,
@@ -104,10 +205,9 @@ pub fn train_and_evaluate_mnist(
     };
     let report = gm_eval::evaluate_generator(trainer.generator(), &eval_cfg, device)?;
     gm_eval::write_eval(dir, &report)?;
-    let m = report
+    report
         .mnist
-        .ok_or_else(|| anyhow::anyhow!("no MNIST metrics"))?;
-    Ok((summary.steps, wall, m))
+        .ok_or_else(|| anyhow::anyhow!("no MNIST metrics"))
 }
 
 /// The GAN toolkit's options (Tricks of gm-gan), shared by `cargo xtask run dcgan` and the image models of

@@ -11,11 +11,9 @@
 //! ```
 //!
 //! With `--until-plateau` each divergence trains in rounds of `--epochs` epochs, evaluated
-//! after each, until its Parzen estimate has not improved for `--patience` rounds; the table
+//! after each, until its Parzen estimate has not beaten its best by more than a standard
+//! error for `--patience` rounds (or `--max-epochs` are done); the table
 //! gives the best round's figures.
-//!
-//! ```text
-//! ```
 //!
 //! Without `--out` each run gets a new folder `runs/fgan/<n>`, with one sub-folder per
 //! divergence.
@@ -40,7 +38,8 @@ struct Cli {
     /// improving
     #[arg(long)]
     until_plateau: bool,
-    /// Rounds without a better Parzen estimate before a divergence stops (--until-plateau)
+    /// Rounds in a row whose Parzen estimate does not beat the best by more than its standard
+    /// error before a divergence stops (--until-plateau)
     #[arg(long, value_name = "N", default_value_t = 3, value_parser = gm_core::cli::positive_usize)]
     patience: usize,
     /// Epochs at most for each divergence (--until-plateau)

@@ -138,8 +138,8 @@ impl GmRng {
     ) -> Result<Tensor> {
         let shape = shape.into();
         let n = shape.elem_count();
-        // One pass and one buffer; the values are those of `mean + std * normal_vec(n)`
-        // (exactly the draws themselves for the standard normal).
+        // One buffer: the draws of `normal_vec(n)`, then `mean + std * x` in place (the
+        // draws themselves for the standard normal).
         let mut v = self.normal_vec(n);
         if mean != 0.0 || std != 1.0 {
             v.iter_mut()

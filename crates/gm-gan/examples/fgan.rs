@@ -111,7 +111,7 @@ fn run() -> Result<()> {
                 format!("{:.0}", p.wall),
                 p.history
                     .iter()
-                    .map(|(_, v)| format!("{v:.0}"))
+                    .map(|v| format!("{v:.0}"))
                     .collect::<Vec<_>>()
                     .join(" "),
             ]);

@@ -96,8 +96,8 @@ pub struct Plateau {
     pub wall: f64,
     /// Epochs trained in all.
     pub epochs: usize,
-    /// The Parzen estimate (nats) after each round, by epoch.
-    pub history: Vec<(usize, f64)>,
+    /// The Parzen estimate (nats) after each round.
+    pub history: Vec<f64>,
     /// The round with the best Parzen estimate: its epoch and its metrics (none when the
     /// first round diverged).
     pub best: Option<(usize, gm_eval::MnistMetrics)>,
@@ -153,7 +153,7 @@ pub fn train_until_plateau(
             "epoch {epochs}: Parzen {parzen:.1} nats, FD {:.2}",
             m.frechet_distance
         );
-        history.push((epochs, parzen));
+        history.push(parzen);
         // The best round is kept; a round counts as progress only when it beats the best
         // by more than the best one's standard error.
         if best.as_ref().is_none_or(|b| parzen > b.1) {

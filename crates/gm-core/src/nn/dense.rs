@@ -253,6 +253,27 @@ impl<'a> View<'a> {
 /// # Panics
 /// When the sizes disagree or a view reaches past its slice.
 pub fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
+    let threads = candle_core::utils::get_num_threads();
+    let large = a.rows * a.cols * b.cols >= 1 << 15;
+    gemm_into(
+        dst,
+        a,
+        b,
+        accumulate,
+        if threads > 1 && large { threads } else { 1 },
+    );
+}
+
+/// [`matmul_into`] on the calling thread only: for products that are themselves one task
+/// of a parallel loop.
+///
+/// # Panics
+/// As [`matmul_into`].
+pub fn matmul_serial_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
+    gemm_into(dst, a, b, accumulate, 1);
+}
+
+fn gemm_into(dst: &mut [f32], a: View, b: View, accumulate: bool, threads: usize) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     // The invariants the unchecked kernel relies on; every caller passes sizes it derived
     // from one stack's widths, so a failure here is a bug in this module.
@@ -269,8 +290,7 @@ pub fn matmul_into(dst: &mut [f32], a: View, b: View, accumulate: bool) {
         }
         return;
     }
-    let threads = candle_core::utils::get_num_threads();
-    let par = if threads > 1 && m * n * k >= 1 << 15 {
+    let par = if threads > 1 {
         Parallelism::Rayon(threads)
     } else {
         Parallelism::None

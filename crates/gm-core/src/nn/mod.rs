@@ -17,7 +17,9 @@ pub use channel::{
     batch_norm2d, channel_affine, channel_bias, channel_sum, BatchNorm2d, BatchNormConfig,
 };
 pub use conv::{conv2d, conv_transpose2d, Conv2d, ConvTranspose2d};
-pub use dense::{long_inner_into, matmul_into, DenseActivation, DenseStack, DenseTape, View};
+pub use dense::{
+    long_inner_into, matmul_into, matmul_serial_into, DenseActivation, DenseStack, DenseTape, View,
+};
 pub use mlp::{softplus, Mlp, MlpInit};
 
 /// Comparisons shared by the layer tests.

@@ -12,6 +12,7 @@
 //! switch paths on resume.
 
 mod convnet;
+mod gather;
 
 use candle_core::{DType, Device, Tensor};
 use gm_core::nn::{DenseActivation, DenseStack};
@@ -258,6 +259,15 @@ impl Fused {
     /// The critic's metrics (its loss and, for WGAN, the gap between the mean scores) on
     /// `real` (network space) and `G(z)`, each plus its instance noise when given, and the
     /// loss's gradients in its parameters.
+    /// Sets the convolutions' block size (see [`convnet`]); nothing for MLPs.
+    #[cfg(test)]
+    fn set_block(&mut self, floats: usize) {
+        if let Nets::Conv { g, d, .. } = &mut self.nets {
+            g.set_block(floats);
+            d.set_block(floats);
+        }
+    }
+
     fn critic_grads(
         &self,
         objective: &Objective,

@@ -1,13 +1,20 @@
 //! DCGAN networks on host memory for the written-out training step: convolutions and
-//! transposed convolutions as im2col / col2im and one matrix product over the batch, batch
-//! norm in training mode, element-wise activations, each with its backward pass written
-//! out. Buffers are channel-major `(c, n, h, w)`, so that every per-channel operation is
-//! one contiguous run and a layer's output is the next one's input as it lies.
+//! transposed convolutions as im2col / col2im and matrix products, batch norm in training
+//! mode, element-wise activations, each with its backward pass written out. Buffers are
+//! channel-major `(c, n, h, w)`, so that every per-channel operation is one contiguous run
+//! and a layer's output is the next one's input as it lies.
+//!
+//! A convolution runs over blocks of images, one block per task on rayon's threads: each
+//! block's patch matrix is built, multiplied and consumed while it is in the core's cache
+//! (a whole batch's patches are megabytes, and writing them to memory and reading them back
+//! cost as much as the products). The backward pass rebuilds the patches rather than keeping
+//! them, and each task adds its blocks' weight gradients into its own accumulator.
 
 use candle_core::Tensor;
-use gm_core::nn::{long_inner_into, matmul_into, BatchNorm2d, DenseActivation, View};
+use gm_core::nn::{matmul_serial_into, BatchNorm2d, DenseActivation, View};
 use rayon::prelude::*;
 
+use super::gather::{Table, PAD};
 use crate::nets::HostLayer;
 use crate::Result;
 
@@ -26,108 +33,225 @@ impl Shape {
     }
 }
 
-/// The patches of a `k x k` kernel with stride `s` and padding `p` over `c` channels of `n`
-/// images `big`, read at the `small` grid of positions.
-#[derive(Debug, Clone, Copy)]
+/// The patches of a `k x k` kernel over `n` images `big`, read at the `small` grid of
+/// positions (the channels are the blocks' rows).
+#[derive(Debug, Clone)]
 struct Patches {
-    c: usize,
     n: usize,
-    big: (usize, usize),
-    small: (usize, usize),
-    k: usize,
-    s: usize,
-    p: usize,
+    img: usize,
+    per: usize,
+    /// For each kernel position `(ky, kx)`, the offset in one input image of every output
+    /// position `(oy, ox)` of one image ([`PAD`] where it falls in the padding): the same
+    /// for every channel and image, so that the gathers run one table over whole images
+    /// rather than a loop per output row (rows here are 7 to 28 wide).
+    tables: Vec<Table>,
 }
 
-/// Marks a patch entry that falls in the padding.
-const PAD: u32 = u32::MAX;
-
 impl Patches {
-    /// For kernel position `(ky, kx)`, the offset in one input image of every output
-    /// position `(oy, ox)` of one image ([`PAD`] where it falls in the padding): the same
-    /// for every channel and image, so that the gathers below run one table over whole
-    /// images rather than a loop per output row (rows here are 7 to 28 wide).
-    fn tables(&self) -> Vec<Vec<u32>> {
-        let (bh, bw) = self.big;
-        let (sh, sw) = self.small;
-        let at = |o: usize, kk: usize, side: usize| {
-            (o * self.s + kk).checked_sub(self.p).filter(|&v| v < side)
-        };
-        (0..self.k * self.k)
+    /// The patch geometry of a convolution with stride `s` and padding `p` from `big` to
+    /// `small` (or of a transposed one from `small` to `big`).
+    fn new(big: Shape, small: Shape, k: usize, s: usize, p: usize) -> Self {
+        let (bh, bw) = (big.h, big.w);
+        let (sh, sw) = (small.h, small.w);
+        let at =
+            |o: usize, kk: usize, side: usize| (o * s + kk).checked_sub(p).filter(|&v| v < side);
+        let tables = (0..k * k)
             .map(|kk| {
-                let (ky, kx) = (kk / self.k, kk % self.k);
-                (0..sh * sw)
+                let (ky, kx) = (kk / k, kk % k);
+                let idx = (0..sh * sw)
                     .map(|q| match (at(q / sw, ky, bh), at(q % sw, kx, bw)) {
                         (Some(iy), Some(ix)) => (iy * bw + ix) as u32,
                         _ => PAD,
                     })
-                    .collect()
+                    .collect();
+                Table::new(idx, bh * bw)
             })
-            .collect()
+            .collect();
+        Self {
+            n: big.n,
+            img: bh * bw,
+            per: sh * sw,
+            tables,
+        }
     }
 
-    /// `(c k k, n small)` from `x (c, n, big)`.
-    fn im2col(&self, x: &[f32]) -> Vec<f32> {
-        let kk = self.k * self.k;
-        let (img, per) = (self.big.0 * self.big.1, self.small.0 * self.small.1);
-        let width = self.n * per;
-        let tables = self.tables();
-        let mut cols = vec![0f32; self.c * kk * width];
-        cols.par_chunks_mut(width).enumerate().for_each(|(r, row)| {
-            let (ci, table) = (r / kk, &tables[r % kk]);
-            for i in 0..self.n {
-                let src = &x[(ci * self.n + i) * img..][..img];
-                let dst = &mut row[i * per..(i + 1) * per];
-                for (d, &o) in dst.iter_mut().zip(table) {
-                    if o != PAD {
-                        *d = src[o as usize];
+    /// The patches `(c k k, m small)` of images `first..first + m` of `x (c, n, big)`,
+    /// into `cols` (every entry written).
+    fn im2col_block(&self, x: &[f32], first: usize, m: usize, cols: &mut [f32]) {
+        let (kk, img) = (self.tables.len(), self.img);
+        if self.per == 1 {
+            // One position per image (a kernel over the whole image): image by image, so
+            // that the loop runs over the taps rather than over one-entry rows.
+            let taps: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
+            for (ci, block) in cols.chunks_exact_mut(kk * m).enumerate() {
+                for i in 0..m {
+                    let src = &x[(ci * self.n + first + i) * img..][..img];
+                    for (t, &o) in taps.iter().enumerate() {
+                        block[t * m + i] = if o == PAD { 0.0 } else { src[o as usize] };
                     }
                 }
             }
-        });
-        cols
+            return;
+        }
+        for (r, row) in cols.chunks_exact_mut(m * self.per).enumerate() {
+            let (ci, table) = (r / kk, &self.tables[r % kk]);
+            for (i, dst) in row.chunks_exact_mut(self.per).enumerate() {
+                table.gather(&x[(ci * self.n + first + i) * img..][..img], dst);
+            }
+        }
     }
 
-    /// The adjoint of [`Patches::im2col`]: `(c, n, big)` from `(c k k, n small)`.
-    fn col2im(&self, cols: &[f32]) -> Vec<f32> {
-        let kk = self.k * self.k;
-        let (img, per) = (self.big.0 * self.big.1, self.small.0 * self.small.1);
-        let width = self.n * per;
-        let tables = self.tables();
-        let mut x = vec![0f32; self.c * self.n * img];
-        x.par_chunks_mut(self.n * img)
-            .enumerate()
-            .for_each(|(ci, plane)| {
-                for (t, table) in tables.iter().enumerate() {
-                    let row = &cols[(ci * kk + t) * width..][..width];
-                    for i in 0..self.n {
-                        let dst = &mut plane[i * img..(i + 1) * img];
-                        for (&v, &o) in row[i * per..(i + 1) * per].iter().zip(table) {
-                            if o != PAD {
-                                dst[o as usize] += v;
-                            }
+    /// The adjoint of [`Patches::im2col_block`]: `planes[c]` (the `m` images of channel
+    /// `c`, `big` each) set from the patches `(c k k, m small)`.
+    fn col2im_block(&self, cols: &[f32], m: usize, planes: &mut [&mut [f32]]) {
+        let (kk, per) = (self.tables.len(), self.per);
+        if per == 1 {
+            // As in `im2col_block`, image by image.
+            let taps: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
+            for (ci, plane) in planes.iter_mut().enumerate() {
+                plane.fill(0.0);
+                let block = &cols[ci * kk * m..][..kk * m];
+                for (i, dst) in plane.chunks_exact_mut(self.img).enumerate() {
+                    for (t, &o) in taps.iter().enumerate() {
+                        if o != PAD {
+                            dst[o as usize] += block[t * m + i];
                         }
                     }
                 }
-            });
-        x
+            }
+            return;
+        }
+        for (ci, plane) in planes.iter_mut().enumerate() {
+            plane.fill(0.0);
+            for (t, table) in self.tables.iter().enumerate() {
+                let row = &cols[(ci * kk + t) * m * per..][..m * per];
+                for (dst, src) in plane.chunks_exact_mut(self.img).zip(row.chunks_exact(per)) {
+                    table.scatter_add(src, dst);
+                }
+            }
+        }
     }
 }
 
-/// `dst[c][..] += bias[c]`.
-fn add_bias(y: &mut [f32], bias: &[f32]) {
-    let plane = y.len() / bias.len().max(1);
-    for (row, &b) in y.chunks_exact_mut(plane).zip(bias) {
-        row.iter_mut().for_each(|v| *v += b);
+/// Floats in one block's patch matrix (256 KB), so that a block's patches are written,
+/// multiplied and read back in a core's second-level cache. On the benchmarks' 2-core EPYC
+/// (1 MB of L2 per core) 2^16 gave the fastest DCGAN step of 2^14 to 2^19.
+const BLOCK_FLOATS: usize = 1 << 16;
+
+thread_local! {
+    /// Each thread's patch and product buffers, reused from block to block.
+    static SCRATCH: std::cell::RefCell<[Vec<f32>; 2]> = const {
+        std::cell::RefCell::new([Vec::new(), Vec::new()])
+    };
+}
+
+/// `f(a, b)` on this thread's scratch buffers of `a_len` and `b_len` floats (their contents
+/// are whatever the last use left).
+fn with_scratch<R>(a_len: usize, b_len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
+    SCRATCH.with(|s| {
+        let [a, b] = &mut *s.borrow_mut();
+        for (v, len) in [(&mut *a, a_len), (&mut *b, b_len)] {
+            if v.len() < len {
+                v.resize(len, 0.0);
+            }
+        }
+        f(&mut a[..a_len], &mut b[..b_len])
+    })
+}
+
+/// Runs `f(first, m, planes, acc)` on rayon's threads for every block of `nb` of the `n`
+/// images (`m` in the block, the last one shorter), where `planes[c]` is the block's part
+/// of channel `c` of `out` (`(c, n, img)`, when given) and `acc` a zeroed accumulator of
+/// `acc_len` floats per task; returns the sum of the accumulators.
+fn over_blocks<F>(
+    out: Option<(&mut [f32], usize)>,
+    n: usize,
+    nb: usize,
+    acc_len: usize,
+    f: F,
+) -> Vec<f32>
+where
+    F: Fn(usize, usize, &mut [&mut [f32]], &mut [f32]) + Sync,
+{
+    let blocks = n.div_ceil(nb);
+    let mut planes: Vec<Vec<&mut [f32]>> = (0..blocks).map(|_| Vec::new()).collect();
+    if let Some((buf, img)) = out {
+        for mut rest in buf.chunks_exact_mut(n * img) {
+            for (b, list) in planes.iter_mut().enumerate() {
+                let (head, tail) = rest.split_at_mut(nb.min(n - b * nb) * img);
+                list.push(head);
+                rest = tail;
+            }
+        }
     }
+    planes
+        .into_par_iter()
+        .enumerate()
+        .fold(
+            || vec![0f32; acc_len],
+            |mut acc, (b, mut list)| {
+                let first = b * nb;
+                f(first, nb.min(n - first), &mut list, &mut acc);
+                acc
+            },
+        )
+        .reduce(
+            || vec![0f32; acc_len],
+            |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            },
+        )
+}
+
+/// Images per block when one image's patches hold `per_image` floats (at least one).
+fn block_images(n: usize, per_image: usize, block_floats: usize) -> usize {
+    (block_floats / per_image.max(1)).clamp(1, n.max(1))
 }
 
 /// `grad[c] += sum dy[c][..]`.
 fn bias_grad(grad: &mut [f32], dy: &[f32]) {
     let plane = dy.len() / grad.len().max(1);
-    for (g, row) in grad.iter_mut().zip(dy.chunks_exact(plane)) {
-        *g += row.iter().map(|&v| f64::from(v)).sum::<f64>() as f32;
+    grad.par_iter_mut()
+        .zip(dy.par_chunks_exact(plane))
+        .for_each(|(g, row)| *g += sum64(row, |v| v) as f32);
+}
+
+/// Independent partial sums of [`sum64`] and [`sum64_pair`]: enough for the additions to
+/// overlap rather than wait on each other.
+const LANES: usize = 8;
+
+/// `sum f(row[i])` in f64.
+fn sum64(row: &[f32], f: impl Fn(f64) -> f64) -> f64 {
+    let mut acc = [0f64; LANES];
+    let chunks = row.chunks_exact(LANES);
+    let rest: f64 = chunks.remainder().iter().map(|&v| f(f64::from(v))).sum();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(f64::from(v));
+        }
     }
+    acc.iter().sum::<f64>() + rest
+}
+
+/// `(sum f(a[i], b[i]).0, sum f(a[i], b[i]).1)` in f64.
+fn sum64_pair(a: &[f32], b: &[f32], f: impl Fn(f64, f64) -> (f64, f64)) -> (f64, f64) {
+    let (mut p, mut q) = ([0f64; LANES], [0f64; LANES]);
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let (mut rp, mut rq) = (0f64, 0f64);
+    for (&u, &v) in ca.remainder().iter().zip(cb.remainder()) {
+        let (x, y) = f(f64::from(u), f64::from(v));
+        rp += x;
+        rq += y;
+    }
+    for (u, v) in ca.zip(cb) {
+        for j in 0..LANES {
+            let (x, y) = f(f64::from(u[j]), f64::from(v[j]));
+            p[j] += x;
+            q[j] += y;
+        }
+    }
+    (p.iter().sum::<f64>() + rp, q.iter().sum::<f64>() + rq)
 }
 
 /// One layer, its parameters as indices into the network's parameter list.
@@ -158,59 +282,74 @@ struct ConvLayer {
 }
 
 impl ConvLayer {
-    /// The output from `x` of shape `sh`, its shape, and the patches a convolution keeps.
-    fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape) -> (Vec<f32>, Shape, Kept) {
-        let (weight, bias, transposed) = (self.weight, self.bias, self.transposed);
+    /// The output from `x` of shape `sh` and its shape, `block` floats of patches at a time.
+    fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape, block: usize) -> (Vec<f32>, Shape) {
+        let (w, bias) = (p[self.weight], p[self.bias]);
         let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
-        let y = if transposed {
-            // y = col2im(W^T x), W (c_in, c_out k k).
+        let n = sh.n;
+        if self.transposed {
+            // y = col2im(W^T x), W (c_in, c_out k k), one block of images at a time.
             let big = |v: usize| (v - 1) * stride + k - 2 * pad;
             let ysh = Shape {
                 c: c_out,
-                n: sh.n,
+                n,
                 h: big(sh.h),
                 w: big(sh.w),
             };
-            let kk = c_out * k * k;
-            let mut cols = vec![0f32; kk * sh.plane()];
-            matmul_into(
-                &mut cols,
-                View::new(p[weight], c_in, kk).t(),
-                View::new(x, c_in, sh.plane()),
-                false,
+            let geo = Patches::new(ysh, sh, k, stride, pad);
+            let (kk, per) = (c_out * k * k, sh.h * sh.w);
+            let nb = block_images(n, kk * per, block);
+            let mut y = vec![0f32; c_out * ysh.plane()];
+            over_blocks(
+                Some((&mut y, ysh.h * ysh.w)),
+                n,
+                nb,
+                0,
+                |first, m, planes, _| {
+                    with_scratch(kk * m * per, 0, |cols, _| {
+                        let xb = View::strided(&x[first * per..], c_in, m * per, n * per, 1);
+                        matmul_serial_into(cols, View::new(w, c_in, kk).t(), xb, false);
+                        geo.col2im_block(cols, m, planes);
+                    });
+                    for (plane, &b) in planes.iter_mut().zip(bias) {
+                        plane.iter_mut().for_each(|v| *v += b);
+                    }
+                },
             );
-            (
-                patches(ysh, sh, k, stride, pad).col2im(&cols),
-                ysh,
-                Kept::None,
-            )
+            (y, ysh)
         } else {
+            // y = W im2col(x), one block of images at a time.
             let small = |v: usize| (v + 2 * pad - k) / stride + 1;
             let ysh = Shape {
                 c: c_out,
-                n: sh.n,
+                n,
                 h: small(sh.h),
                 w: small(sh.w),
             };
-            let cols = patches(sh, ysh, k, stride, pad).im2col(x);
-            let kk = c_in * k * k;
+            let geo = Patches::new(sh, ysh, k, stride, pad);
+            let (kk, per) = (c_in * k * k, ysh.h * ysh.w);
+            let nb = block_images(n, kk * per, block);
             let mut y = vec![0f32; c_out * ysh.plane()];
-            matmul_into(
-                &mut y,
-                View::new(p[weight], c_out, kk),
-                View::new(&cols, kk, ysh.plane()),
-                false,
-            );
-            (y, ysh, Kept::Cols(cols))
-        };
-        let (mut y, ysh, kept) = y;
-        add_bias(&mut y, p[bias]);
-        (y, ysh, kept)
+            over_blocks(Some((&mut y, per)), n, nb, 0, |first, m, planes, _| {
+                with_scratch(kk * m * per, c_out * m * per, |cols, out| {
+                    geo.im2col_block(x, first, m, cols);
+                    let cb = View::new(cols, kk, m * per);
+                    matmul_serial_into(out, View::new(w, c_out, kk), cb, false);
+                    for ((plane, row), &b) in
+                        planes.iter_mut().zip(out.chunks_exact(m * per)).zip(bias)
+                    {
+                        plane.iter_mut().zip(row).for_each(|(v, &o)| *v = o + b);
+                    }
+                });
+            });
+            (y, ysh)
+        }
     }
 
     /// The input's gradient from `d` (the output's, of shape `ysh`) at the input `(x, sh)`,
     /// the parameters' added into `grads` when given; `None` when `last` (the network's
-    /// first layer, whose input needs no gradient).
+    /// first layer, whose input needs no gradient). The patches are rebuilt block by block
+    /// rather than kept from the forward pass.
     #[allow(clippy::too_many_arguments)]
     fn backward(
         &self,
@@ -218,64 +357,76 @@ impl ConvLayer {
         mut grads: Option<&mut [Vec<f32>]>,
         (x, sh): (&[f32], Shape),
         ysh: Shape,
-        kept: &Kept,
         d: &[f32],
         last: bool,
+        block: usize,
     ) -> Option<Vec<f32>> {
-        let (weight, bias, transposed) = (self.weight, self.bias, self.transposed);
         let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
         if let Some(g) = grads.as_deref_mut() {
-            bias_grad(&mut g[bias], d);
+            bias_grad(&mut g[self.bias], d);
         }
-        let w = p[weight];
-        if transposed {
-            // dcols = im2col(dy); dx = W dcols; dW += x dcols^T.
-            let kk = c_out * k * k;
-            let dcols = patches(ysh, sh, k, stride, pad).im2col(d);
-            if let Some(g) = grads {
-                long_inner_into(&mut g[weight], x, c_in, &dcols, kk, sh.plane(), true);
-            }
-            if last {
-                return None;
-            }
-            let mut dx = vec![0f32; c_in * sh.plane()];
-            matmul_into(
-                &mut dx,
-                View::new(w, c_in, kk),
-                View::new(&dcols, kk, sh.plane()),
-                false,
-            );
-            Some(dx)
+        let w = p[self.weight];
+        let n = sh.n;
+        let want_w = grads.is_some();
+        let mut dx = (!last).then(|| vec![0f32; c_in * sh.plane()]);
+        let dw = if self.transposed {
+            // dcols = im2col(dy); dW += x dcols^T; dx = W dcols.
+            let geo = Patches::new(ysh, sh, k, stride, pad);
+            let (kk, per) = (c_out * k * k, sh.h * sh.w);
+            let nb = block_images(n, kk * per, block);
+            let out = dx.as_deref_mut().map(|b| (b, per));
+            let acc = if want_w { c_in * kk } else { 0 };
+            over_blocks(out, n, nb, acc, |first, m, planes, dw| {
+                let dx_len = if planes.is_empty() { 0 } else { c_in * m * per };
+                with_scratch(kk * m * per, dx_len, |dcols, out| {
+                    geo.im2col_block(d, first, m, dcols);
+                    let dc = View::new(dcols, kk, m * per);
+                    if want_w {
+                        let xb = View::strided(&x[first * per..], c_in, m * per, n * per, 1);
+                        matmul_serial_into(dw, xb, dc.t(), true);
+                    }
+                    if !planes.is_empty() {
+                        matmul_serial_into(out, View::new(w, c_in, kk), dc, false);
+                        for (plane, row) in planes.iter_mut().zip(out.chunks_exact(m * per)) {
+                            plane.copy_from_slice(row);
+                        }
+                    }
+                });
+            })
         } else {
-            // dW += dy cols^T; dx = col2im(W^T dy).
-            let geo = patches(sh, ysh, k, stride, pad);
-            let kk = c_in * k * k;
-            let Kept::Cols(cols) = kept else {
-                unreachable!("a convolution keeps its patches")
-            };
-            if let Some(g) = grads {
-                long_inner_into(&mut g[weight], d, c_out, cols, kk, ysh.plane(), true);
-            }
-            if last {
-                return None;
-            }
-            let mut dcols = vec![0f32; kk * ysh.plane()];
-            matmul_into(
-                &mut dcols,
-                View::new(w, c_out, kk).t(),
-                View::new(d, c_out, ysh.plane()),
-                false,
-            );
-            Some(geo.col2im(&dcols))
+            // dW += dy im2col(x)^T; dx = col2im(W^T dy).
+            let geo = Patches::new(sh, ysh, k, stride, pad);
+            let (kk, per) = (c_in * k * k, ysh.h * ysh.w);
+            let nb = block_images(n, kk * per, block);
+            let out = dx.as_deref_mut().map(|b| (b, sh.h * sh.w));
+            let acc = if want_w { c_out * kk } else { 0 };
+            over_blocks(out, n, nb, acc, |first, m, planes, dw| {
+                with_scratch(kk * m * per, 0, |cols, _| {
+                    let db = View::strided(&d[first * per..], c_out, m * per, n * per, 1);
+                    if want_w {
+                        geo.im2col_block(x, first, m, cols);
+                        matmul_serial_into(dw, db, View::new(cols, kk, m * per).t(), true);
+                    }
+                    if !planes.is_empty() {
+                        matmul_serial_into(cols, View::new(w, c_out, kk).t(), db, false);
+                        geo.col2im_block(cols, m, planes);
+                    }
+                });
+            })
+        };
+        if let Some(g) = grads {
+            g[self.weight]
+                .iter_mut()
+                .zip(&dw)
+                .for_each(|(a, b)| *a += b);
         }
+        dx
     }
 }
 
 /// What a layer's forward pass keeps beyond its input.
 enum Kept {
     None,
-    /// A convolution's patches of its input.
-    Cols(Vec<f32>),
     /// Batch norm's per-channel mean and `1 / sqrt(var + eps)`.
     Norm {
         mean: Vec<f32>,
@@ -289,6 +440,8 @@ pub(crate) struct ConvNet {
     layers: Vec<Layer>,
     /// The trained parameters, in the order the gradients come back.
     pub params: Vec<Tensor>,
+    /// Floats of patches per block of images ([`BLOCK_FLOATS`]).
+    block: usize,
 }
 
 /// A forward pass: each layer's input and what it kept, and the output.
@@ -317,6 +470,7 @@ impl ConvNet {
         let mut net = Self {
             layers: Vec::with_capacity(layers.len()),
             params: Vec::new(),
+            block: BLOCK_FLOATS,
         };
         let add = |net: &mut Self, t: &Tensor| -> Option<usize> {
             (t.dtype() == candle_core::DType::F32 && t.is_variable()).then_some(())?;
@@ -359,6 +513,12 @@ impl ConvNet {
         Some(net)
     }
 
+    /// Sets the floats of patches per block of images.
+    #[cfg(test)]
+    pub fn set_block(&mut self, floats: usize) {
+        self.block = floats;
+    }
+
     /// Zeroed buffers shaped as the parameters.
     pub fn zero_grads(&self) -> Vec<Vec<f32>> {
         self.params
@@ -375,7 +535,10 @@ impl ConvNet {
         let (mut x, mut sh) = (x, shape);
         for layer in &self.layers {
             let (y, ysh, k) = match layer {
-                Layer::Conv(c) => c.forward(p, &x, sh),
+                Layer::Conv(c) => {
+                    let (y, ysh) = c.forward(p, &x, sh, self.block);
+                    (y, ysh, Kept::None)
+                }
                 Layer::Norm {
                     weight,
                     bias,
@@ -383,15 +546,15 @@ impl ConvNet {
                     bn,
                 } => {
                     let plane = sh.plane();
-                    let mut mean = Vec::with_capacity(sh.c);
-                    let mut var = Vec::with_capacity(sh.c);
-                    for row in x.chunks_exact(plane) {
-                        let m = row.iter().map(|&v| f64::from(v)).sum::<f64>() / plane as f64;
-                        let v = row.iter().map(|&v| (f64::from(v) - m).powi(2)).sum::<f64>()
-                            / plane as f64;
-                        mean.push(m as f32);
-                        var.push(v as f32);
-                    }
+                    let stats: Vec<(f32, f32)> = x
+                        .par_chunks_exact(plane)
+                        .map(|row| {
+                            let m = sum64(row, |v| v) / plane as f64;
+                            let v = sum64(row, |v| (v - m) * (v - m)) / plane as f64;
+                            (m as f32, v as f32)
+                        })
+                        .collect();
+                    let (mean, var): (Vec<f32>, Vec<f32>) = stats.into_iter().unzip();
                     let dev = candle_core::Device::Cpu;
                     bn.update_running(
                         &Tensor::new(mean.as_slice(), &dev)?,
@@ -403,16 +566,21 @@ impl ConvNet {
                         .iter()
                         .map(|&v| 1.0 / (v + *eps as f32).sqrt())
                         .collect();
-                    let mut y = x.clone();
-                    for (c, row) in y.chunks_exact_mut(plane).enumerate() {
-                        let s = p[*weight][c] / (var[c] + *eps as f32).sqrt();
-                        let t = p[*bias][c] - mean[c] * s;
-                        row.iter_mut().for_each(|v| *v = *v * s + t);
-                    }
+                    let mut y = vec![0f32; x.len()];
+                    y.par_chunks_exact_mut(plane)
+                        .zip(x.par_chunks_exact(plane))
+                        .enumerate()
+                        .for_each(|(c, (out, row))| {
+                            let s = p[*weight][c] / (var[c] + *eps as f32).sqrt();
+                            let t = p[*bias][c] - mean[c] * s;
+                            out.iter_mut().zip(row).for_each(|(o, &v)| *o = v * s + t);
+                        });
                     (y, sh, Kept::Norm { mean, inv_std })
                 }
                 Layer::Act(a) => {
-                    let mut y = x.clone();
+                    // In place: an activation's backward pass reads its output only, so its
+                    // input is not kept.
+                    let mut y = std::mem::take(&mut x);
                     a.apply(&mut y);
                     (y, sh, Kept::None)
                 }
@@ -447,11 +615,11 @@ impl ConvNet {
                 break;
             }
             d = match (layer, &tape.kept[i]) {
-                (Layer::Conv(c), kept) => {
+                (Layer::Conv(c), _) => {
                     // The output's shape is the next layer's input's.
                     let ysh = tape.inputs.get(i + 1).map_or(tape.out_shape, |(_, s)| *s);
                     let last = i == 0 && !input_grad;
-                    match c.backward(p, grads.as_deref_mut(), (x, sh), ysh, kept, &d, last) {
+                    match c.backward(p, grads.as_deref_mut(), (x, sh), ysh, &d, last, self.block) {
                         Some(dx) => dx,
                         None => return Vec::new(),
                     }
@@ -460,25 +628,29 @@ impl ConvNet {
                     // dx = gamma / sigma (dy - mean(dy) - xhat mean(dy xhat)).
                     let plane = sh.plane();
                     let mut dx = d;
-                    for (c, (dr, xr)) in dx
-                        .chunks_exact_mut(plane)
-                        .zip(x.chunks_exact(plane))
+                    // Per channel: sum dy and sum dy xhat, then dx in place.
+                    let sums: Vec<(f64, f64)> = dx
+                        .par_chunks_exact_mut(plane)
+                        .zip(x.par_chunks_exact(plane))
                         .enumerate()
-                    {
-                        let (m, is) = (mean[c], inv_std[c]);
-                        let (mut sd, mut sdx) = (0f64, 0f64);
-                        for (&dv, &xv) in dr.iter().zip(xr) {
-                            sd += f64::from(dv);
-                            sdx += f64::from(dv) * f64::from((xv - m) * is);
-                        }
-                        if let Some(g) = grads.as_deref_mut() {
+                        .map(|(c, (dr, xr))| {
+                            let (m, is) = (mean[c], inv_std[c]);
+                            let (sd, sdx) = sum64_pair(dr, xr, |dv, xv| {
+                                (dv, dv * f64::from((xv as f32 - m) * is))
+                            });
+                            let (md, mdx) =
+                                ((sd / plane as f64) as f32, (sdx / plane as f64) as f32);
+                            let g = p[weight][c] * is;
+                            for (dv, &xv) in dr.iter_mut().zip(xr) {
+                                *dv = g * (*dv - md - (xv - m) * is * mdx);
+                            }
+                            (sd, sdx)
+                        })
+                        .collect();
+                    if let Some(g) = grads.as_deref_mut() {
+                        for (c, (sd, sdx)) in sums.into_iter().enumerate() {
                             g[bias][c] += sd as f32;
                             g[weight][c] += sdx as f32;
-                        }
-                        let (md, mdx) = ((sd / plane as f64) as f32, (sdx / plane as f64) as f32);
-                        let g = p[weight][c] * is;
-                        for (dv, &xv) in dr.iter_mut().zip(xr) {
-                            *dv = g * (*dv - md - (xv - m) * is * mdx);
                         }
                     }
                     dx
@@ -493,19 +665,5 @@ impl ConvNet {
             };
         }
         d
-    }
-}
-
-/// The patch geometry of a convolution from `big` to `small` (or of a transposed one from
-/// `small` to `big`), over `big`'s channels.
-fn patches(big: Shape, small: Shape, k: usize, s: usize, p: usize) -> Patches {
-    Patches {
-        c: big.c,
-        n: big.n,
-        big: (big.h, big.w),
-        small: (small.h, small.w),
-        k,
-        s,
-        p,
     }
 }

@@ -192,6 +192,49 @@ fn fused_dcgan_gradients_match_autograd() {
     assert_fused_gradients(&cfg, true, "dcgan 3x16x16");
 }
 
+/// The convolutions run over blocks of images: one image per block, blocks that do not
+/// divide the batch of 19 and the whole batch give the same losses and gradients.
+#[test]
+fn fused_dcgan_gradients_do_not_depend_on_the_block_size() {
+    let dev = Device::Cpu;
+    let cfg = dcgan_config(Objective::default(), 0.0);
+    let mut t = GanTrainer::new(cfg.clone(), 11, &dev).unwrap();
+    let mut rng = GmRng::new(4);
+    let real = rng
+        .normal((19, 1, 8, 8), 0.0, 0.7, &dev)
+        .unwrap()
+        .tanh()
+        .unwrap();
+    let z = rng.normal((19, 5), 0.0, 1.0, &dev).unwrap();
+    let target = cfg.tricks.real_target();
+    let mut run = |floats: usize| {
+        let f = t.fused.as_mut().expect("eligible configuration");
+        f.set_block(floats);
+        let (m, critic) = f
+            .critic_grads(&cfg.objective, &real, &z, target, None)
+            .unwrap();
+        let (loss_g, generator) = f.generator_grads(&cfg.objective, &z, None).unwrap();
+        (m[0].1, critic, loss_g, generator)
+    };
+    let whole = run(usize::MAX);
+    // 256 floats of patches per image in the critic's first layer: blocks of 1, 5 and 19.
+    for floats in [1, 1280, 5000] {
+        let got = run(floats);
+        let what = format!("{floats} floats per block");
+        assert!(
+            (got.0 - whole.0).abs() <= 1e-6 * whole.0.abs().max(1.0),
+            "{what}"
+        );
+        assert!(
+            (got.2 - whole.2).abs() <= 1e-6 * whole.2.abs().max(1.0),
+            "{what}"
+        );
+        for (a, b) in got.1.iter().zip(&whole.1).chain(got.3.iter().zip(&whole.3)) {
+            assert_close(a, b, &what);
+        }
+    }
+}
+
 /// Twenty training steps of `cfg` on `x` on each path, from the same seeds: every metric
 /// within 1e-3 (relative above 1) at every step and the same random draws; the two
 /// trainers afterwards.

@@ -1,84 +1,192 @@
 //! Convolutions as im2col / col2im and matrix multiplication.
 //!
-//! For a `k x k` kernel with stride `s` and padding `p`, `im2col` maps a batch of images
-//! `(n, c, H, W)` to one patch matrix `(c k k, n h w)` with `h = (H + 2p - k) / s + 1`;
-//! `col2im` is its adjoint (scatter-add of the patches back onto the images). Then
+//! For a `k x k` kernel with stride `s` and padding `p`, `im2col` maps images `(c, H, W)`
+//! to a patch matrix `(c k k, h w)` with `h = (H + 2p - k) / s + 1`; `col2im` is its adjoint
+//! (scatter-add of the patches back onto the images). Then, with `W` of shape
+//! `(c_out, c_in k k)`,
 //!
-//! - conv2d: `y = W im2col(x)` with `W` of shape `(c_out, c_in k k)`;
-//! - conv_transpose2d: `y = col2im(W^T x)` with `W` of shape `(c_in, c_out k k)`,
+//! - conv2d: `y = W im2col(x)`;
+//! - conv_transpose2d, its adjoint in `x`: `x = col2im(W^T z)`;
+//! - the weight gradient, its adjoint in `W`: `dW = dy im2col(x)^T`.
 //!
-//! each one matrix product over the whole batch (one large GEMM rather than `n` small ones,
-//! and a weight gradient that is one GEMM too).
-//!
-//! and because the two ops are each other's adjoints, each one's backward pass is the other:
-//! candle's autograd differentiates the matrix products, these ops differentiate the rest.
-//! The CPU path runs for f32 tensors. On Metal the patches are gathered with `index_select`
+//! Each is one custom op on the CPU (f32) that runs over blocks of images, one block per
+//! task on rayon's threads, the block's patches built, multiplied (one matrix product per
+//! block) and consumed while they are in the core's cache (`super::patches`); the weight
+//! gradient adds each task's blocks into its own accumulator. Each op's backward pass is
+//! made of the three ops again (`<gw, dW(x, dy)> = <dy, conv(x, gw)> = <conv_t(dy, gw), x>`),
+//! so candle's autograd takes second-order gradients through them as well.
+//! On Metal the patches are gathered with `index_select`
 //! and scattered back with `index_add` (the same two maps in candle's portable ops, each
 //! the other's gradient), because candle 0.11's Metal conv2d multiplies a non-contiguous
 //! kernel as if it were contiguous, and its conv2d backward passes one (the kernel gradient
 //! is a convolution by the transposed output gradient): every weight gradient would be
 //! wrong. Other devices and dtypes use candle's convolutions.
 
-use candle_core::{CpuStorage, CustomOp1, DType, Layout, Module, Result, Shape, Tensor};
+use candle_core::{CpuStorage, CustomOp2, DType, Layout, Module, Result, Shape, Tensor};
 use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
-/// Geometry shared by a pair of im2col / col2im ops.
+use super::dense::{matmul_serial_into, View};
+use super::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
+
+/// The shapes of a convolution from `c_in` channels of images `big` to `c_out` channels of
+/// the grid `small` (and of its adjoint, the transposed convolution, the other way), with
+/// the floats of patches per block of images.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geometry {
-    c: usize,
-    /// The image side (input of conv2d, output of conv_transpose2d).
-    big_h: usize,
-    big_w: usize,
-    /// The patch grid (output of conv2d, input of conv_transpose2d).
-    small_h: usize,
-    small_w: usize,
+    c_in: usize,
+    c_out: usize,
+    big: (usize, usize),
+    small: (usize, usize),
     k: usize,
     stride: usize,
     pad: usize,
+    block: Blocks,
 }
 
-impl Geometry {
-    fn rows(&self) -> usize {
-        self.c * self.k * self.k
-    }
-    fn cols(&self) -> usize {
-        self.small_h * self.small_w
-    }
-    fn image(&self) -> usize {
-        self.c * self.big_h * self.big_w
+/// A geometry's tables and sizes, made once per call.
+struct Patches {
+    g: Geometry,
+    tables: Vec<Table>,
+    /// Rows of the patch matrix (`c_in k k`), floats per image (`big`) and positions per
+    /// image (`small`).
+    kk: usize,
+    img: usize,
+    per: usize,
+}
+
+impl Patches {
+    fn new(g: Geometry) -> Self {
+        Self {
+            tables: tap_tables(g.big, g.small, g.k, g.stride, g.pad),
+            kk: g.c_in * g.k * g.k,
+            img: g.big.0 * g.big.1,
+            per: g.small.0 * g.small.1,
+            g,
+        }
     }
 
-    /// Runs `f(row, col, image_index, len)` for every run of in-bounds patch entries of
-    /// channel `ch`: columns `col..col + len` of `row` read the image at `image_index`,
-    /// `image_index + stride`, ... (the in-bounds output columns of one kernel tap and output
-    /// row form one contiguous range, so the inner loops carry no bounds tests).
-    #[inline]
-    fn for_each_run(&self, ch: usize, mut f: impl FnMut(usize, usize, usize, usize)) {
-        let (k, s, p) = (self.k, self.stride, self.pad);
-        for ky in 0..k {
-            for kx in 0..k {
-                let row = (ch * k + ky) * k + kx;
-                // In-bounds output columns: 0 <= ox s + kx - p < W.
-                let ox_lo = p.saturating_sub(kx).div_ceil(s);
-                let ox_hi = (self.big_w + p)
-                    .checked_sub(kx)
-                    .map_or(0, |v| v.div_ceil(s))
-                    .min(self.small_w);
-                if ox_lo >= ox_hi {
-                    continue;
-                }
-                let len = ox_hi - ox_lo;
-                for oy in 0..self.small_h {
-                    let iy = (oy * s + ky) as isize - p as isize;
-                    if iy < 0 || iy >= self.big_h as isize {
-                        continue;
-                    }
-                    let base = (ch * self.big_h + iy as usize) * self.big_w;
-                    let ix = ox_lo * s + kx - p;
-                    f(row, oy * self.small_w + ox_lo, base + ix, len);
+    /// Images per block.
+    fn block(&self, n: usize) -> usize {
+        self.g.block.images(n, self.kk, self.per)
+    }
+
+    /// The patches `(c_in k k, m small)` of the `m` images `xb (m, c_in, big)`.
+    fn im2col(&self, xb: &[f32], m: usize, cols: &mut [f32]) {
+        let (taps, c) = (self.tables.len(), self.g.c_in);
+        if self.per == 1 {
+            // One position per image: image by image, over the taps.
+            let at: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
+            for (i, img) in xb.chunks_exact(self.img).enumerate() {
+                let ci = i % c;
+                for (t, &o) in at.iter().enumerate() {
+                    cols[(ci * taps + t) * m + i / c] =
+                        if o == PAD { 0.0 } else { img[o as usize] };
                 }
             }
+            return;
+        }
+        for (r, row) in cols.chunks_exact_mut(m * self.per).enumerate() {
+            let (ci, table) = (r / taps, &self.tables[r % taps]);
+            for (i, dst) in row.chunks_exact_mut(self.per).enumerate() {
+                table.gather(&xb[(i * c + ci) * self.img..][..self.img], dst);
+            }
+        }
+    }
+
+    /// The adjoint of [`Patches::im2col`]: `xb (m, c_in, big)` set from the patches.
+    fn col2im(&self, cols: &[f32], m: usize, xb: &mut [f32]) {
+        let (taps, c, per) = (self.tables.len(), self.g.c_in, self.per);
+        xb.fill(0.0);
+        for (i, img) in xb.chunks_exact_mut(self.img).enumerate() {
+            let (ci, image) = (i % c, i / c);
+            for (t, table) in self.tables.iter().enumerate() {
+                let row = &cols[(ci * taps + t) * m * per + image * per..][..per];
+                table.scatter_add(row, img);
+            }
+        }
+    }
+
+    /// `y = W im2col(x)`: `x (n, c_in, big)`, `w (c_out, c_in k k)`, `y (n, c_out, small)`.
+    fn conv(&self, x: &[f32], w: &[f32], n: usize) -> Vec<f32> {
+        let (c_in, c_out, kk, per, img) = (self.g.c_in, self.g.c_out, self.kk, self.per, self.img);
+        let nb = self.block(n);
+        let mut y = vec![0f32; n * c_out * per];
+        y.par_chunks_mut(nb * c_out * per)
+            .enumerate()
+            .for_each(|(b, yb)| {
+                let m = yb.len() / (c_out * per);
+                let xb = &x[b * nb * c_in * img..][..m * c_in * img];
+                with_scratch(kk * m * per, c_out * m * per, |cols, rows| {
+                    self.im2col(xb, m, cols);
+                    let a = View::new(w, c_out, kk);
+                    matmul_serial_into(rows, a, View::new(cols, kk, m * per), false);
+                    from_rows(rows, m, c_out, per, yb);
+                });
+            });
+        y
+    }
+
+    /// `x = col2im(W^T z)`, the adjoint of [`Patches::conv`] in `x`: `z (n, c_out, small)`.
+    fn conv_t(&self, z: &[f32], w: &[f32], n: usize) -> Vec<f32> {
+        let (c_in, c_out, kk, per, img) = (self.g.c_in, self.g.c_out, self.kk, self.per, self.img);
+        let nb = self.block(n);
+        let mut x = vec![0f32; n * c_in * img];
+        x.par_chunks_mut(nb * c_in * img)
+            .enumerate()
+            .for_each(|(b, xb)| {
+                let m = xb.len() / (c_in * img);
+                let zb = &z[b * nb * c_out * per..][..m * c_out * per];
+                with_scratch(kk * m * per, c_out * m * per, |cols, rows| {
+                    to_rows(zb, m, c_out, per, rows);
+                    let a = View::new(w, c_out, kk).t();
+                    matmul_serial_into(cols, a, View::new(rows, c_out, m * per), false);
+                    self.col2im(cols, m, xb);
+                });
+            });
+        x
+    }
+
+    /// `dW = dy im2col(x)^T`, the adjoint of [`Patches::conv`] in `w`: `(c_out, c_in k k)`.
+    fn weight_grad(&self, x: &[f32], dy: &[f32], n: usize) -> Vec<f32> {
+        let (c_in, c_out, kk, per, img) = (self.g.c_in, self.g.c_out, self.kk, self.per, self.img);
+        let nb = self.block(n);
+        let zero = || vec![0f32; c_out * kk];
+        (0..n.div_ceil(nb))
+            .into_par_iter()
+            .fold(zero, |mut acc, b| {
+                let (first, m) = (b * nb, nb.min(n - b * nb));
+                let xb = &x[first * c_in * img..][..m * c_in * img];
+                let db = &dy[first * c_out * per..][..m * c_out * per];
+                with_scratch(kk * m * per, c_out * m * per, |cols, rows| {
+                    self.im2col(xb, m, cols);
+                    to_rows(db, m, c_out, per, rows);
+                    let a = View::new(rows, c_out, m * per);
+                    matmul_serial_into(&mut acc, a, View::new(cols, kk, m * per).t(), true);
+                });
+                acc
+            })
+            .reduce(zero, |mut a, b| {
+                a.iter_mut().zip(&b).for_each(|(x, y)| *x += y);
+                a
+            })
+    }
+}
+
+/// `(m, c, per)` -> `(c, m per)`.
+fn to_rows(src: &[f32], m: usize, c: usize, per: usize, dst: &mut [f32]) {
+    for (i, image) in src.chunks_exact(c * per).enumerate().take(m) {
+        for (ch, plane) in image.chunks_exact(per).enumerate() {
+            dst[(ch * m + i) * per..][..per].copy_from_slice(plane);
+        }
+    }
+}
+
+/// `(c, m per)` -> `(m, c, per)`.
+fn from_rows(src: &[f32], m: usize, c: usize, per: usize, dst: &mut [f32]) {
+    for (i, image) in dst.chunks_exact_mut(c * per).enumerate().take(m) {
+        for (ch, plane) in image.chunks_exact_mut(per).enumerate() {
+            plane.copy_from_slice(&src[(ch * m + i) * per..][..per]);
         }
     }
 }
@@ -94,99 +202,148 @@ fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Res
     }
 }
 
-/// `(n, c, H, W)` -> `(c k k, n h w)`.
-struct Im2Col(Geometry);
-/// `(c k k, n h w)` -> `(n, c, H, W)`, the adjoint of [`Im2Col`]; `.1` is the batch size.
-struct Col2Im(Geometry, usize);
+/// The two inputs of an op, checked against the shapes the geometry expects (the batch is
+/// the first input's first dimension, when `batched`).
+fn inputs<'a>(
+    op: &str,
+    (s1, l1): (&'a CpuStorage, &Layout),
+    (s2, l2): (&'a CpuStorage, &Layout),
+    want: impl Fn(usize) -> (Vec<usize>, Vec<usize>),
+) -> Result<(&'a [f32], &'a [f32], usize)> {
+    let n = l1.dims().first().copied().unwrap_or(0);
+    let (a, b) = want(n);
+    if l1.dims() != a.as_slice() || l2.dims() != b.as_slice() {
+        candle_core::bail!(
+            "{op}: inputs {:?} and {:?}, expected {a:?} and {b:?}",
+            l1.dims(),
+            l2.dims()
+        );
+    }
+    Ok((f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, n))
+}
 
-impl CustomOp1 for Im2Col {
+/// `conv(x, w)`: `(n, c_in, big)`, `(c_out, c_in, k, k)` -> `(n, c_out, small)`.
+struct Conv(Geometry);
+/// `conv_t(z, w)`: `(n, c_out, small)`, `(c_out, c_in, k, k)` -> `(n, c_in, big)`.
+struct ConvT(Geometry);
+/// `weight_grad(x, dy)`: `(n, c_in, big)`, `(n, c_out, small)` -> `(c_out, c_in, k, k)`.
+struct WeightGrad(Geometry);
+
+impl Geometry {
+    fn image(&self, n: usize) -> Vec<usize> {
+        vec![n, self.c_in, self.big.0, self.big.1]
+    }
+    fn grid(&self, n: usize) -> Vec<usize> {
+        vec![n, self.c_out, self.small.0, self.small.1]
+    }
+    fn kernel(&self) -> Vec<usize> {
+        vec![self.c_out, self.c_in, self.k, self.k]
+    }
+}
+
+/// `a.apply_op2(b, op)` with both made contiguous.
+fn apply(a: &Tensor, b: &Tensor, op: impl CustomOp2 + Send + Sync + 'static) -> Result<Tensor> {
+    a.contiguous()?.apply_op2(&b.contiguous()?, op)
+}
+
+impl CustomOp2 for Conv {
     fn name(&self) -> &'static str {
-        "gm-im2col"
+        "gm-conv2d"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
         let g = self.0;
-        let x = f32_contiguous(storage, layout, "im2col")?;
-        let n = layout.dims()[0];
-        let (rows, cols) = (g.rows(), g.cols());
-        let width = n * cols;
-        let mut out = vec![0f32; rows * width];
-        // One channel's k*k rows at a time; within a row, image b owns columns b*cols.. .
-        out.par_chunks_mut(g.k * g.k * width)
-            .enumerate()
-            .for_each(|(ch, dst)| {
-                let first_row = ch * g.k * g.k;
-                for b in 0..n {
-                    let src = &x[b * g.image()..(b + 1) * g.image()];
-                    let off = b * cols;
-                    g.for_each_run(ch, |row, col, idx, len| {
-                        let at = (row - first_row) * width + off + col;
-                        let out = &mut dst[at..at + len];
-                        if g.stride == 1 {
-                            out.copy_from_slice(&src[idx..idx + len]);
-                        } else {
-                            for (j, o) in out.iter_mut().enumerate() {
-                                *o = src[idx + j * g.stride];
-                            }
-                        }
-                    });
-                }
-            });
-        Ok((CpuStorage::F32(out), Shape::from((rows, width))))
+        let (x, w, n) = inputs("conv2d", (s1, l1), (s2, l2), |n| (g.image(n), g.kernel()))?;
+        let y = Patches::new(g).conv(x, w, n);
+        Ok((CpuStorage::F32(y), Shape::from(g.grid(n))))
     }
 
-    fn bwd(&self, arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(
-            grad.contiguous()?.apply_op1(Col2Im(self.0, arg.dim(0)?))?,
+    fn bwd(
+        &self,
+        x: &Tensor,
+        w: &Tensor,
+        _y: &Tensor,
+        gy: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        Ok((
+            Some(apply(gy, w, ConvT(self.0))?),
+            Some(apply(x, gy, WeightGrad(self.0))?),
         ))
     }
 }
 
-impl CustomOp1 for Col2Im {
+impl CustomOp2 for ConvT {
     fn name(&self) -> &'static str {
-        "gm-col2im"
+        "gm-conv-transpose2d"
     }
 
-    fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let (g, n) = (self.0, self.1);
-        let src = f32_contiguous(storage, layout, "col2im")?;
-        let cols = g.cols();
-        let width = n * cols;
-        if layout.dims() != [g.rows(), width] {
-            candle_core::bail!(
-                "col2im: input {:?}, expected {:?}",
-                layout.dims(),
-                [g.rows(), width]
-            );
-        }
-        let plane = g.big_h * g.big_w;
-        let mut out = vec![0f32; n * g.image()];
-        out.par_chunks_mut(plane).enumerate().for_each(|(nc, dst)| {
-            let (b, ch) = (nc / g.c, nc % g.c);
-            let (offset, off) = (ch * plane, b * cols);
-            g.for_each_run(ch, |row, col, idx, len| {
-                let at = row * width + off + col;
-                let from = &src[at..at + len];
-                let start = idx - offset;
-                if g.stride == 1 {
-                    for (d, v) in dst[start..start + len].iter_mut().zip(from) {
-                        *d += v;
-                    }
-                } else {
-                    for (j, v) in from.iter().enumerate() {
-                        dst[start + j * g.stride] += v;
-                    }
-                }
-            });
-        });
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let (z, w, n) = inputs("conv_transpose2d", (s1, l1), (s2, l2), |n| {
+            (g.grid(n), g.kernel())
+        })?;
+        let x = Patches::new(g).conv_t(z, w, n);
+        Ok((CpuStorage::F32(x), Shape::from(g.image(n))))
+    }
+
+    fn bwd(
+        &self,
+        z: &Tensor,
+        w: &Tensor,
+        _x: &Tensor,
+        gx: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
         Ok((
-            CpuStorage::F32(out),
-            Shape::from((n, g.c, g.big_h, g.big_w)),
+            Some(apply(gx, w, Conv(self.0))?),
+            Some(apply(gx, z, WeightGrad(self.0))?),
         ))
     }
+}
 
-    fn bwd(&self, _arg: &Tensor, _res: &Tensor, grad: &Tensor) -> Result<Option<Tensor>> {
-        Ok(Some(grad.contiguous()?.apply_op1(Im2Col(self.0))?))
+impl CustomOp2 for WeightGrad {
+    fn name(&self) -> &'static str {
+        "gm-conv2d-weight-grad"
+    }
+
+    fn cpu_fwd(
+        &self,
+        s1: &CpuStorage,
+        l1: &Layout,
+        s2: &CpuStorage,
+        l2: &Layout,
+    ) -> Result<(CpuStorage, Shape)> {
+        let g = self.0;
+        let (x, dy, n) = inputs("conv2d weight gradient", (s1, l1), (s2, l2), |n| {
+            (g.image(n), g.grid(n))
+        })?;
+        let dw = Patches::new(g).weight_grad(x, dy, n);
+        Ok((CpuStorage::F32(dw), Shape::from(g.kernel())))
+    }
+
+    fn bwd(
+        &self,
+        x: &Tensor,
+        dy: &Tensor,
+        _dw: &Tensor,
+        gw: &Tensor,
+    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
+        // <gw, dW(x, dy)> = <dy, conv(x, gw)> = <conv_t(dy, gw), x>.
+        Ok((
+            Some(apply(dy, gw, ConvT(self.0))?),
+            Some(apply(x, gw, Conv(self.0))?),
+        ))
     }
 }
 
@@ -197,7 +354,18 @@ fn fast_path(x: &Tensor, w: &Tensor) -> bool {
 /// 2-D convolution of `x (n, c_in, H, W)` with `w (c_out, c_in, k, k)`; square kernels,
 /// no dilation or groups.
 pub fn conv2d_op(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Tensor> {
-    let (n, c, big_h, big_w) = x.dims4()?;
+    conv2d_blocked(x, w, stride, pad, Blocks::default())
+}
+
+/// [`conv2d_op`] with its blocks of images sized by `block`.
+fn conv2d_blocked(
+    x: &Tensor,
+    w: &Tensor,
+    stride: usize,
+    pad: usize,
+    block: Blocks,
+) -> Result<Tensor> {
+    let (_, c, big_h, big_w) = x.dims4()?;
     let (c_out, c_in, k, k2) = w.dims4()?;
     if c_in != c || k != k2 || stride == 0 {
         candle_core::bail!(
@@ -215,22 +383,18 @@ pub fn conv2d_op(x: &Tensor, w: &Tensor, stride: usize, pad: usize) -> Result<Te
     if !fast_path(x, w) {
         return x.conv2d(w, pad, stride, 1, 1);
     }
+    let small = |v: usize| (v + 2 * pad - k) / stride + 1;
     let g = Geometry {
-        c,
-        big_h,
-        big_w,
-        small_h: (big_h + 2 * pad - k) / stride + 1,
-        small_w: (big_w + 2 * pad - k) / stride + 1,
+        c_in: c,
+        c_out,
+        big: (big_h, big_w),
+        small: (small(big_h), small(big_w)),
         k,
         stride,
         pad,
+        block,
     };
-    let cols = x.contiguous()?.apply_op1(Im2Col(g))?;
-    let w2 = w.reshape((c_out, g.rows()))?;
-    w2.matmul(&cols)?
-        .reshape((c_out, n, g.small_h, g.small_w))?
-        .transpose(0, 1)?
-        .contiguous()
+    apply(x, w, Conv(g))
 }
 
 /// Transposed 2-D convolution of `x (n, c_in, h, w)` with `w (c_in, c_out, k, k)`;
@@ -242,7 +406,17 @@ pub fn conv_transpose2d_op(
     pad: usize,
     output_padding: usize,
 ) -> Result<Tensor> {
-    let (n, c, small_h, small_w) = x.dims4()?;
+    conv_transpose2d_blocked(x, w, (stride, pad, output_padding), Blocks::default())
+}
+
+/// [`conv_transpose2d_op`] with its blocks of images sized by `block`.
+fn conv_transpose2d_blocked(
+    x: &Tensor,
+    w: &Tensor,
+    (stride, pad, output_padding): (usize, usize, usize),
+    block: Blocks,
+) -> Result<Tensor> {
+    let (_, c, small_h, small_w) = x.dims4()?;
     let (c_in, c_out, k, k2) = w.dims4()?;
     if c_in != c || k != k2 || stride == 0 || output_padding >= stride {
         candle_core::bail!(
@@ -265,24 +439,19 @@ pub fn conv_transpose2d_op(
     if !fast_path(x, w) {
         return x.conv_transpose2d(w, pad, output_padding, stride, 1);
     }
+    // The adjoint of the convolution from `big` to `small` whose kernel is `w` read as
+    // `(c_out, c_in, k, k)` of that convolution: the same layout.
     let g = Geometry {
-        c: c_out,
-        big_h: bh - 2 * pad,
-        big_w: bw - 2 * pad,
-        small_h,
-        small_w,
+        c_in: c_out,
+        c_out: c_in,
+        big: (bh - 2 * pad, bw - 2 * pad),
+        small: (small_h, small_w),
         k,
         stride,
         pad,
+        block,
     };
-    let wt = w.reshape((c_in, g.rows()))?.t()?;
-    let xs = x
-        .reshape((n, c_in, small_h * small_w))?
-        .transpose(0, 1)?
-        .contiguous()?
-        .reshape((c_in, n * small_h * small_w))?;
-    let cols = wt.matmul(&xs)?.contiguous()?;
-    cols.apply_op1(Col2Im(g, n))
+    apply(x, w, ConvT(g))
 }
 
 /// The flat index, in a `(c, side_h, side_w)` image, of every patch entry: rows

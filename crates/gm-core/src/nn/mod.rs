@@ -11,6 +11,7 @@ pub mod channel;
 pub mod conv;
 pub mod dense;
 pub mod mlp;
+pub mod patches;
 
 pub use act::{leaky_relu, relu};
 pub use channel::{

@@ -12,7 +12,6 @@
 //! switch paths on resume.
 
 mod convnet;
-mod gather;
 
 use candle_core::{DType, Device, Tensor};
 use gm_core::nn::{DenseActivation, DenseStack};
@@ -259,12 +258,12 @@ impl Fused {
     /// The critic's metrics (its loss and, for WGAN, the gap between the mean scores) on
     /// `real` (network space) and `G(z)`, each plus its instance noise when given, and the
     /// loss's gradients in its parameters.
-    /// Sets the convolutions' block size (see [`convnet`]); nothing for MLPs.
+    /// Sets the convolutions' blocks (see [`convnet`]); nothing for MLPs.
     #[cfg(test)]
-    fn set_block(&mut self, floats: usize) {
+    fn set_block(&mut self, block: gm_core::nn::patches::Blocks) {
         if let Nets::Conv { g, d, .. } = &mut self.nets {
-            g.set_block(floats);
-            d.set_block(floats);
+            g.set_block(block);
+            d.set_block(block);
         }
     }
 

@@ -189,3 +189,95 @@ fn mismatched_shapes_are_errors() {
     assert!(conv2d_op(&x, &w, 1, 0).is_err());
     assert!(conv_transpose2d_op(&x, &w, 1, 0, 0).is_err());
 }
+
+/// Blocks of one image, blocks that do not divide the batch of 5 and one block for the whole
+/// batch give the same outputs and gradients, for both ops (and for a kernel that covers the
+/// whole image, one position per image).
+#[test]
+fn block_sizes_give_the_same_convolutions() {
+    let dev = Device::Cpu;
+    let cases = [
+        // (n, c_in, H, W), c_out, k, stride, pad: transposed when the last is true
+        ((5, 3, 9, 8), 4, 4, 2, 1, false),
+        ((5, 4, 7, 7), 2, 7, 1, 0, false),
+        ((5, 3, 4, 5), 2, 4, 2, 1, true),
+        ((5, 6, 1, 1), 3, 7, 1, 0, true),
+    ];
+    for (i, (xs, co, k, s, p, transposed)) in cases.into_iter().enumerate() {
+        let mut rng = GmRng::new(40 + i as u64);
+        let ws = if transposed {
+            (xs.1, co, k, k)
+        } else {
+            (co, xs.1, k, k)
+        };
+        let x = Var::from_tensor(&rng.normal(xs, 0.0, 1.0, &dev).unwrap()).unwrap();
+        let w = Var::from_tensor(&rng.normal(ws, 0.0, 0.3, &dev).unwrap()).unwrap();
+        let run = |block: Blocks| {
+            let y = if transposed {
+                conv_transpose2d_blocked(&x, &w, (s, p, 0), block).unwrap()
+            } else {
+                conv2d_blocked(&x, &w, s, p, block).unwrap()
+            };
+            let gy = GmRng::new(9)
+                .normal(y.shape().clone(), 0.0, 1.0, &dev)
+                .unwrap();
+            let g = (&y * &gy).unwrap().sum_all().unwrap().backward().unwrap();
+            [y, g.get(&x).unwrap().clone(), g.get(&w).unwrap().clone()]
+        };
+        let whole = run(Blocks::at_most(usize::MAX));
+        // Per image, the patches hold 147 to 768 floats: blocks of 1 to 4 images.
+        for block in [1, 300, 700, 2000] {
+            for (a, b) in run(Blocks::at_most(block)).iter().zip(&whole) {
+                assert!(
+                    max_diff(a, b) <= 1e-5 * scale(b),
+                    "case {i}, {block} floats per block: {}",
+                    max_diff(a, b)
+                );
+            }
+        }
+    }
+}
+
+/// The weight gradient as an op of its own (what a second-order gradient through a weight
+/// gradient differentiates): its value is candle's conv2d weight gradient, and its backward
+/// pass gives `d/d dy <gw, dW(x, dy)> = conv(x, gw)` and `d/dx = conv_t(dy, gw)`, against
+/// candle's convolutions.
+#[test]
+fn the_weight_gradient_op_and_its_backward_match_candle() {
+    let dev = Device::Cpu;
+    let mut rng = GmRng::new(77);
+    let (n, c_in, c_out, k, s, p) = (3, 2, 4, 4, 2, 1);
+    let g = Geometry {
+        c_in,
+        c_out,
+        big: (8, 8),
+        small: (4, 4),
+        k,
+        stride: s,
+        pad: p,
+        block: Blocks::at_most(300),
+    };
+    let x = Var::from_tensor(&rng.normal((n, c_in, 8, 8), 0.0, 1.0, &dev).unwrap()).unwrap();
+    let dy = Var::from_tensor(&rng.normal((n, c_out, 4, 4), 0.0, 1.0, &dev).unwrap()).unwrap();
+    let gw = rng.normal((c_out, c_in, k, k), 0.0, 1.0, &dev).unwrap();
+    let dw = apply(&x, &dy, WeightGrad(g)).unwrap();
+    // candle's weight gradient of <dy, conv(x, w)> at any w.
+    let w = Var::from_tensor(&gw.zeros_like().unwrap()).unwrap();
+    let y = x.detach().conv2d(&w, p, s, 1, 1).unwrap();
+    let want = (y * dy.detach())
+        .unwrap()
+        .sum_all()
+        .unwrap()
+        .backward()
+        .unwrap();
+    let want = want.get(&w).unwrap();
+    assert!(max_diff(&dw, want) <= 1e-4 * scale(want), "value");
+    let grads = (dw * &gw).unwrap().sum_all().unwrap().backward().unwrap();
+    let d_dy = x.detach().conv2d(&gw, p, s, 1, 1).unwrap();
+    let d_x = dy.detach().conv_transpose2d(&gw, p, 0, s, 1).unwrap();
+    for (name, v, want) in [("dy", &dy, &d_dy), ("x", &x, &d_x)] {
+        let got = grads.get(v).unwrap();
+        assert_eq!(got.dims(), want.dims(), "{name}");
+        assert!(max_diff(got, want) <= 1e-4 * scale(want), "d/d{name}");
+    }
+}

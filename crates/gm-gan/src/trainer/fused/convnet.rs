@@ -11,10 +11,10 @@
 //! them, and each task adds its blocks' weight gradients into its own accumulator.
 
 use candle_core::Tensor;
+use gm_core::nn::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
 use gm_core::nn::{matmul_serial_into, BatchNorm2d, DenseActivation, View};
 use rayon::prelude::*;
 
-use super::gather::{Table, PAD};
 use crate::nets::HostLayer;
 use crate::Result;
 
@@ -40,10 +40,7 @@ struct Patches {
     n: usize,
     img: usize,
     per: usize,
-    /// For each kernel position `(ky, kx)`, the offset in one input image of every output
-    /// position `(oy, ox)` of one image ([`PAD`] where it falls in the padding): the same
-    /// for every channel and image, so that the gathers run one table over whole images
-    /// rather than a loop per output row (rows here are 7 to 28 wide).
+    /// gm-core's [`tap_tables`].
     tables: Vec<Table>,
 }
 
@@ -51,26 +48,11 @@ impl Patches {
     /// The patch geometry of a convolution with stride `s` and padding `p` from `big` to
     /// `small` (or of a transposed one from `small` to `big`).
     fn new(big: Shape, small: Shape, k: usize, s: usize, p: usize) -> Self {
-        let (bh, bw) = (big.h, big.w);
-        let (sh, sw) = (small.h, small.w);
-        let at =
-            |o: usize, kk: usize, side: usize| (o * s + kk).checked_sub(p).filter(|&v| v < side);
-        let tables = (0..k * k)
-            .map(|kk| {
-                let (ky, kx) = (kk / k, kk % k);
-                let idx = (0..sh * sw)
-                    .map(|q| match (at(q / sw, ky, bh), at(q % sw, kx, bw)) {
-                        (Some(iy), Some(ix)) => (iy * bw + ix) as u32,
-                        _ => PAD,
-                    })
-                    .collect();
-                Table::new(idx, bh * bw)
-            })
-            .collect();
+        let tables = tap_tables((big.h, big.w), (small.h, small.w), k, s, p);
         Self {
             n: big.n,
-            img: bh * bw,
-            per: sh * sw,
+            img: big.h * big.w,
+            per: small.h * small.w,
             tables,
         }
     }
@@ -133,32 +115,6 @@ impl Patches {
     }
 }
 
-/// Floats in one block's patch matrix (256 KB), so that a block's patches are written,
-/// multiplied and read back in a core's second-level cache. On the benchmarks' 2-core EPYC
-/// (1 MB of L2 per core) 2^16 gave the fastest DCGAN step of 2^14 to 2^19.
-const BLOCK_FLOATS: usize = 1 << 16;
-
-thread_local! {
-    /// Each thread's patch and product buffers, reused from block to block.
-    static SCRATCH: std::cell::RefCell<[Vec<f32>; 2]> = const {
-        std::cell::RefCell::new([Vec::new(), Vec::new()])
-    };
-}
-
-/// `f(a, b)` on this thread's scratch buffers of `a_len` and `b_len` floats (their contents
-/// are whatever the last use left).
-fn with_scratch<R>(a_len: usize, b_len: usize, f: impl FnOnce(&mut [f32], &mut [f32]) -> R) -> R {
-    SCRATCH.with(|s| {
-        let [a, b] = &mut *s.borrow_mut();
-        for (v, len) in [(&mut *a, a_len), (&mut *b, b_len)] {
-            if v.len() < len {
-                v.resize(len, 0.0);
-            }
-        }
-        f(&mut a[..a_len], &mut b[..b_len])
-    })
-}
-
 /// Runs `f(first, m, planes, acc)` on rayon's threads for every block of `nb` of the `n`
 /// images (`m` in the block, the last one shorter), where `planes[c]` is the block's part
 /// of channel `c` of `out` (`(c, n, img)`, when given) and `acc` a zeroed accumulator of
@@ -202,11 +158,6 @@ where
                 a
             },
         )
-}
-
-/// Images per block when one image's patches hold `per_image` floats (at least one).
-fn block_images(n: usize, per_image: usize, block_floats: usize) -> usize {
-    (block_floats / per_image.max(1)).clamp(1, n.max(1))
 }
 
 /// `grad[c] += sum dy[c][..]`.
@@ -283,7 +234,7 @@ struct ConvLayer {
 
 impl ConvLayer {
     /// The output from `x` of shape `sh` and its shape, `block` floats of patches at a time.
-    fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape, block: usize) -> (Vec<f32>, Shape) {
+    fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape, block: Blocks) -> (Vec<f32>, Shape) {
         let (w, bias) = (p[self.weight], p[self.bias]);
         let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
         let n = sh.n;
@@ -298,7 +249,7 @@ impl ConvLayer {
             };
             let geo = Patches::new(ysh, sh, k, stride, pad);
             let (kk, per) = (c_out * k * k, sh.h * sh.w);
-            let nb = block_images(n, kk * per, block);
+            let nb = block.images(n, kk, per);
             let mut y = vec![0f32; c_out * ysh.plane()];
             over_blocks(
                 Some((&mut y, ysh.h * ysh.w)),
@@ -328,7 +279,7 @@ impl ConvLayer {
             };
             let geo = Patches::new(sh, ysh, k, stride, pad);
             let (kk, per) = (c_in * k * k, ysh.h * ysh.w);
-            let nb = block_images(n, kk * per, block);
+            let nb = block.images(n, kk, per);
             let mut y = vec![0f32; c_out * ysh.plane()];
             over_blocks(Some((&mut y, per)), n, nb, 0, |first, m, planes, _| {
                 with_scratch(kk * m * per, c_out * m * per, |cols, out| {
@@ -359,7 +310,7 @@ impl ConvLayer {
         ysh: Shape,
         d: &[f32],
         last: bool,
-        block: usize,
+        block: Blocks,
     ) -> Option<Vec<f32>> {
         let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);
         if let Some(g) = grads.as_deref_mut() {
@@ -373,7 +324,7 @@ impl ConvLayer {
             // dcols = im2col(dy); dW += x dcols^T; dx = W dcols.
             let geo = Patches::new(ysh, sh, k, stride, pad);
             let (kk, per) = (c_out * k * k, sh.h * sh.w);
-            let nb = block_images(n, kk * per, block);
+            let nb = block.images(n, kk, per);
             let out = dx.as_deref_mut().map(|b| (b, per));
             let acc = if want_w { c_in * kk } else { 0 };
             over_blocks(out, n, nb, acc, |first, m, planes, dw| {
@@ -397,7 +348,7 @@ impl ConvLayer {
             // dW += dy im2col(x)^T; dx = col2im(W^T dy).
             let geo = Patches::new(sh, ysh, k, stride, pad);
             let (kk, per) = (c_in * k * k, ysh.h * ysh.w);
-            let nb = block_images(n, kk * per, block);
+            let nb = block.images(n, kk, per);
             let out = dx.as_deref_mut().map(|b| (b, sh.h * sh.w));
             let acc = if want_w { c_out * kk } else { 0 };
             over_blocks(out, n, nb, acc, |first, m, planes, dw| {
@@ -440,8 +391,8 @@ pub(crate) struct ConvNet {
     layers: Vec<Layer>,
     /// The trained parameters, in the order the gradients come back.
     pub params: Vec<Tensor>,
-    /// Floats of patches per block of images ([`BLOCK_FLOATS`]).
-    block: usize,
+    /// How many images a convolution's block holds.
+    block: Blocks,
 }
 
 /// A forward pass: each layer's input and what it kept, and the output.
@@ -470,7 +421,7 @@ impl ConvNet {
         let mut net = Self {
             layers: Vec::with_capacity(layers.len()),
             params: Vec::new(),
-            block: BLOCK_FLOATS,
+            block: Blocks::default(),
         };
         let add = |net: &mut Self, t: &Tensor| -> Option<usize> {
             (t.dtype() == candle_core::DType::F32 && t.is_variable()).then_some(())?;
@@ -513,10 +464,10 @@ impl ConvNet {
         Some(net)
     }
 
-    /// Sets the floats of patches per block of images.
+    /// Sets the convolutions' blocks.
     #[cfg(test)]
-    pub fn set_block(&mut self, floats: usize) {
-        self.block = floats;
+    pub fn set_block(&mut self, block: Blocks) {
+        self.block = block;
     }
 
     /// Zeroed buffers shaped as the parameters.

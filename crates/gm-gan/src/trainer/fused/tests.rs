@@ -208,8 +208,9 @@ fn fused_dcgan_gradients_do_not_depend_on_the_block_size() {
     let z = rng.normal((19, 5), 0.0, 1.0, &dev).unwrap();
     let target = cfg.tricks.real_target();
     let mut run = |floats: usize| {
+        let block = gm_core::nn::patches::Blocks::at_most(floats);
         let f = t.fused.as_mut().expect("eligible configuration");
-        f.set_block(floats);
+        f.set_block(block);
         let (m, critic) = f
             .critic_grads(&cfg.objective, &real, &z, target, None)
             .unwrap();

@@ -202,32 +202,19 @@ fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Res
     }
 }
 
-/// The two inputs of an op, checked against the shapes the geometry expects (the batch is
-/// the first input's first dimension, when `batched`).
-fn inputs<'a>(
-    op: &str,
-    (s1, l1): (&'a CpuStorage, &Layout),
-    (s2, l2): (&'a CpuStorage, &Layout),
-    want: impl Fn(usize) -> (Vec<usize>, Vec<usize>),
-) -> Result<(&'a [f32], &'a [f32], usize)> {
-    let n = l1.dims().first().copied().unwrap_or(0);
-    let (a, b) = want(n);
-    if l1.dims() != a.as_slice() || l2.dims() != b.as_slice() {
-        candle_core::bail!(
-            "{op}: inputs {:?} and {:?}, expected {a:?} and {b:?}",
-            l1.dims(),
-            l2.dims()
-        );
-    }
-    Ok((f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?, n))
+/// The three ops of a geometry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `conv(x, w)`: `(n, c_in, big)`, `(c_out, c_in, k, k)` -> `(n, c_out, small)`.
+    Conv,
+    /// `conv_t(z, w)`: `(n, c_out, small)`, `(c_out, c_in, k, k)` -> `(n, c_in, big)`.
+    ConvT,
+    /// `weight_grad(x, dy)`: `(n, c_in, big)`, `(n, c_out, small)` -> `(c_out, c_in, k, k)`.
+    WeightGrad,
 }
 
-/// `conv(x, w)`: `(n, c_in, big)`, `(c_out, c_in, k, k)` -> `(n, c_out, small)`.
-struct Conv(Geometry);
-/// `conv_t(z, w)`: `(n, c_out, small)`, `(c_out, c_in, k, k)` -> `(n, c_in, big)`.
-struct ConvT(Geometry);
-/// `weight_grad(x, dy)`: `(n, c_in, big)`, `(n, c_out, small)` -> `(c_out, c_in, k, k)`.
-struct WeightGrad(Geometry);
+/// One of the three ops on a geometry.
+struct Op(Kind, Geometry);
 
 impl Geometry {
     fn image(&self, n: usize) -> Vec<usize> {
@@ -241,14 +228,18 @@ impl Geometry {
     }
 }
 
-/// `a.apply_op2(b, op)` with both made contiguous.
-fn apply(a: &Tensor, b: &Tensor, op: impl CustomOp2 + Send + Sync + 'static) -> Result<Tensor> {
-    a.contiguous()?.apply_op2(&b.contiguous()?, op)
+/// `kind(a, b)` with both made contiguous.
+fn apply(kind: Kind, g: Geometry, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    a.contiguous()?.apply_op2(&b.contiguous()?, Op(kind, g))
 }
 
-impl CustomOp2 for Conv {
+impl CustomOp2 for Op {
     fn name(&self) -> &'static str {
-        "gm-conv2d"
+        match self.0 {
+            Kind::Conv => "gm-conv2d",
+            Kind::ConvT => "gm-conv-transpose2d",
+            Kind::WeightGrad => "gm-conv2d-weight-grad",
+        }
     }
 
     fn cpu_fwd(
@@ -258,92 +249,60 @@ impl CustomOp2 for Conv {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let (x, w, n) = inputs("conv2d", (s1, l1), (s2, l2), |n| (g.image(n), g.kernel()))?;
-        let y = Patches::new(g).conv(x, w, n);
-        Ok((CpuStorage::F32(y), Shape::from(g.grid(n))))
+        let (kind, g) = (self.0, self.1);
+        // The batch is the first input's first dimension.
+        let n = l1.dims().first().copied().unwrap_or(0);
+        let (want_a, want_b, out) = match kind {
+            Kind::Conv => (g.image(n), g.kernel(), g.grid(n)),
+            Kind::ConvT => (g.grid(n), g.kernel(), g.image(n)),
+            Kind::WeightGrad => (g.image(n), g.grid(n), g.kernel()),
+        };
+        let op = self.name();
+        if l1.dims() != want_a.as_slice() || l2.dims() != want_b.as_slice() {
+            candle_core::bail!(
+                "{op}: inputs {:?} and {:?}, expected {want_a:?} and {want_b:?}",
+                l1.dims(),
+                l2.dims()
+            );
+        }
+        let (a, b) = (f32_contiguous(s1, l1, op)?, f32_contiguous(s2, l2, op)?);
+        let p = Patches::new(g);
+        let y = match kind {
+            Kind::Conv => p.conv(a, b, n),
+            Kind::ConvT => p.conv_t(a, b, n),
+            Kind::WeightGrad => p.weight_grad(a, b, n),
+        };
+        Ok((CpuStorage::F32(y), Shape::from(out)))
     }
 
     fn bwd(
         &self,
-        x: &Tensor,
-        w: &Tensor,
-        _y: &Tensor,
-        gy: &Tensor,
+        a: &Tensor,
+        b: &Tensor,
+        _out: &Tensor,
+        grad: &Tensor,
     ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((
-            Some(apply(gy, w, ConvT(self.0))?),
-            Some(apply(x, gy, WeightGrad(self.0))?),
-        ))
-    }
-}
-
-impl CustomOp2 for ConvT {
-    fn name(&self) -> &'static str {
-        "gm-conv-transpose2d"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let (z, w, n) = inputs("conv_transpose2d", (s1, l1), (s2, l2), |n| {
-            (g.grid(n), g.kernel())
-        })?;
-        let x = Patches::new(g).conv_t(z, w, n);
-        Ok((CpuStorage::F32(x), Shape::from(g.image(n))))
-    }
-
-    fn bwd(
-        &self,
-        z: &Tensor,
-        w: &Tensor,
-        _x: &Tensor,
-        gx: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        Ok((
-            Some(apply(gx, w, Conv(self.0))?),
-            Some(apply(gx, z, WeightGrad(self.0))?),
-        ))
-    }
-}
-
-impl CustomOp2 for WeightGrad {
-    fn name(&self) -> &'static str {
-        "gm-conv2d-weight-grad"
-    }
-
-    fn cpu_fwd(
-        &self,
-        s1: &CpuStorage,
-        l1: &Layout,
-        s2: &CpuStorage,
-        l2: &Layout,
-    ) -> Result<(CpuStorage, Shape)> {
-        let g = self.0;
-        let (x, dy, n) = inputs("conv2d weight gradient", (s1, l1), (s2, l2), |n| {
-            (g.image(n), g.grid(n))
-        })?;
-        let dw = Patches::new(g).weight_grad(x, dy, n);
-        Ok((CpuStorage::F32(dw), Shape::from(g.kernel())))
-    }
-
-    fn bwd(
-        &self,
-        x: &Tensor,
-        dy: &Tensor,
-        _dw: &Tensor,
-        gw: &Tensor,
-    ) -> Result<(Option<Tensor>, Option<Tensor>)> {
-        // <gw, dW(x, dy)> = <dy, conv(x, gw)> = <conv_t(dy, gw), x>.
-        Ok((
-            Some(apply(dy, gw, ConvT(self.0))?),
-            Some(apply(x, gw, Conv(self.0))?),
-        ))
+        let g = self.1;
+        // conv and conv_t are each other's adjoints in the image; the weight gradient is
+        // their adjoint in the kernel: <gw, dW(x, dy)> = <dy, conv(x, gw)> = <conv_t(dy, gw), x>.
+        let (da, db) = match self.0 {
+            // a = x, b = w.
+            Kind::Conv => (
+                apply(Kind::ConvT, g, grad, b)?,
+                apply(Kind::WeightGrad, g, a, grad)?,
+            ),
+            // a = z, b = w.
+            Kind::ConvT => (
+                apply(Kind::Conv, g, grad, b)?,
+                apply(Kind::WeightGrad, g, grad, a)?,
+            ),
+            // a = x, b = dy.
+            Kind::WeightGrad => (
+                apply(Kind::ConvT, g, b, grad)?,
+                apply(Kind::Conv, g, a, grad)?,
+            ),
+        };
+        Ok((Some(da), Some(db)))
     }
 }
 
@@ -394,7 +353,7 @@ fn conv2d_blocked(
         pad,
         block,
     };
-    apply(x, w, Conv(g))
+    apply(Kind::Conv, g, x, w)
 }
 
 /// Transposed 2-D convolution of `x (n, c_in, h, w)` with `w (c_in, c_out, k, k)`;
@@ -451,7 +410,7 @@ fn conv_transpose2d_blocked(
         pad,
         block,
     };
-    apply(x, w, ConvT(g))
+    apply(Kind::ConvT, g, x, w)
 }
 
 /// The flat index, in a `(c, side_h, side_w)` image, of every patch entry: rows

@@ -260,7 +260,7 @@ fn the_weight_gradient_op_and_its_backward_match_candle() {
     let x = Var::from_tensor(&rng.normal((n, c_in, 8, 8), 0.0, 1.0, &dev).unwrap()).unwrap();
     let dy = Var::from_tensor(&rng.normal((n, c_out, 4, 4), 0.0, 1.0, &dev).unwrap()).unwrap();
     let gw = rng.normal((c_out, c_in, k, k), 0.0, 1.0, &dev).unwrap();
-    let dw = apply(&x, &dy, WeightGrad(g)).unwrap();
+    let dw = apply(Kind::WeightGrad, g, &x, &dy).unwrap();
     // candle's weight gradient of <dy, conv(x, w)> at any w.
     let w = Var::from_tensor(&gw.zeros_like().unwrap()).unwrap();
     let y = x.detach().conv2d(&w, p, s, 1, 1).unwrap();

@@ -4,11 +4,12 @@
 //! channel-major `(c, n, h, w)`, so that every per-channel operation is one contiguous run
 //! and a layer's output is the next one's input as it lies.
 //!
-//! A convolution runs over blocks of images, one block per task on rayon's threads: each
-//! block's patch matrix is built, multiplied and consumed while it is in the core's cache
-//! (a whole batch's patches are megabytes, and writing them to memory and reading them back
-//! cost as much as the products). The backward pass rebuilds the patches rather than keeping
-//! them, and each task adds its blocks' weight gradients into its own accumulator.
+//! A convolution runs over blocks of images (gm-core's `nn::patches`), one block per task on
+//! rayon's threads: each block's patch matrix is built, multiplied and consumed while it is
+//! in the core's cache (a whole batch's patches are megabytes, and writing them to memory
+//! and reading them back cost as much as the products). The backward pass rebuilds the
+//! patches rather than keeping them, and each task adds its blocks' weight gradients into
+//! its own accumulator.
 
 use candle_core::Tensor;
 use gm_core::nn::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
@@ -233,7 +234,7 @@ struct ConvLayer {
 }
 
 impl ConvLayer {
-    /// The output from `x` of shape `sh` and its shape, `block` floats of patches at a time.
+    /// The output from `x` of shape `sh` and its shape, in blocks of images sized by `block`.
     fn forward(&self, p: &[&[f32]], x: &[f32], sh: Shape, block: Blocks) -> (Vec<f32>, Shape) {
         let (w, bias) = (p[self.weight], p[self.bias]);
         let (c_in, c_out, k, stride, pad) = (self.c_in, self.c_out, self.k, self.stride, self.pad);

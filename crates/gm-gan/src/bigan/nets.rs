@@ -36,6 +36,16 @@ impl Encoder {
     pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
         Ok(self.mlp.forward(&x.flatten_from(1)?)?)
     }
+
+    /// The last hidden layer's activations `(n, hidden.last())` of network-space items: the
+    /// features just before `E`'s output layer, where Donahue et al.'s code measures its
+    /// nearest-neighbour accuracy (the flat input when `E` has no hidden layer).
+    pub fn features(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(self
+            .mlp
+            .forward_with(self.mlp.params(), &x.flatten_from(1)?)?
+            .0)
+    }
 }
 
 /// The joint discriminator `D(x, z)`: an MLP on the concatenation `[x, z]`, LeakyReLU(0.2)

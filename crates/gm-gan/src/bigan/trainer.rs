@@ -103,11 +103,22 @@ impl BiganTrainer {
 
     /// `E(x)` of data-space items, in chunks of 500, detached.
     pub fn encode(&self, x: &Tensor) -> Result<Tensor> {
+        self.in_chunks(x, |xs| self.enc.forward(xs))
+    }
+
+    /// The encoder's last hidden layer ([`Encoder::features`]) of data-space items, in
+    /// chunks of 500, detached.
+    pub fn encoder_features(&self, x: &Tensor) -> Result<Tensor> {
+        self.in_chunks(x, |xs| self.enc.features(xs))
+    }
+
+    /// `f` of network-space chunks of 500 of data-space items, detached and concatenated.
+    fn in_chunks(&self, x: &Tensor, f: impl Fn(&Tensor) -> Result<Tensor>) -> Result<Tensor> {
         let n = x.dim(0)?;
         let mut out = Vec::new();
         for lo in (0..n).step_by(500) {
             let xs = self.network_batch(&x.narrow(0, lo, 500.min(n - lo))?)?;
-            out.push(self.enc.forward(&xs)?.detach());
+            out.push(f(&xs)?.detach());
         }
         Ok(Tensor::cat(&out, 0)?)
     }

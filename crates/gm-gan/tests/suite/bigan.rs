@@ -1,6 +1,7 @@
 //! Checks of BiGAN (Donahue et al. 2017): the discriminator judges joint pairs `(x, z)`, the
 //! `(G, E)` loss is the label-swapped GAN loss, each player's loss falls under its own
-//! updates, a short `fit` run, 1-NN accuracy on hand-made points, and one error per bad
+//! updates, a short `fit` run, 1-NN accuracy on hand-made points, the encoder's features, and
+//! one error per bad
 //! hyperparameter. The zoo run itself is `cargo xtask reproduce zoo --models bigan`.
 
 use candle_core::{Device, Tensor};
@@ -295,4 +296,32 @@ fn bad_learning_rate_is_refused() {
         BiganTrainer::new(c, 0, &Device::Cpu),
         Err(Error::Core(gm_core::Error::Config { field: "lr", .. }))
     ));
+}
+
+/// The encoder's last hidden layer: `E(x)` is its output layer applied to those features,
+/// `encoder.fc1(features)`, and the features are LeakyReLU(0.2) outputs of `encoder.fc0`.
+#[test]
+fn encoder_features_are_the_layer_before_its_output() {
+    let dev = Device::Cpu;
+    let t = BiganTrainer::new(tiny(), 3, &dev).unwrap();
+    let x = data_batch(7, 4, &dev);
+    let h = t.encoder_features(&x).unwrap();
+    assert_eq!(h.dims(), &[7, 16]);
+    let w = t.weights().unwrap();
+    let xs = t.network_batch(&x).unwrap().flatten_from(1).unwrap();
+    let pre = xs
+        .matmul(&w["encoder.fc0.weight"].t().unwrap())
+        .unwrap()
+        .broadcast_add(&w["encoder.fc0.bias"])
+        .unwrap();
+    let want_h = pre.maximum(&(&pre * 0.2).unwrap()).unwrap();
+    let z = h
+        .matmul(&w["encoder.fc1.weight"].t().unwrap())
+        .unwrap()
+        .broadcast_add(&w["encoder.fc1.bias"])
+        .unwrap();
+    for (a, b) in [(&h, &want_h), (&t.encode(&x).unwrap(), &z)] {
+        let d = scalar(&(a - b).unwrap().abs().unwrap().max_all().unwrap());
+        assert!(d < 1e-5, "{d}");
+    }
 }

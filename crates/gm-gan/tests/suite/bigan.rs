@@ -1,8 +1,7 @@
 //! Checks of BiGAN (Donahue et al. 2017): the discriminator judges joint pairs `(x, z)`, the
 //! `(G, E)` loss is the label-swapped GAN loss, each player's loss falls under its own
 //! updates, a short `fit` run, 1-NN accuracy on hand-made points, the encoder's features, and
-//! one error per bad
-//! hyperparameter. The zoo run itself is `cargo xtask reproduce zoo --models bigan`.
+//! one error per bad hyperparameter. The zoo run itself is `cargo xtask reproduce zoo --models bigan`.
 
 use candle_core::{Device, Tensor};
 use gm_core::data::Dataset;

@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! cargo xtask reproduce fgan [--quick] [--epochs 3] [--samples 2000] [--seed 0] [--out DIR]
-//!     [--until-plateau [--patience 3] [--max-epochs 30]] [--resume | --overwrite]
+//!     [--until-plateau [--patience 3] [--max-epochs 30]] [--divergences gan,jensen-shannon]
+//!     [--resume | --overwrite]
 //!     (--help lists every flag)
 //! ```
 //!
@@ -45,6 +46,10 @@ struct Cli {
     /// Epochs at most for each divergence (--until-plateau)
     #[arg(long, value_name = "N", default_value_t = 30, value_parser = gm_core::cli::positive_usize)]
     max_epochs: usize,
+    /// Only these divergences, in this order: comma-separated slugs of gm-divergence's
+    /// catalogue (gan, jensen-shannon, alpha-alpha-2, ...) [default: the whole catalogue]
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    divergences: Vec<String>,
     // Last, so that --help lists the example's own flags before the shared ones.
     #[command(flatten)]
     run: RunArgs,
@@ -61,12 +66,20 @@ fn run() -> Result<()> {
         NAME,
         &[("epochs", None), ("batch-size", Some("64")), ("lr", None)],
     );
+    let chosen: Vec<Divergence> = if cli.divergences.is_empty() {
+        Divergence::catalogue()
+    } else {
+        cli.divergences
+            .iter()
+            .map(|slug| gm_gan::registry::divergence(slug))
+            .collect::<std::result::Result<_, _>>()?
+    };
     let args = &cli.run;
     let device = args.device()?;
     let plan = common::MnistBudget::new(args, &cli.table)?;
     let out = args.run_dir(NAME)?;
     let mut rows = Vec::new();
-    for d in Divergence::catalogue() {
+    for d in chosen {
         let mut cfg = GanTrainConfig {
             model: GanConfig::mlp_mnist(),
             objective: Objective::FGan {

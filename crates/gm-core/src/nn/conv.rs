@@ -31,7 +31,7 @@ use super::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
 
 /// The shapes of a convolution from `c_in` channels of images `big` to `c_out` channels of
 /// the grid `small` (and of its adjoint, the transposed convolution, the other way), with
-/// the floats of patches per block of images.
+/// how many images a block holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Geometry {
     c_in: usize,

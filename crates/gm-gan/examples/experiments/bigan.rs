@@ -54,67 +54,47 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
     let what = if data.mnist { "digits" } else { "items" };
     let mut measured = Vec::new();
     if let (Some(train_y), Some(test_y)) = (&data.train.labels, &data.test.labels) {
-        let acc_e = nearest_neighbour_accuracy(
-            &trainer.encode(&train)?,
-            train_y,
-            &trainer.encode(&test)?,
-            test_y,
-            Distance::Euclidean,
-        )?;
-        let acc_h = nearest_neighbour_accuracy(
-            &trainer.encoder_features(&train)?,
-            train_y,
-            &trainer.encoder_features(&test)?,
-            test_y,
-            Distance::Euclidean,
-        )?;
-        let acc_h0 = nearest_neighbour_accuracy(
-            &untrained.0,
-            train_y,
-            &untrained.1,
-            test_y,
-            Distance::Euclidean,
-        )?;
-        let acc_px = nearest_neighbour_accuracy(
-            &train.flatten_from(1)?,
-            train_y,
-            &test.flatten_from(1)?,
-            test_y,
-            Distance::Euclidean,
-        )?;
         let n = data.train.len();
-        measured.push((
-            format!("1-NN test accuracy on E(x) (Euclidean, {n} train {what})"),
-            percent(acc_e),
-            if data.mnist {
-                "92.10 % (Donahue et al.'s code, full MNIST, 400 epochs)".to_string()
-            } else {
-                "pixels: see the last of these rows".to_string()
-            },
-        ));
-        measured.push((
-            format!("1-NN test accuracy on E's last hidden layer (Euclidean, {n} train {what})"),
-            percent(acc_h),
-            if data.mnist {
-                "97.35 % (the same code on this layer; the paper's Table 1: 97.39 %)".to_string()
-            } else {
-                "pixels: see the last of these rows".to_string()
-            },
-        ));
-        measured.push((
-            format!("the same layer before training (Euclidean, {n} train {what})"),
-            percent(acc_h0),
-            if data.mnist {
-                "96.84 % (the same code, epoch 0)".to_string()
-            } else {
-                "baseline, same run".to_string()
-            },
-        ));
-        measured.push((
-            format!("1-NN test accuracy on pixels (Euclidean, {n} train {what})"),
-            percent(acc_px),
-            "baseline, same run".into(),
-        ));
+        // (the feature space, its train and test features, the reference on MNIST, on
+        // other data).
+        let pixels = "pixels: see the last of these rows";
+        let spaces = [
+            (
+                "1-NN test accuracy on E(x)",
+                (trainer.encode(&train)?, trainer.encode(&test)?),
+                "92.10 % (Donahue et al.'s code, full MNIST, 400 epochs)",
+                pixels,
+            ),
+            (
+                "1-NN test accuracy on E's last hidden layer",
+                (
+                    trainer.encoder_features(&train)?,
+                    trainer.encoder_features(&test)?,
+                ),
+                "97.35 % (the same code on this layer; the paper's Table 1: 97.39 %)",
+                pixels,
+            ),
+            (
+                "the same layer before training",
+                untrained,
+                "96.84 % (the same code, epoch 0)",
+                "baseline, same run",
+            ),
+            (
+                "1-NN test accuracy on pixels",
+                (train.flatten_from(1)?, test.flatten_from(1)?),
+                "baseline, same run",
+                "baseline, same run",
+            ),
+        ];
+        for (space, (tr, te), on_mnist, elsewhere) in spaces {
+            let acc = nearest_neighbour_accuracy(&tr, train_y, &te, test_y, Distance::Euclidean)?;
+            measured.push((
+                format!("{space} (Euclidean, {n} train {what})"),
+                percent(acc),
+                if data.mnist { on_mnist } else { elsewhere }.to_string(),
+            ));
+        }
     }
     let recon = trainer.reconstruct(&test)?;
     let mse = (&recon - &test)?.sqr()?.mean_all()?.to_scalar::<f32>()? as f64;

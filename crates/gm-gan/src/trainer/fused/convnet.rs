@@ -396,7 +396,8 @@ pub(crate) struct ConvNet {
     block: Blocks,
 }
 
-/// A forward pass: each layer's input and what it kept, and the output.
+/// A forward pass: each layer's input (with its shape; empty for an activation, whose
+/// backward pass reads its output) and what it kept, and the output.
 pub(crate) struct ConvTape {
     inputs: Vec<(Vec<f32>, Shape)>,
     kept: Vec<Kept>,

@@ -1,6 +1,7 @@
 //! Shared network blocks. [`conv`] holds convolution layers whose CPU path is im2col/col2im
-//! plus one large matrix multiply (forward and backward), in place of candle's direct
-//! transposed-convolution loop, which its conv2d backward pass also uses. [`channel`] holds
+//! and matrix products over cache-sized blocks of images ([`patches`]), forward and backward,
+//! in place of candle's direct transposed-convolution loop, which its conv2d backward pass
+//! also uses. [`channel`] holds
 //! per-channel affine maps (biases, batch norm) in one pass, with contiguous reductions for
 //! their gradients. [`dense`] holds fully connected stacks on host memory with the backward
 //! pass written out, the fast path of MLP training steps; [`mlp`] the MLP of every model on

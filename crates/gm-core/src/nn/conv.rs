@@ -27,7 +27,7 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
 use super::dense::{matmul_serial_into, View};
-use super::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
+use super::patches::{col2im_add, im2col, tap_tables, with_scratch, Blocks, Table};
 
 /// The shapes of a convolution from `c_in` channels of images `big` to `c_out` channels of
 /// the grid `small` (and of its adjoint, the transposed convolution, the other way), with
@@ -73,37 +73,17 @@ impl Patches {
 
     /// The patches `(c_in k k, m small)` of the `m` images `xb (m, c_in, big)`.
     fn im2col(&self, xb: &[f32], m: usize, cols: &mut [f32]) {
-        let (taps, c) = (self.tables.len(), self.g.c_in);
-        if self.per == 1 {
-            // One position per image: image by image, over the taps.
-            let at: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
-            for (i, img) in xb.chunks_exact(self.img).enumerate() {
-                let ci = i % c;
-                for (t, &o) in at.iter().enumerate() {
-                    cols[(ci * taps + t) * m + i / c] =
-                        if o == PAD { 0.0 } else { img[o as usize] };
-                }
-            }
-            return;
-        }
-        for (r, row) in cols.chunks_exact_mut(m * self.per).enumerate() {
-            let (ci, table) = (r / taps, &self.tables[r % taps]);
-            for (i, dst) in row.chunks_exact_mut(self.per).enumerate() {
-                table.gather(&xb[(i * c + ci) * self.img..][..self.img], dst);
-            }
-        }
+        let (c, img) = (self.g.c_in, self.img);
+        let image = |ci: usize, i: usize| &xb[(i * c + ci) * img..][..img];
+        im2col(&self.tables, self.per, (c, m), image, cols);
     }
 
     /// The adjoint of [`Patches::im2col`]: `xb (m, c_in, big)` set from the patches.
     fn col2im(&self, cols: &[f32], m: usize, xb: &mut [f32]) {
-        let (taps, c, per) = (self.tables.len(), self.g.c_in, self.per);
+        let c = self.g.c_in;
         xb.fill(0.0);
-        for (i, img) in xb.chunks_exact_mut(self.img).enumerate() {
-            let (ci, image) = (i % c, i / c);
-            for (t, table) in self.tables.iter().enumerate() {
-                let row = &cols[(ci * taps + t) * m * per + image * per..][..per];
-                table.scatter_add(row, img);
-            }
+        for (plane, dst) in xb.chunks_exact_mut(self.img).enumerate() {
+            col2im_add(&self.tables, self.per, m, cols, (plane % c, plane / c), dst);
         }
     }
 

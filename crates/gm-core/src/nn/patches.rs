@@ -100,6 +100,64 @@ pub fn tap_tables(
         .collect()
 }
 
+/// The patch matrix `(c k k, m per)` of `m` images of `c` channels into `cols`, every entry
+/// written: row `(ci, tap)`, column `(i, q)` for position `q` of image `i`, where `image(ci, i)`
+/// is channel `ci` of image `i` and `tables` are [`tap_tables`] with `per` positions.
+pub fn im2col<'a>(
+    tables: &[Table],
+    per: usize,
+    (c, m): (usize, usize),
+    image: impl Fn(usize, usize) -> &'a [f32],
+    cols: &mut [f32],
+) {
+    let taps = tables.len();
+    if per == 1 {
+        // One position per image (a kernel over the whole image): image by image, so that
+        // the loop runs over the taps rather than over one-entry rows.
+        let at: Vec<u32> = tables.iter().map(|t| t.get(0)).collect();
+        for ci in 0..c {
+            for i in 0..m {
+                let src = image(ci, i);
+                for (t, &o) in at.iter().enumerate() {
+                    cols[(ci * taps + t) * m + i] = if o == PAD { 0.0 } else { src[o as usize] };
+                }
+            }
+        }
+        return;
+    }
+    for (r, row) in cols.chunks_exact_mut(m * per).enumerate() {
+        let (ci, table) = (r / taps, &tables[r % taps]);
+        for (i, dst) in row.chunks_exact_mut(per).enumerate() {
+            table.gather(image(ci, i), dst);
+        }
+    }
+}
+
+/// The adjoint of [`im2col`] for one image plane: adds onto `dst`, channel `ci` of image `i`,
+/// its entries of the patch matrix `cols` of `m` images.
+pub fn col2im_add(
+    tables: &[Table],
+    per: usize,
+    m: usize,
+    cols: &[f32],
+    (ci, i): (usize, usize),
+    dst: &mut [f32],
+) {
+    let taps = tables.len();
+    for (t, table) in tables.iter().enumerate() {
+        let row = &cols[(ci * taps + t) * m * per + i * per..][..per];
+        if per == 1 {
+            // One entry: no loop to set up.
+            let o = table.get(0);
+            if o != PAD {
+                dst[o as usize] += row[0];
+            }
+        } else {
+            table.scatter_add(row, dst);
+        }
+    }
+}
+
 /// How many images a block holds: at most `floats` floats of patches, but at least
 /// `min_columns` columns of the block's matrix product (and between one image and the batch).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -134,7 +192,8 @@ impl Blocks {
             .clamp(1, n.max(1))
     }
 
-    /// One image's patches per block at most, without a floor: for tests of the blocks.
+    /// At most `floats` floats of patches per block, without a floor on the columns: for
+    /// tests of the blocks.
     pub fn at_most(floats: usize) -> Self {
         Self {
             floats,

@@ -12,7 +12,7 @@
 //! its own accumulator.
 
 use candle_core::Tensor;
-use gm_core::nn::patches::{tap_tables, with_scratch, Blocks, Table, PAD};
+use gm_core::nn::patches::{col2im_add, im2col, tap_tables, with_scratch, Blocks, Table};
 use gm_core::nn::{matmul_serial_into, BatchNorm2d, DenseActivation, View};
 use rayon::prelude::*;
 
@@ -61,56 +61,19 @@ impl Patches {
     /// The patches `(c k k, m small)` of images `first..first + m` of `x (c, n, big)`,
     /// into `cols` (every entry written).
     fn im2col_block(&self, x: &[f32], first: usize, m: usize, cols: &mut [f32]) {
-        let (kk, img) = (self.tables.len(), self.img);
-        if self.per == 1 {
-            // One position per image (a kernel over the whole image): image by image, so
-            // that the loop runs over the taps rather than over one-entry rows.
-            let taps: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
-            for (ci, block) in cols.chunks_exact_mut(kk * m).enumerate() {
-                for i in 0..m {
-                    let src = &x[(ci * self.n + first + i) * img..][..img];
-                    for (t, &o) in taps.iter().enumerate() {
-                        block[t * m + i] = if o == PAD { 0.0 } else { src[o as usize] };
-                    }
-                }
-            }
-            return;
-        }
-        for (r, row) in cols.chunks_exact_mut(m * self.per).enumerate() {
-            let (ci, table) = (r / kk, &self.tables[r % kk]);
-            for (i, dst) in row.chunks_exact_mut(self.per).enumerate() {
-                table.gather(&x[(ci * self.n + first + i) * img..][..img], dst);
-            }
-        }
+        let (n, img) = (self.n, self.img);
+        let c = cols.len() / (self.tables.len() * m * self.per);
+        let image = |ci: usize, i: usize| &x[(ci * n + first + i) * img..][..img];
+        im2col(&self.tables, self.per, (c, m), image, cols);
     }
 
     /// The adjoint of [`Patches::im2col_block`]: `planes[c]` (the `m` images of channel
     /// `c`, `big` each) set from the patches `(c k k, m small)`.
     fn col2im_block(&self, cols: &[f32], m: usize, planes: &mut [&mut [f32]]) {
-        let (kk, per) = (self.tables.len(), self.per);
-        if per == 1 {
-            // As in `im2col_block`, image by image.
-            let taps: Vec<u32> = self.tables.iter().map(|t| t.get(0)).collect();
-            for (ci, plane) in planes.iter_mut().enumerate() {
-                plane.fill(0.0);
-                let block = &cols[ci * kk * m..][..kk * m];
-                for (i, dst) in plane.chunks_exact_mut(self.img).enumerate() {
-                    for (t, &o) in taps.iter().enumerate() {
-                        if o != PAD {
-                            dst[o as usize] += block[t * m + i];
-                        }
-                    }
-                }
-            }
-            return;
-        }
         for (ci, plane) in planes.iter_mut().enumerate() {
             plane.fill(0.0);
-            for (t, table) in self.tables.iter().enumerate() {
-                let row = &cols[(ci * kk + t) * m * per..][..m * per];
-                for (dst, src) in plane.chunks_exact_mut(self.img).zip(row.chunks_exact(per)) {
-                    table.scatter_add(src, dst);
-                }
+            for (i, dst) in plane.chunks_exact_mut(self.img).enumerate() {
+                col2im_add(&self.tables, self.per, m, cols, (ci, i), dst);
             }
         }
     }

@@ -3,7 +3,8 @@
 //! in place of candle's direct transposed-convolution loop, which its conv2d backward pass
 //! also uses. [`channel`] holds
 //! per-channel affine maps (biases, batch norm) in one pass, with contiguous reductions for
-//! their gradients. [`dense`] holds fully connected stacks on host memory with the backward
+//! their gradients; [`resample`] nearest-neighbour upsampling with a block-sum backward pass.
+//! [`dense`] holds fully connected stacks on host memory with the backward
 //! pass written out, the fast path of MLP training steps; [`mlp`] the MLP of every model on
 //! candle tensors.
 
@@ -13,6 +14,7 @@ pub mod conv;
 pub mod dense;
 pub mod mlp;
 pub mod patches;
+pub mod resample;
 
 pub use act::{leaky_relu, relu};
 pub use channel::{
@@ -23,6 +25,7 @@ pub use dense::{
     long_inner_into, matmul_into, matmul_serial_into, DenseActivation, DenseStack, DenseTape, View,
 };
 pub use mlp::{softplus, Mlp, MlpInit};
+pub use resample::upsample2;
 
 /// Comparisons shared by the layer tests.
 #[cfg(test)]

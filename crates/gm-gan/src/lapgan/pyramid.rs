@@ -10,14 +10,10 @@ pub fn downsample(x: &Tensor) -> Result<Tensor> {
     Ok(x.avg_pool2d(2)?)
 }
 
-/// The pyramid's upsampling `u`: nearest neighbour, `(n, c, h, w) -> (n, c, 2h, 2w)`.
-/// Written as a broadcast, whose backward pass (a sum) is several times faster on the CPU
-/// than that of candle's `upsample_nearest2d`.
+/// The pyramid's upsampling `u`: nearest neighbour, `(n, c, h, w) -> (n, c, 2h, 2w)`
+/// ([`gm_core::nn::upsample2`], whose backward pass is a 2x2 block sum).
 pub fn upsample(x: &Tensor) -> Result<Tensor> {
-    let (n, c, h, w) = x.dims4()?;
-    Ok(x.reshape((n, c, h, 1, w, 1))?
-        .broadcast_as((n, c, h, 2, w, 2))?
-        .reshape((n, c, 2 * h, 2 * w))?)
+    Ok(gm_core::nn::upsample2(x)?)
 }
 
 /// The Laplacian pyramid of a batch `(n, c, H, W)`: band-pass residuals `h_0, ..., h_{K-1}`

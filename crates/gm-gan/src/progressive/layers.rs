@@ -83,8 +83,7 @@ impl EqualizedConv2d {
 impl Module for EqualizedConv2d {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let w = self.weight.affine(self.scale, 0.0)?;
-        let y = conv2d_op(x, &w, 1, self.pad)?;
-        y.broadcast_add(&self.bias.reshape((1, self.bias.dim(0)?, 1, 1))?)
+        gm_core::nn::channel::channel_bias(&conv2d_op(x, &w, 1, self.pad)?, &self.bias)
     }
 }
 

@@ -10,7 +10,8 @@
 //! learns `I_{K}`; at each finer level `k` a conditional GAN learns the residual given the
 //! upsampled coarser image, `h~_k = G_k(z_k, u(I_{k+1}))`, its discriminator scoring
 //! `(h_k, u(I_{k+1}))` pairs. All levels train on the same batches, each on its own pyramid
-//! level of the real data; sampling runs coarse to fine (equation 5):
+//! level of the real data (the small coarse pair `coarse_updates` times per batch, as the
+//! paper trains each level on its own); sampling runs coarse to fine (equation 5):
 //! `I~_k = u(I~_{k+1}) + G_k(z_k, u(I~_{k+1}))`.
 
 mod config;
@@ -26,8 +27,8 @@ pub use trainer::{LapganChain, LapganTrainer};
 /// noise, so a saved run has no single latent to sample.
 pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
     name: "lapgan",
-    about: "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 8/16/32 pixels",
-    budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
+    about: "LAPGAN (Denton et al. 2015): a Laplacian pyramid of GANs, 7/14/28 pixels",
+    budget: &[("steps", Some("2000")), ("batch-size", Some("32"))],
     run: crate::registry::Run::Zoo,
     saved: crate::registry::Saved::Unsupported {
         model: "lapgan",

@@ -57,7 +57,8 @@ pub(super) struct ResidualDiscriminator {
 
 impl ResidualDiscriminator {
     pub(super) fn new(c: usize, ch: usize, side: usize, vb: VarBuilder) -> Result<Self> {
-        let q = side.div_ceil(4);
+        // Each 4x4 stride-2 convolution with padding 1 maps a side s to s / 2 (floor).
+        let q = side / 2 / 2;
         Ok(Self {
             c0: conv2d(2 * c, ch, 4, DOWN, vb.pp("c0"))?,
             c1: conv2d(ch, 2 * ch, 4, DOWN, vb.pp("c1"))?,

@@ -199,18 +199,28 @@ impl LapganTrainer {
         Ok(())
     }
 
-    /// One update of every level on the pyramid of `x` (each critic, then each generator);
-    /// metrics `d_loss_<side>` and `g_loss_<side>`, coarse first.
+    /// Batches trained so far: the coarse trainer counts its updates, `coarse_updates` per
+    /// batch, so this batch's number is the latest.
+    fn batches(&self) -> u64 {
+        self.coarse.steps() / self.cfg.coarse_updates as u64
+    }
+
+    /// One update of every level on the pyramid of `x` (`coarse_updates` of the coarse GAN,
+    /// then each critic, then each generator); metrics `d_loss_<side>` and `g_loss_<side>`,
+    /// coarse first (the coarse pair's from its last update).
     pub fn train_step(&mut self, x: &Tensor, rng: &mut GmRng) -> Result<Metrics> {
         self.check(x)?;
         let pyr = LaplacianPyramid::build(x, self.cfg.levels)?;
         let mut m = Vec::new();
         let s = self.cfg.coarse_size();
-        for (name, v) in self.coarse.train_step(pyr.coarse(), rng)? {
+        let mut coarse = Vec::new();
+        for _ in 0..self.cfg.coarse_updates {
+            coarse = self.coarse.train_step(pyr.coarse(), rng)?;
+        }
+        for (name, v) in coarse {
             m.push((format!("{name}_{s}"), v));
         }
-        // The coarse trainer counts the steps: this batch's is its latest.
-        let step = self.coarse.steps();
+        let step = self.batches();
         let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
         for k in (0..self.levels.len()).rev() {
             let cond = upsample(&pyr.images()[k + 1])?;
@@ -234,7 +244,7 @@ impl LapganTrainer {
         let z = rng.normal((x.dim(0)?, self.cfg.latent_dim), 0.0, 1.0, &self.device)?;
         let cm = self.coarse.critic_step(&real, &z, rng)?;
         let mut out = vec![cm.first().map(|(_, v)| *v).unwrap_or(f64::NAN)];
-        let step = self.coarse.steps().max(1);
+        let step = self.batches().max(1);
         let game = Game::new(&self.cfg.objective, &self.cfg.tricks);
         for k in (0..self.levels.len()).rev() {
             let cond = upsample(&pyr.images()[k + 1])?;

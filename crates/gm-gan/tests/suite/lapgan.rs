@@ -47,6 +47,7 @@ fn tiny() -> LapganConfig {
             ..Default::default()
         },
         grid_samples: 4,
+        coarse_updates: 1,
         ..LapganConfig::default()
     }
 }
@@ -191,6 +192,29 @@ fn fit_runs_and_writes_the_run_folder() {
     ));
 }
 
+/// A side whose halves are odd (12 -> 6 -> 3) builds and trains (each critic's read-out sized
+/// by its convolutions' floor), and the coarse GAN takes `coarse_updates` updates per batch.
+#[test]
+fn odd_halves_train_with_several_coarse_updates_per_batch() {
+    let dev = Device::Cpu;
+    let cfg = LapganConfig {
+        image_size: 12,
+        coarse_updates: 3,
+        ..tiny()
+    };
+    let mut t = LapganTrainer::new(cfg, 0, &dev).unwrap();
+    let x = GmRng::new(0).uniform_vec(4 * 144, 0.0, 1.0);
+    let x = Tensor::from_vec(x, (4, 1, 12, 12), &dev).unwrap();
+    let mut rng = GmRng::new(1);
+    for _ in 0..2 {
+        let m = t.train_step(&x, &mut rng).unwrap();
+        // One loss per network, the coarse pair's from its last update.
+        assert_eq!(m.len(), 6);
+    }
+    assert_eq!(t.coarse().steps(), 6);
+    assert_eq!(t.samples(2, &mut rng).unwrap().dims(), &[2, 1, 12, 12]);
+}
+
 #[test]
 fn bad_configs_are_refused_by_name() {
     let cases: Vec<(LapganConfig, &str)> = vec![
@@ -262,6 +286,13 @@ fn bad_configs_are_refused_by_name() {
                 ..tiny()
             },
             "generator.hidden",
+        ),
+        (
+            LapganConfig {
+                coarse_updates: 0,
+                ..tiny()
+            },
+            "coarse_updates",
         ),
     ];
     for (cfg, field) in cases {

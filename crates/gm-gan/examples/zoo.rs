@@ -15,8 +15,8 @@
 //! Without `--out` each run gets a new folder `runs/zoo/<n>`; each model writes into its own
 //! sub-folder, and `--resume` continues every model from its last checkpoint. With
 //! `--data PATH` every model trains on your images instead of the digits (where its design
-//! allows: square images; LAPGAN a side divisible by 4, progressive growing a power of two,
-//! CycleGAN one channel) and is scored with gm-eval's any-data metrics.
+//! allows: square images; LAPGAN a side divisible by 4, progressive growing a side that
+//! halves to 4 or more, CycleGAN one channel) and is scored with gm-eval's any-data metrics.
 
 mod experiments;
 

@@ -8,21 +8,18 @@ use candle_core::Device;
 use gm_core::{fit, FitConfig, GmRng};
 use gm_gan::lapgan::{LapganConfig, LapganTrainer};
 
-use super::{
-    as_data, draw_samples, epoch_plan, head_dataset, model_train_set, ZooData, ZooOptions, ZooRow,
-};
+use super::{as_data, draw_samples, epoch_plan, head_dataset, ZooData, ZooOptions, ZooRow};
 
-/// Trains LAPGAN (three levels) on the data (the embedded digits padded to 32x32; other data
-/// needs a side divisible by 4) for `opts.steps` updates of every level, writes its run
+/// Trains LAPGAN (three levels) on the data (the embedded digits at 28, 14 and 7 pixels;
+/// other data needs a side divisible by 4) for `opts.steps` updates of every level, writes its run
 /// folder under `opts.out_dir/lapgan` (sample grids, the coarse-to-fine chain `chain.png`,
 /// metrics, report) and returns the FD row.
 pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let started = Instant::now();
     let run_dir = opts.out_dir.join("lapgan");
-    let train = model_train_set(data, device)?;
+    let train = data.train.clone();
     let (c, side) = data.square("LAPGAN")?;
-    let side = if data.mnist { 32 } else { side };
     let cfg = LapganConfig {
         image_size: side,
         image_channels: c,
@@ -60,9 +57,7 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
         false,
         run_dir.join("samples.png"),
     )?;
-    let samples = draw_samples(opts.fd_samples, |k| {
-        as_data(data, &trainer.samples(k, &mut rng)?)
-    })?;
+    let samples = draw_samples(opts.fd_samples, |k| as_data(&trainer.samples(k, &mut rng)?))?;
     let (value, metric) = data.frechet_distance(&samples, device)?;
     gm_core::viz::update_report(
         &run_dir,

@@ -190,16 +190,6 @@ pub fn report_table(rows: &[ZooRow]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Centre-crops `(n, c, 32, 32)` images to `(n, c, 28, 28)` (MNIST padded by 2 on each side).
-pub fn crop_32_to_28(x: &Tensor) -> Result<Tensor> {
-    Ok(x.narrow(2, 2, 28)?.narrow(3, 2, 28)?.contiguous()?)
-}
-
-/// Zero-pads `(n, c, 28, 28)` images to `(n, c, 32, 32)`.
-pub fn pad_28_to_32(x: &Tensor) -> Result<Tensor> {
-    Ok(x.pad_with_zeros(2, 2, 2)?.pad_with_zeros(3, 2, 2)?)
-}
-
 /// The epochs and the number of leading items of an `n`-item data set that make `fit` run
 /// `steps` steps of `batch` items in epochs of equal length: `steps` exactly when a divisor
 /// fits (1,500 steps of 64 over 8,000 items: 12 epochs of all 8,000), else rounded up to
@@ -271,29 +261,7 @@ pub fn draw_samples(n: usize, mut draw: impl FnMut(usize) -> Result<Tensor>) -> 
     Ok(Tensor::cat(&parts, 0)?)
 }
 
-/// The training images at the side a power-of-two model needs: the embedded digits
-/// zero-padded from 28 to 32 (the paper's MNIST layout), other data as it is.
-pub fn model_train_set(data: &ZooData, device: &Device) -> Result<Dataset> {
-    if !data.mnist {
-        return Ok(data.train.clone());
-    }
-    let train = &data.train;
-    let x = pad_28_to_32(&train.head(train.len(), device)?.x)?;
-    Ok(Dataset::new(
-        format!("{} (padded to 32x32)", train.name),
-        vec![1, 32, 32],
-        x.flatten_all()?.to_vec1::<f32>()?,
-        train.labels.clone(),
-    )?)
-}
-
-/// Model samples `(n, c, s, s)` back in the data's space: cropped to 28 and clamped to
-/// `[0, 1]` for the padded digits, clamped otherwise.
-pub fn as_data(data: &ZooData, x: &Tensor) -> Result<Tensor> {
-    let x = if data.mnist {
-        crop_32_to_28(x)?
-    } else {
-        x.clone()
-    };
+/// Model samples back in the data's space: clamped to `[0, 1]`.
+pub fn as_data(x: &Tensor) -> Result<Tensor> {
     Ok(x.clamp(0f32, 1f32)?)
 }

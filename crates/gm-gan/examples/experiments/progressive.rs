@@ -1,5 +1,5 @@
-//! Progressive growing in the zoo: the four stages (4x4 to 32x32 on the digits), each a `fit`
-//! run, and the Frechet distance of each stage's samples.
+//! Progressive growing in the zoo: the stages (7x7, 14x14 and 28x28 on the digits), each a
+//! `fit` run, and the Frechet distance of each stage's samples.
 
 use std::time::Instant;
 
@@ -8,14 +8,12 @@ use candle_core::{Device, Tensor};
 use gm_core::{fit, FitConfig, GmRng, Trainer};
 use gm_gan::progressive::{ProgressiveConfig, ProgressiveTrainer};
 
-use super::{
-    as_data, draw_samples, epoch_plan, head_dataset, model_train_set, ZooData, ZooOptions, ZooRow,
-};
+use super::{as_data, draw_samples, epoch_plan, head_dataset, ZooData, ZooOptions, ZooRow};
 
-/// Updates per stage: a quarter of `opts.steps`, so that the four stages of the digits
-/// together take as many generator updates as DCGAN does.
-pub fn stage_steps(opts: &ZooOptions) -> usize {
-    (opts.steps / 4).max(2)
+/// Updates per stage: `opts.steps` shared by the stages, so that all of them together take
+/// as many generator updates as DCGAN does.
+pub fn stage_steps(opts: &ZooOptions, stages: usize) -> usize {
+    (opts.steps / stages.max(1)).max(2)
 }
 
 /// `(n, c, r, r)` images upsampled (nearest) to `(n, c, side, side)`.
@@ -26,38 +24,56 @@ fn to_side(x: &Tensor, side: usize) -> Result<Tensor> {
     Ok(x.upsample_nearest2d(side, side)?)
 }
 
-/// The default feature maps per stage, cut or extended (8 maps per extra stage) to reach
-/// `side` from 4 by doublings.
-fn stage_channels(side: usize) -> Result<Vec<usize>> {
-    if side < 4 || !side.is_power_of_two() {
-        bail!(
-            "progressive growing doubles the side from 4: a side of {side} cannot be reached \
-             (load the data with --image-size 8, 16, 32 or 64)"
-        );
+/// The first stage's side for images of side `side`: halved while it stays even and at least
+/// 4 after halving (28 -> 7, 32 -> 4, 48 -> 6), so that doublings reach `side` exactly.
+pub fn start_side(side: usize) -> usize {
+    let mut s = side;
+    while s.is_multiple_of(2) && s / 2 >= 4 {
+        s /= 2;
     }
-    let stages = (side / 4).trailing_zeros() as usize + 1;
-    let mut ch = ProgressiveConfig::default().channels;
-    ch.resize(stages, 8);
-    Ok(ch)
+    s
 }
 
-/// Trains the progressive GAN on the data (the embedded digits padded to 32x32; other data
-/// needs a power-of-two side of at least 4) for [`stage_steps`] updates per stage, each stage
-/// a `fit` run in `opts.out_dir/progressive/<r>x<r>`, with a sample grid
+/// The stages' sides from [`start_side`] to `side`, and their feature maps: the default
+/// ones of the last stages (4x4 to 32x32: 32, 32, 16, 8), widened (32) when more stages
+/// come before them.
+fn stage_plan(side: usize) -> Result<(usize, Vec<usize>)> {
+    let start = start_side(side);
+    if start == side {
+        bail!(
+            "progressive growing doubles the side from at least 4: a side of {side} cannot be \
+             reached (load the data with --image-size 8, 16, 28, 32 or 64)"
+        );
+    }
+    let stages = (side / start).trailing_zeros() as usize + 1;
+    let default = ProgressiveConfig::default().channels;
+    let mut ch = vec![default[0]; stages.saturating_sub(default.len())];
+    ch.extend(&default[default.len().saturating_sub(stages)..]);
+    Ok((start, ch))
+}
+
+/// Trains the progressive GAN on the data (the embedded digits from 7x7; other data needs a
+/// side that [`start_side`] can halve at least once) for [`stage_steps`] updates per stage,
+/// each stage a `fit` run in `opts.out_dir/progressive/<r>x<r>`, with a sample grid
 /// `samples_<r>x<r>.png` (upsampled to the final side) per stage, and returns one FD row per
 /// resolution (samples upsampled to the final side by nearest neighbour).
 pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<ZooRow>> {
     opts.validate()?;
     let root = opts.out_dir.join("progressive");
-    let train = model_train_set(data, device)?;
+    let train = data.train.clone();
     let (c, side) = data.square("progressive growing")?;
-    let side = if data.mnist { 32 } else { side };
-    let (epochs, items) = epoch_plan(stage_steps(opts), opts.batch_size, train.len())?;
+    let (start_size, channels) = stage_plan(side)?;
+    let (epochs, items) = epoch_plan(
+        stage_steps(opts, channels.len()),
+        opts.batch_size,
+        train.len(),
+    )?;
     let train = head_dataset(&train, items)?;
     let cfg = ProgressiveConfig {
         stage_steps: epochs * (items / opts.batch_size),
         image_channels: c,
-        channels: stage_channels(side)?,
+        start_size,
+        channels,
         objective: opts.objective.clone().unwrap_or_default(),
         tricks: opts.tricks.clone(),
         ..ProgressiveConfig::default()
@@ -89,7 +105,7 @@ pub fn rows(opts: &ZooOptions, data: &ZooData, device: &Device) -> Result<Vec<Zo
             root.join(format!("samples_{r}x{r}.png")),
         )?;
         let samples = draw_samples(opts.fd_samples, |k| {
-            as_data(data, &to_side(&trainer.samples(k, &mut rng)?, side)?)
+            as_data(&to_side(&trainer.samples(k, &mut rng)?, side)?)
         })?;
         let (value, metric) = data.frechet_distance(&samples, device)?;
         gm_core::viz::update_report(

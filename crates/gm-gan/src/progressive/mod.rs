@@ -1,12 +1,13 @@
 //! Progressive growing of GANs (Karras, Aila, Laine and Lehtinen 2018, "Progressive growing
 //! of GANs for improved quality, stability, and variation").
 //!
-//! Training starts at 4x4 and doubles the resolution stage by stage (here up to 32x32
-//! padded MNIST). A new generator block fades in smoothly (section 2, figure 2):
-//! `G = (1 - alpha) u(toRGB_old(h)) + alpha toRGB_new(block(u(h)))`, with `u` nearest-neighbour
-//! upsampling and `alpha` rising linearly from 0 to 1 over the first half of the stage; the
-//! discriminator mirrors it, `(1 - alpha) fromRGB_old(d(x)) + alpha block(fromRGB_new(x))`
-//! with `d` 2x2 average pooling, and the real images are blended between the two resolutions
+//! Training starts at a small side and doubles the resolution stage by stage (4x4 to 32x32
+//! by default; the digits grow from 7x7 to 28x28). A new generator block fades in smoothly
+//! (section 2, figure 2): `G = (1 - alpha) u(toRGB_old(h)) + alpha toRGB_new(block(u(h)))`,
+//! with `u` nearest-neighbour upsampling and `alpha` rising linearly from 0 to 1 over the
+//! first half of the stage; the discriminator mirrors it,
+//! `(1 - alpha) fromRGB_old(d(x)) + alpha block(fromRGB_new(x))` with `d` 2x2 average
+//! pooling, and the real images are blended between the two resolutions
 //! the same way. The other ingredients of the paper, all here:
 //!
 //! - pixel-wise feature normalisation in G after each convolution (section 4.2),
@@ -43,7 +44,7 @@ pub use stage::ProgressiveStage;
 /// (`progressive/<r>x<r>`) rebuilds its generator at the resolution it trained last.
 pub const ENTRY: crate::registry::ModelEntry = crate::registry::ModelEntry {
     name: "progressive",
-    about: "progressive growing (Karras et al. 2018), 4 to 32 pixels",
+    about: "progressive growing (Karras et al. 2018), 7 to 28 pixels on the digits",
     budget: &[("steps", Some("1000")), ("batch-size", Some("64"))],
     run: crate::registry::Run::Zoo,
     saved: crate::registry::Saved::Generator {

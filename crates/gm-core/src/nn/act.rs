@@ -9,17 +9,6 @@
 use candle_core::{CpuStorage, CustomOp1, DType, Layout, Result, Shape, Tensor};
 use rayon::prelude::*;
 
-fn contiguous_f32<'a>(storage: &'a CpuStorage, layout: &Layout) -> Result<&'a [f32]> {
-    let data = match storage {
-        CpuStorage::F32(d) => d,
-        _ => candle_core::bail!("leaky_relu: only f32 is supported"),
-    };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("leaky_relu: input must be contiguous"),
-    }
-}
-
 fn map(x: &[f32], f: impl Fn(f32) -> f32 + Sync) -> Vec<f32> {
     let mut out = vec![0f32; x.len()];
     const CHUNK: usize = 1 << 14;
@@ -49,7 +38,7 @@ impl CustomOp1 for LeakyRelu {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let a = self.0;
-        let x = contiguous_f32(storage, layout)?;
+        let x = super::f32_contiguous(storage, layout, "leaky_relu")?;
         let out = map(x, |v| if v > 0.0 { v } else { a * v });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }
@@ -67,7 +56,7 @@ impl CustomOp1 for LeakyReluMask {
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
         let a = self.0;
-        let x = contiguous_f32(storage, layout)?;
+        let x = super::f32_contiguous(storage, layout, "leaky_relu")?;
         let out = map(x, |v| if v > 0.0 { 1.0 } else { a });
         Ok((CpuStorage::F32(out), layout.shape().clone()))
     }

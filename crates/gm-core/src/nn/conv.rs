@@ -27,6 +27,7 @@ use candle_nn::VarBuilder;
 use rayon::prelude::*;
 
 use super::dense::{matmul_serial_into, View};
+use super::f32_contiguous;
 use super::patches::{col2im_add, im2col, tap_tables, with_scratch, Blocks, Table};
 
 /// The shapes of a convolution from `c_in` channels of images `big` to `c_out` channels of
@@ -168,17 +169,6 @@ fn from_rows(src: &[f32], m: usize, c: usize, per: usize, dst: &mut [f32]) {
         for (ch, plane) in image.chunks_exact_mut(per).enumerate() {
             plane.copy_from_slice(&src[(ch * m + i) * per..][..per]);
         }
-    }
-}
-
-fn f32_contiguous<'a>(storage: &'a CpuStorage, layout: &Layout, op: &str) -> Result<&'a [f32]> {
-    let data = match storage {
-        CpuStorage::F32(d) => d,
-        _ => candle_core::bail!("{op}: only f32 is supported"),
-    };
-    match layout.contiguous_offsets() {
-        Some((a, b)) => Ok(&data[a..b]),
-        None => candle_core::bail!("{op}: input must be contiguous"),
     }
 }
 

@@ -27,6 +27,22 @@ pub use dense::{
 pub use mlp::{softplus, Mlp, MlpInit};
 pub use resample::upsample2;
 
+/// The contiguous f32 values of a custom op's CPU input, or an error naming `op`.
+fn f32_contiguous<'a>(
+    storage: &'a candle_core::CpuStorage,
+    layout: &candle_core::Layout,
+    op: &str,
+) -> candle_core::Result<&'a [f32]> {
+    let data = match storage {
+        candle_core::CpuStorage::F32(d) => d,
+        _ => candle_core::bail!("{op}: only f32 is supported"),
+    };
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("{op}: input must be contiguous"),
+    }
+}
+
 /// Comparisons shared by the layer tests.
 #[cfg(test)]
 pub(crate) mod test_util {

@@ -16,14 +16,8 @@ impl CustomOp1 for Upsample2 {
     }
 
     fn cpu_fwd(&self, storage: &CpuStorage, layout: &Layout) -> Result<(CpuStorage, Shape)> {
-        let CpuStorage::F32(data) = storage else {
-            candle_core::bail!("upsample2: only f32 is supported")
-        };
-        let Some((a, b)) = layout.contiguous_offsets() else {
-            candle_core::bail!("upsample2: input must be contiguous")
-        };
+        let x = super::f32_contiguous(storage, layout, "upsample2")?;
         let (n, c, h, w) = layout.shape().dims4()?;
-        let x = &data[a..b];
         let mut out = vec![0f32; 4 * x.len()];
         let plane = h * w;
         if plane > 0 {
